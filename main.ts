@@ -1,0 +1,79 @@
+/**
+ * `chat`: the command-line entry. Parses the subcommand and dispatches to its module, which
+ * owns its own options and help text.
+ *
+ * @module
+ */
+import denoJson from "./deno.json" with { type: "json" };
+import { UsageError } from "./cli.ts";
+import { serverMain } from "./server.ts";
+import { clientMain } from "./client.ts";
+
+/** The version printed by `chat --version`, from deno.json. */
+export const VERSION: string = denoJson.version;
+
+/** Usage line of `chat`. */
+export const MAIN_USAGE = "Usage: chat <server|client> [options]   (chat --help for more)";
+
+/** Help text of `chat`. */
+export const MAIN_HELP =
+  `chat ${VERSION}: a chat server and terminal client for the two-socket chat protocol
+
+Usage:
+  chat server [--host ADDRESS] [--port PORT] [options]
+  chat client [USERNAME] [SERVER] [--port PORT] [options]
+
+Commands:
+  server    Run the chat server (default port 5500)
+  client    Chat from the terminal, or send messages from a script
+
+Options:
+  -h, --help       Show this help (or a command's help: chat server --help)
+  -V, --version    Show the version
+
+Examples:
+  chat server
+  chat client abc 127.0.0.1
+
+Exit codes: 0 success, 1 runtime failure, 2 usage error.
+`;
+
+/** Runs `chat` with the given arguments and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case "server":
+        return await serverMain(rest);
+      case "client":
+        return await clientMain(rest);
+      case "-h":
+      case "--help":
+      case "help":
+        console.log(MAIN_HELP);
+        return 0;
+      case "-V":
+      case "--version":
+      case "version":
+        console.log(`chat ${VERSION}`);
+        return 0;
+      case undefined:
+        throw new UsageError('Missing command: use "server" or "client".', MAIN_USAGE);
+      default:
+        throw new UsageError(
+          `Unknown command "${command}": use "server" or "client".`,
+          MAIN_USAGE,
+        );
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n${error.usage}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

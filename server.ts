@@ -1,0 +1,729 @@
+/**
+ * `chat server`: the relay. Users register two connections (TOSEND and TORECV); a SEND on one
+ * user's TOSEND becomes a FORWARD on the recipient's TORECV, and the recipient's RECEIVED
+ * becomes the sender's SENT.
+ *
+ * @module
+ */
+import {
+  BROADCAST,
+  type DecodeEvent,
+  Decoder,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_HEADER_BYTES,
+  encode,
+  ErrorCode,
+  errorMessage,
+  type Half,
+  isValidName,
+  type Message,
+} from "./protocol.ts";
+import {
+  type Conn,
+  type ConnHandler,
+  listen,
+  type Listener,
+  type TransportKind,
+} from "./transport.ts";
+import {
+  parseCommandLine,
+  parseCount,
+  parseDuration,
+  parsePort,
+  parseSize,
+  UsageError,
+} from "./cli.ts";
+
+/** What the server reports as it runs; see {@link formatLogEvent} for the text form. */
+export type LogEvent =
+  | { event: "listening"; address: string }
+  | { event: "registered"; name: string; half: Half; remote: string }
+  | { event: "rejected"; remote: string; reason: string }
+  | { event: "forwarded"; from: string; to: string; bytes: number }
+  | { event: "not-delivered"; from: string; to: string; reason: string }
+  | { event: "broadcast"; from: string; delivered: number; failed: number }
+  | { event: "unregistered"; name: string }
+  | { event: "disconnected"; name: string; half: Half; reason: string }
+  | { event: "protocol-error"; remote: string; name?: string; reason: string; closed: boolean }
+  | { event: "dropped"; remote: string; name?: string; reason: string }
+  | { event: "stopping"; reason: string }
+  | { event: "stopped" };
+
+/** Receives log events. */
+export type Logger = (event: LogEvent) => void;
+
+/** Settings of a running server; every field has a default in {@link DEFAULT_SERVER_OPTIONS}. */
+export interface ServerOptions {
+  /** Interface to listen on. */
+  hostname: string;
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  /** How long a recipient has to answer a FORWARD before the sender gets ERROR 102. */
+  ackTimeoutMs: number;
+  /** Largest header accepted, in bytes. */
+  maxHeaderBytes: number;
+  /** Largest message body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Most FORWARDs waiting for one recipient; past that, senders get ERROR 102 at once. */
+  maxQueuedForwards: number;
+  /** Most SENDs from one connection waiting for their answers; past that, ERROR 102 at once. */
+  maxPendingSends: number;
+  /** Most bytes waiting to be written to one connection before it is dropped as too slow. */
+  maxWriteQueueBytes: number;
+  /** Socket API. */
+  transport: TransportKind;
+  /** Where events go. */
+  log: Logger;
+}
+
+/** Defaults of {@link ServerOptions}. */
+export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
+  hostname: "0.0.0.0",
+  port: 5500,
+  ackTimeoutMs: 30_000,
+  maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  maxQueuedForwards: 256,
+  maxPendingSends: 256,
+  maxWriteQueueBytes: 1024 * 1024,
+  transport: "deno",
+  log: () => {},
+};
+
+/** A running server. */
+export interface ChatServer {
+  /** The address it listens on. */
+  readonly hostname: string;
+  /** The port it listens on. */
+  readonly port: number;
+  /** Names of the users online now (both halves registered). */
+  onlineUsers(): string[];
+  /** Stops accepting, closes every connection and resolves when all are closed. */
+  close(): Promise<void>;
+}
+
+/** One FORWARD on its way to a recipient. */
+interface Delivery {
+  from: string;
+  to: string;
+  bytes: Uint8Array;
+  sentAt: number;
+  done: (ok: boolean, reason: string) => void;
+}
+
+/** One answer owed to a connection, in the order of the requests. */
+interface Reply {
+  bytes: Uint8Array | null;
+  after?: () => void;
+}
+
+/** A registered (or half-registered) username. */
+interface User {
+  name: string;
+  send: Session | null;
+  recv: Session | null;
+}
+
+/** One connection's state. */
+class Session implements ConnHandler {
+  readonly conn: Conn;
+  readonly decoder: Decoder;
+  readonly server: Relay;
+  user: User | null = null;
+  halves = 0; // bit 1: TOSEND, bit 2: TORECV
+  readonly replies: Reply[] = [];
+  pendingSends = 0;
+  inflight: Delivery | null = null;
+  readonly queue: Delivery[] = [];
+  readonly onEvent = (e: DecodeEvent) => this.server.onEvent(this, e);
+
+  constructor(server: Relay, conn: Conn) {
+    this.server = server;
+    this.conn = conn;
+    this.decoder = new Decoder({
+      maxHeaderBytes: server.options.maxHeaderBytes,
+      maxBodyBytes: server.options.maxBodyBytes,
+    });
+  }
+
+  has(half: Half): boolean {
+    return (this.halves & halfBit(half)) !== 0;
+  }
+
+  data(chunk: Uint8Array): void {
+    this.decoder.feed(chunk, this.onEvent);
+  }
+
+  closed(error?: Error): void {
+    this.server.onClosed(this, error);
+  }
+
+  /** Writes one message now, dropping the connection if its reader has fallen too far behind. */
+  write(bytes: Uint8Array): void {
+    this.conn.write(bytes);
+    if (this.conn.queuedBytes > this.server.options.maxWriteQueueBytes) {
+      this.server.drop(this, "too slow: it does not read what the server sends");
+    }
+  }
+
+  /** Reserves the next answer slot; fill it with {@link resolve}. */
+  reserve(): Reply {
+    const reply: Reply = { bytes: null };
+    this.replies.push(reply);
+    return reply;
+  }
+
+  /** Fills an answer slot and writes every answer that is now ready, in order. */
+  resolve(reply: Reply, message: Message): void {
+    reply.bytes = encode(message);
+    while (this.replies.length > 0 && this.replies[0].bytes !== null) {
+      const r = this.replies.shift()!;
+      this.write(r.bytes!);
+      r.after?.();
+    }
+  }
+
+  /** Answers at once, after any earlier answers still owed. */
+  reply(message: Message, after?: () => void): void {
+    const slot = this.reserve();
+    if (after) slot.after = after;
+    this.resolve(slot, message);
+  }
+
+  get label(): string | undefined {
+    return this.user?.name;
+  }
+}
+
+function halfBit(half: Half): number {
+  return half === "TOSEND" ? 1 : 2;
+}
+
+/** The relay's state and rules, independent of how it was started. */
+class Relay {
+  readonly options: ServerOptions;
+  readonly users = new Map<string, User>();
+  readonly sessions = new Set<Session>();
+  readonly log: Logger;
+
+  constructor(options: ServerOptions) {
+    this.options = options;
+    this.log = options.log;
+  }
+
+  accept(conn: Conn): Session {
+    const session = new Session(this, conn);
+    this.sessions.add(session);
+    return session;
+  }
+
+  onEvent(s: Session, e: DecodeEvent): void {
+    if (s.conn.closed) return;
+    if (e.kind === "error") return this.onDecodeError(s, e.error);
+    const m = e.message;
+    if (m.type === "REGISTER") return this.register(s, m.half, m.name);
+    if (s.user === null) {
+      this.log({
+        event: "protocol-error",
+        remote: s.conn.remote,
+        reason: `${m.type} before REGISTER`,
+        closed: false,
+      });
+      return s.reply(errorMessage(ErrorCode.NoUserRegistered));
+    }
+    switch (m.type) {
+      case "SEND":
+        return this.send(s, m.to, m.body);
+      case "RECEIVED":
+        return this.acknowledged(s, m.from, true);
+      case "ERROR":
+        return this.acknowledged(s, "", false, `it answered ERROR ${m.code} ${m.text}`);
+      case "UNREGISTER":
+        return this.unregister(s, m.name);
+      default:
+        this.log({
+          event: "protocol-error",
+          remote: s.conn.remote,
+          name: s.label,
+          reason: `unexpected ${m.type} from a client`,
+          closed: false,
+        });
+        return s.reply(errorMessage(ErrorCode.HeaderIncomplete));
+    }
+  }
+
+  onDecodeError(s: Session, error: import("./protocol.ts").DecodeError): void {
+    let reason: string;
+    switch (error.code) {
+      case "header-too-large":
+        reason = `header longer than ${error.limit} bytes`;
+        break;
+      case "body-too-large":
+        reason =
+          `${error.verb} body of ${error.length} bytes is over the ${error.limit}-byte limit`;
+        break;
+      case "unknown-verb":
+        reason = `unknown message ${JSON.stringify(error.line.slice(0, 80))}`;
+        break;
+      case "malformed":
+        reason = error.reason;
+        break;
+    }
+    this.log({
+      event: "protocol-error",
+      remote: s.conn.remote,
+      name: s.label,
+      reason,
+      closed: error.fatal,
+    });
+    if (error.fatal) {
+      s.reply(errorMessage(ErrorCode.HeaderIncomplete), () => s.conn.end());
+      return;
+    }
+    if (error.code === "body-too-large" && error.verb === "SEND" && s.has("TOSEND")) {
+      // The body was skipped, so the stream is still in step: refuse just this message.
+      return s.reply(errorMessage(ErrorCode.UnableToSend));
+    }
+    if (s.user === null && error.code === "unknown-verb") {
+      return s.reply(errorMessage(ErrorCode.NoUserRegistered));
+    }
+    s.reply(errorMessage(ErrorCode.HeaderIncomplete));
+  }
+
+  register(s: Session, half: Half, name: string): void {
+    if (!isValidName(name)) {
+      this.log({
+        event: "rejected",
+        remote: s.conn.remote,
+        reason: `malformed username ${JSON.stringify(name.slice(0, 80))}`,
+      });
+      return s.reply(errorMessage(ErrorCode.MalformedUsername));
+    }
+    if (s.user !== null && s.user.name !== name) {
+      this.log({
+        event: "rejected",
+        remote: s.conn.remote,
+        reason: `connection already registered as "${s.user.name}", cannot also be "${name}"`,
+      });
+      return s.reply(errorMessage(ErrorCode.MalformedUsername));
+    }
+    let user = this.users.get(name);
+    if (user === undefined) {
+      user = { name, send: null, recv: null };
+      this.users.set(name, user);
+    }
+    const holder = half === "TOSEND" ? user.send : user.recv;
+    if (holder === s) {
+      return s.reply({ type: "REGISTERED", half, name });
+    }
+    if (holder !== null) {
+      this.log({
+        event: "rejected",
+        remote: s.conn.remote,
+        reason: `${half} of "${name}" is already registered`,
+      });
+      return s.reply(errorMessage(ErrorCode.UsernameTaken));
+    }
+    if (half === "TOSEND") user.send = s;
+    else user.recv = s;
+    s.user = user;
+    s.halves |= halfBit(half);
+    s.reply({ type: "REGISTERED", half, name });
+    this.log({ event: "registered", name, half, remote: s.conn.remote });
+  }
+
+  online(name: string): User | undefined {
+    const user = this.users.get(name);
+    return user && user.send !== null && user.recv !== null ? user : undefined;
+  }
+
+  send(s: Session, to: string, body: Uint8Array): void {
+    const from = s.user!.name;
+    if (!s.has("TOSEND")) {
+      this.log({
+        event: "protocol-error",
+        remote: s.conn.remote,
+        name: from,
+        reason: "SEND on a TORECV connection",
+        closed: false,
+      });
+      return s.reply(errorMessage(ErrorCode.UnableToSend));
+    }
+    const slot = s.reserve();
+    if (s.pendingSends >= this.options.maxPendingSends) {
+      this.log({ event: "not-delivered", from, to, reason: "too many messages awaiting answers" });
+      return s.resolve(slot, errorMessage(ErrorCode.UnableToSend));
+    }
+    s.pendingSends++;
+    const finish = (message: Message) => {
+      s.pendingSends--;
+      s.resolve(slot, message);
+    };
+    const bytes = encode({ type: "FORWARD", from, body });
+
+    if (to === BROADCAST) {
+      const targets: User[] = [];
+      for (const user of this.users.values()) {
+        if (user.name !== from && user.send !== null && user.recv !== null) targets.push(user);
+      }
+      let waiting = targets.length;
+      let failed = 0;
+      const settle = () => {
+        this.log({ event: "broadcast", from, delivered: targets.length - failed, failed });
+        finish(failed === 0 ? { type: "SENT", to } : errorMessage(ErrorCode.UnableToSend));
+      };
+      if (waiting === 0) return settle();
+      for (const user of targets) {
+        this.deliver(user.recv!, from, user.name, bytes, (ok) => {
+          if (!ok) failed++;
+          if (--waiting === 0) settle();
+        });
+      }
+      return;
+    }
+
+    const target = this.online(to);
+    if (target === undefined) {
+      this.log({ event: "not-delivered", from, to, reason: `"${to}" is not online` });
+      return finish(errorMessage(ErrorCode.UnableToSend));
+    }
+    this.deliver(target.recv!, from, to, bytes, (ok) => {
+      finish(ok ? { type: "SENT", to } : errorMessage(ErrorCode.UnableToSend));
+    });
+  }
+
+  /** Queues a FORWARD for a recipient; `done` is called exactly once with the outcome. */
+  deliver(
+    r: Session,
+    from: string,
+    to: string,
+    bytes: Uint8Array,
+    done: (ok: boolean) => void,
+  ): void {
+    const delivery: Delivery = {
+      from,
+      to,
+      bytes,
+      sentAt: 0,
+      done: (ok, reason) => {
+        if (ok) this.log({ event: "forwarded", from, to, bytes: bytes.length });
+        else this.log({ event: "not-delivered", from, to, reason });
+        done(ok);
+      },
+    };
+    if (r.queue.length >= this.options.maxQueuedForwards) {
+      return delivery.done(false, `"${to}" has too many messages waiting`);
+    }
+    r.queue.push(delivery);
+    this.pump(r);
+  }
+
+  /** Sends the recipient its next FORWARD if none is awaiting an answer. */
+  pump(r: Session): void {
+    if (r.inflight !== null || r.queue.length === 0 || r.conn.closed) return;
+    const d = r.queue.shift()!;
+    r.inflight = d;
+    d.sentAt = performance.now();
+    r.write(d.bytes);
+  }
+
+  /** A recipient answered RECEIVED (ok) or ERROR (not ok) on its TORECV connection. */
+  acknowledged(r: Session, from: string, ok: boolean, why = ""): void {
+    const d = r.inflight;
+    if (!r.has("TORECV") || d === null) {
+      this.log({
+        event: "protocol-error",
+        remote: r.conn.remote,
+        name: r.label,
+        reason: ok ? `RECEIVED ${from} matches no message awaiting an answer` : `unexpected ERROR`,
+        closed: false,
+      });
+      return;
+    }
+    r.inflight = null;
+    if (ok && from !== d.from) {
+      d.done(false, `"${d.to}" acknowledged a message from "${from}" instead of "${d.from}"`);
+    } else {
+      d.done(ok, ok ? "" : `"${d.to}" could not read it: ${why}`);
+    }
+    this.pump(r);
+  }
+
+  unregister(s: Session, name: string): void {
+    const user = s.user!;
+    if (user.name !== name) {
+      this.log({
+        event: "protocol-error",
+        remote: s.conn.remote,
+        name: user.name,
+        reason: `UNREGISTER "${name}" on a connection of "${user.name}"`,
+        closed: false,
+      });
+      return s.reply(errorMessage(ErrorCode.NoUserRegistered));
+    }
+    this.log({ event: "unregistered", name });
+    this.removeUser(user, s, "unregistered");
+    s.reply({ type: "UNREGISTERED", name }, () => s.conn.end());
+  }
+
+  /** Removes a user: fails what waits for it and closes its other connection. */
+  removeUser(user: User, keep: Session | null, reason: string): void {
+    if (this.users.get(user.name) === user) this.users.delete(user.name);
+    for (const s of [user.send, user.recv]) {
+      if (s === null) continue;
+      s.user = null;
+      s.halves = 0;
+      this.failDeliveries(s, reason);
+      if (s !== keep) s.conn.end();
+    }
+    user.send = null;
+    user.recv = null;
+  }
+
+  failDeliveries(r: Session, reason: string): void {
+    const pending = r.inflight ? [r.inflight, ...r.queue] : [...r.queue];
+    r.inflight = null;
+    r.queue.length = 0;
+    for (const d of pending) d.done(false, `"${d.to}" ${reason}`);
+  }
+
+  onClosed(s: Session, error?: Error): void {
+    this.sessions.delete(s);
+    const user = s.user;
+    if (user !== null) {
+      const half: Half = user.send === s ? "TOSEND" : "TORECV";
+      const why = error ? `connection error: ${error.message}` : "connection closed";
+      this.log({ event: "disconnected", name: user.name, half, reason: why });
+      this.removeUser(user, null, "disconnected");
+    }
+    this.failDeliveries(s, "disconnected");
+  }
+
+  /** Closes a connection that broke a limit. */
+  drop(s: Session, reason: string): void {
+    if (s.conn.closed) return;
+    this.log({ event: "dropped", remote: s.conn.remote, name: s.label, reason });
+    s.conn.close();
+  }
+
+  /** Fails every FORWARD that has waited longer than the acknowledgement timeout. */
+  sweep(now: number): void {
+    for (const s of this.sessions) {
+      const d = s.inflight;
+      if (d !== null && now - d.sentAt >= this.options.ackTimeoutMs) {
+        s.inflight = null;
+        d.done(false, `"${d.to}" did not answer within ${this.options.ackTimeoutMs} ms`);
+        // Its answers can no longer be matched to messages: close it.
+        this.drop(s, "did not acknowledge a message in time");
+      }
+    }
+  }
+}
+
+/** Starts a server with the given options (the rest from {@link DEFAULT_SERVER_OPTIONS}). */
+export async function startServer(options: Partial<ServerOptions> = {}): Promise<ChatServer> {
+  const opts: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...options };
+  const relay = new Relay(opts);
+  const listener: Listener = await listen(
+    { hostname: opts.hostname, port: opts.port, transport: opts.transport },
+    (conn) => relay.accept(conn),
+  );
+  const every = Math.max(10, Math.min(1000, Math.floor(opts.ackTimeoutMs / 4)));
+  const timer = setInterval(() => relay.sweep(performance.now()), every);
+  let closing: Promise<void> | null = null;
+  return {
+    hostname: listener.hostname,
+    port: listener.port,
+    onlineUsers: () => [...relay.users.values()].filter((u) => u.send && u.recv).map((u) => u.name),
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        await listener.close();
+        const sessions = [...relay.sessions];
+        for (const s of sessions) s.conn.close();
+        await Promise.all(sessions.map((s) => s.conn.done));
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Renders a log event as one line of text in the original server's style. */
+export function formatLogEvent(e: LogEvent): string {
+  switch (e.event) {
+    case "listening":
+      return `Chat server listening on ${e.address}`;
+    case "registered":
+      return `${e.name} : REGISTERED ${e.half}`;
+    case "rejected":
+      return `Registration from ${e.remote} refused: ${e.reason}`;
+    case "forwarded":
+      return `Message successfully forwarded from ${e.from} to ${e.to}`;
+    case "not-delivered":
+      return `Message from ${e.from} to ${e.to} not delivered: ${e.reason}`;
+    case "broadcast":
+      return `Broadcast from ${e.from} delivered to ${e.delivered} user(s), ${e.failed} failed`;
+    case "unregistered":
+      return `${e.name} : UNREGISTERED`;
+    case "disconnected":
+      return `${e.name} : DISCONNECTED (${e.half} ${e.reason})`;
+    case "protocol-error":
+      return `Protocol error from ${e.remote}${e.name ? ` (${e.name})` : ""}: ${e.reason}` +
+        (e.closed ? "; connection closed" : "");
+    case "dropped":
+      return `Dropped ${e.remote}${e.name ? ` (${e.name})` : ""}: ${e.reason}`;
+    case "stopping":
+      return `Stopping (${e.reason})`;
+    case "stopped":
+      return "Server stopped";
+  }
+}
+
+/** Usage line of `chat server`. */
+export const SERVER_USAGE = "Usage: chat server [--host ADDRESS] [--port PORT] [options]";
+
+/** Help text of `chat server`. */
+export const SERVER_HELP = `${SERVER_USAGE}
+
+Runs the chat server: users connect to it with "chat client" or any client of the
+two-socket chat protocol (see PROTOCOL.md).
+
+Options:
+  --host ADDRESS         Interface to listen on (default 0.0.0.0; "::" for IPv6)
+  --port PORT            Port to listen on, 0 for any free port (default 5500)
+  --ack-timeout TIME     How long a recipient may take to answer a message before the
+                         sender is told it failed and the recipient is disconnected
+                         (default 30s; units ms, s, m)
+  --max-header-bytes N   Largest message header accepted (default 8k)
+  --max-body-bytes N     Largest message body accepted; larger ones are refused with
+                         ERROR 102 (default 64k)
+  --max-queue N          Most messages waiting for one recipient (default 256)
+  --quiet                Log nothing but the startup line and errors
+  --log-format FORMAT    "text" (default) or "json" (one JSON object per line)
+  -h, --help             Show this help
+
+Logs go to standard output. Stop the server with Ctrl-C (SIGINT) or SIGTERM.
+
+Examples:
+  chat server
+  chat server --port 6000 --log-format json
+`;
+
+const SERVER_OPTIONS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  "ack-timeout": { type: "string" },
+  "max-header-bytes": { type: "string" },
+  "max-body-bytes": { type: "string" },
+  "max-queue": { type: "string" },
+  quiet: { type: "boolean" },
+  "log-format": { type: "string" },
+  transport: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Entry point of `chat server`: returns the process exit code. */
+export async function serverMain(args: string[]): Promise<number> {
+  const { values: v, positionals } = parseCommandLine(args, SERVER_OPTIONS, SERVER_USAGE);
+  if (v.help) {
+    console.log(SERVER_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`Unexpected argument "${positionals[0]}".`, SERVER_USAGE);
+  }
+  const format = (v["log-format"] as string | undefined) ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`Invalid --log-format "${format}": use "text" or "json".`, SERVER_USAGE);
+  }
+  const transport = (v.transport as string | undefined) ?? "deno";
+  if (transport !== "deno" && transport !== "node") {
+    throw new UsageError(`Invalid --transport "${transport}": use "deno" or "node".`, SERVER_USAGE);
+  }
+  const str = (name: string) => v[name] as string | undefined;
+  const options: Partial<ServerOptions> = {
+    hostname: str("host") ?? DEFAULT_SERVER_OPTIONS.hostname,
+    port: str("port") !== undefined ? parsePort(str("port")!, SERVER_USAGE, true) : 5500,
+    transport,
+  };
+  if (str("ack-timeout")) {
+    options.ackTimeoutMs = parseDuration(str("ack-timeout")!, "--ack-timeout", SERVER_USAGE);
+  }
+  if (str("max-header-bytes")) {
+    options.maxHeaderBytes = parseSize(
+      str("max-header-bytes")!,
+      "--max-header-bytes",
+      SERVER_USAGE,
+    );
+  }
+  if (str("max-body-bytes")) {
+    options.maxBodyBytes = parseSize(str("max-body-bytes")!, "--max-body-bytes", SERVER_USAGE);
+  }
+  if (str("max-queue")) {
+    options.maxQueuedForwards = parseCount(str("max-queue")!, "--max-queue", SERVER_USAGE);
+  }
+
+  const quiet = v.quiet === true;
+  const encoder = new TextEncoder();
+  const write = (line: string) => {
+    try {
+      Deno.stdout.writeSync(encoder.encode(line + "\n"));
+    } catch { /* stdout closed: keep serving */ }
+  };
+  const log: Logger = (e) => {
+    if (quiet && e.event !== "listening") return;
+    write(
+      format === "json"
+        ? JSON.stringify({ time: new Date().toISOString(), ...e })
+        : formatLogEvent(e),
+    );
+  };
+  options.log = log;
+
+  let server: ChatServer;
+  try {
+    server = await startServer(options);
+  } catch (error) {
+    const where = `${options.hostname}:${options.port}`;
+    if (error instanceof Deno.errors.AddrInUse || /EADDRINUSE/.test(String(error))) {
+      console.error(
+        `Cannot listen on "${where}": the port is already in use. ` +
+          `Stop the other server or choose another port with --port.`,
+      );
+    } else if (error instanceof Deno.errors.PermissionDenied || /EACCES/.test(String(error))) {
+      console.error(
+        `Cannot listen on "${where}": permission denied. Ports below 1024 need privileges; ` +
+          `choose another port with --port.`,
+      );
+    } else if (
+      error instanceof Deno.errors.AddrNotAvailable || /EADDRNOTAVAIL/.test(String(error))
+    ) {
+      console.error(
+        `Cannot listen on "${where}": this machine has no such address. Use --host 0.0.0.0 ` +
+          `or one of its own addresses.`,
+      );
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`Cannot listen on "${where}": ${message}.`);
+    }
+    return 1;
+  }
+  const shown = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
+  log({ event: "listening", address: `${shown}:${server.port}` });
+
+  const { promise: stop, resolve } = Promise.withResolvers<string>();
+  let signalled = 0;
+  const onSignal = (name: string) => () => {
+    if (++signalled > 1) Deno.exit(130);
+    resolve(name);
+  };
+  const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")]];
+  if (Deno.build.os !== "windows") handlers.push(["SIGTERM", onSignal("SIGTERM")]);
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  const reason = await stop;
+  log({ event: "stopping", reason });
+  await server.close();
+  log({ event: "stopped" });
+  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  return 0;
+}

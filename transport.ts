@@ -1,0 +1,342 @@
+/**
+ * The byte transport under the chat server and client: TCP listeners and connections behind
+ * one small callback interface, so the socket API can be swapped in this file alone.
+ *
+ * Two back ends: `"deno"` (`Deno.listen` / `Deno.connect`, the default) and `"node"`
+ * (`node:net` running inside Deno).
+ *
+ * @module
+ */
+import * as net from "node:net";
+
+/** Which socket API carries the bytes. */
+export type TransportKind = "deno" | "node";
+
+/** One open byte stream. Writes are queued in order; each queued chunk is one write call. */
+export interface Conn {
+  /** The peer's address as `host:port` (IPv6 in brackets). */
+  readonly remote: string;
+  /** The peer's host alone, for per-address limits. */
+  readonly remoteHost: string;
+  /** Bytes queued but not yet handed to the kernel. */
+  readonly queuedBytes: number;
+  /** True once closed by either side. */
+  readonly closed: boolean;
+  /** Resolves when the connection is closed and its reads and writes have all ended. */
+  readonly done: Promise<void>;
+  /** Queues bytes to send. Ignored after close. */
+  write(bytes: Uint8Array): void;
+  /** Closes after the queued bytes are sent. */
+  end(): void;
+  /** Closes now, dropping queued bytes. Safe to call more than once. */
+  close(): void;
+}
+
+/** What a connection's owner is told. */
+export interface ConnHandler {
+  /** Bytes arrived. The chunk may be reused after the call returns. */
+  data(chunk: Uint8Array): void;
+  /** The connection closed (by either side, or on error); called exactly once. */
+  closed(error?: Error): void;
+}
+
+/** A listening socket. */
+export interface Listener {
+  /** The address actually bound (port 0 becomes a real port). */
+  readonly hostname: string;
+  /** The port actually bound. */
+  readonly port: number;
+  /** Stops accepting and resolves once the accept loop has ended; open connections stay. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link listen}. */
+export interface ListenOptions {
+  /** Interface to bind, such as `0.0.0.0`, `::` or `127.0.0.1`. */
+  hostname: string;
+  /** Port to bind; 0 picks a free one. */
+  port: number;
+  /** Socket API to use. Default `"deno"`. */
+  transport?: TransportKind;
+}
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** Host name or address of the server. */
+  hostname: string;
+  /** Server port. */
+  port: number;
+  /** Socket API to use. Default `"deno"`. */
+  transport?: TransportKind;
+}
+
+const READ_SIZE = 16 * 1024;
+
+function formatAddr(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Starts listening; `accept` is called for each new connection and returns its handler. */
+export async function listen(
+  options: ListenOptions,
+  accept: (conn: Conn) => ConnHandler,
+): Promise<Listener> {
+  if ((options.transport ?? "deno") === "node") return await listenNode(options, accept);
+  const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  const addr = listener.addr as Deno.NetAddr;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      let raw: Deno.Conn;
+      try {
+        raw = await listener.accept();
+      } catch (error) {
+        if (stopped || error instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors and the like: wait a little rather than spin.
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const conn = new DenoConn(raw);
+      let handler: ConnHandler;
+      try {
+        handler = accept(conn);
+      } catch {
+        conn.close();
+        continue;
+      }
+      conn.start(handler);
+    }
+  })();
+  return {
+    hostname: addr.hostname,
+    port: addr.port,
+    async close() {
+      if (!stopped) {
+        stopped = true;
+        try {
+          listener.close();
+        } catch { /* already closed */ }
+      }
+      await loop;
+    },
+  };
+}
+
+/** Opens a connection; `handler` receives its bytes. Rejects if the connection fails. */
+export async function connect(options: ConnectOptions, handler: ConnHandler): Promise<Conn> {
+  if ((options.transport ?? "deno") === "node") return await connectNode(options, handler);
+  const raw = await Deno.connect({ hostname: options.hostname, port: options.port });
+  const conn = new DenoConn(raw);
+  conn.start(handler);
+  return conn;
+}
+
+class DenoConn implements Conn {
+  readonly remote: string;
+  readonly remoteHost: string;
+  #raw: Deno.Conn;
+  #handler: ConnHandler | null = null;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #writing = false;
+  #ending = false;
+  #closed = false;
+  #reading: Promise<void> = Promise.resolve();
+  #writes: Promise<void> = Promise.resolve();
+  #doneResolve!: () => void;
+  readonly done: Promise<void> = new Promise((r) => this.#doneResolve = r);
+
+  constructor(raw: Deno.Conn) {
+    this.#raw = raw;
+    const addr = raw.remoteAddr as Deno.NetAddr;
+    this.remoteHost = addr.hostname;
+    this.remote = formatAddr(addr.hostname, addr.port);
+    try {
+      (raw as Deno.TcpConn).setNoDelay(true);
+    } catch { /* not fatal */ }
+  }
+
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  start(handler: ConnHandler): void {
+    this.#handler = handler;
+    this.#reading = this.#readLoop();
+  }
+
+  async #readLoop(): Promise<void> {
+    const buf = new Uint8Array(READ_SIZE);
+    let error: Error | undefined;
+    try {
+      while (!this.#closed) {
+        const n = await this.#raw.read(buf);
+        if (n === null) break;
+        if (this.#closed) break;
+        this.#handler!.data(buf.subarray(0, n));
+      }
+    } catch (e) {
+      error = e instanceof Error ? e : new Error(String(e));
+    }
+    this.#finish(error);
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#closed || this.#ending) return;
+    this.#queue.push(bytes);
+    this.#queued += bytes.length;
+    if (!this.#writing) this.#writes = this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        const chunk = this.#queue[0];
+        let off = 0;
+        while (off < chunk.length) off += await this.#raw.write(chunk.subarray(off));
+        this.#queue.shift();
+        this.#queued -= chunk.length;
+      }
+    } catch (e) {
+      this.#writing = false;
+      this.#finish(e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
+    this.#writing = false;
+    if (this.#ending) this.close();
+  }
+
+  end(): void {
+    if (this.#closed) return;
+    this.#ending = true;
+    if (!this.#writing) this.close();
+  }
+
+  close(): void {
+    this.#finish();
+  }
+
+  #finish(error?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    this.#queued = 0;
+    try {
+      this.#raw.close();
+    } catch { /* already closed */ }
+    Promise.all([this.#reading, this.#writes]).then(() => this.#doneResolve());
+    this.#handler?.closed(error);
+  }
+}
+
+async function listenNode(
+  options: ListenOptions,
+  accept: (conn: Conn) => ConnHandler,
+): Promise<Listener> {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    const conn = new NodeConn(socket);
+    let handler: ConnHandler;
+    try {
+      handler = accept(conn);
+    } catch {
+      socket.destroy();
+      return;
+    }
+    conn.start(handler);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: options.hostname, port: options.port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  server.on("error", () => {/* accept errors: keep serving */});
+  const addr = server.address() as net.AddressInfo;
+  return {
+    hostname: addr.address,
+    port: addr.port,
+    close() {
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function connectNode(options: ConnectOptions, handler: ConnHandler): Promise<Conn> {
+  const socket = net.connect({ host: options.hostname, port: options.port, noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      resolve();
+    });
+    socket.once("error", reject);
+  });
+  const conn = new NodeConn(socket);
+  conn.start(handler);
+  return conn;
+}
+
+class NodeConn implements Conn {
+  readonly remote: string;
+  readonly remoteHost: string;
+  #socket: net.Socket;
+  #closed = false;
+  #handler: ConnHandler | null = null;
+  #doneResolve!: () => void;
+  readonly done: Promise<void> = new Promise((r) => this.#doneResolve = r);
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    this.remoteHost = socket.remoteAddress ?? "?";
+    this.remote = formatAddr(this.remoteHost, socket.remotePort ?? 0);
+  }
+
+  get queuedBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  start(handler: ConnHandler): void {
+    this.#handler = handler;
+    let error: Error | undefined;
+    this.#socket.on("data", (chunk: Uint8Array) => {
+      if (!this.#closed) handler.data(chunk);
+    });
+    this.#socket.on("error", (e: Error) => {
+      error = e;
+    });
+    this.#socket.on("close", () => {
+      this.#finish(error);
+      this.#doneResolve();
+    });
+    this.#socket.on("end", () => this.#socket.end());
+  }
+
+  write(bytes: Uint8Array): void {
+    if (!this.#closed) this.#socket.write(bytes);
+  }
+
+  end(): void {
+    if (!this.#closed) this.#socket.end();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#socket.destroy();
+    this.#finish();
+  }
+
+  #finish(error?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handler?.closed(error);
+  }
+}
