@@ -1,0 +1,137 @@
+/**
+ * Runs the real `chat` command as a child process for end-to-end tests and reads its output
+ * line by line, with timeouts so that no test can hang.
+ *
+ * @module
+ */
+import { chatCommand } from "./cli_cmd.ts";
+
+/** A running `chat` process whose output is read line by line. */
+export class ChatProcess {
+  readonly child: Deno.ChildProcess;
+  /** Every stdout line so far. */
+  readonly stdout: string[] = [];
+  /** Every stderr line so far. */
+  readonly stderr: string[] = [];
+  #waiters: (() => void)[] = [];
+  readonly #pumps: Promise<void>[];
+
+  constructor(
+    args: string[],
+    options: { stdin?: "piped" | "null"; env?: Record<string, string> } = {},
+  ) {
+    const [cmd, ...pre] = chatCommand();
+    this.child = new Deno.Command(cmd, {
+      args: [...pre, ...args],
+      stdin: options.stdin ?? "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", RUST_BACKTRACE: "0", ...options.env },
+    }).spawn();
+    this.#pumps = [
+      this.#pump(this.child.stdout, this.stdout),
+      this.#pump(this.child.stderr, this.stderr),
+    ];
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
+    let rest = "";
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + text).split("\n");
+      rest = parts.pop()!;
+      into.push(...parts);
+      this.#wake();
+    }
+    if (rest) into.push(rest);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Waits until a stdout (or, with `stream: "stderr"`, stderr) line matches; returns it. */
+  async waitFor(
+    pattern: RegExp,
+    { timeoutMs = 10_000, stream = "stdout" }: {
+      timeoutMs?: number;
+      stream?: "stdout" | "stderr";
+    } = {},
+  ): Promise<string> {
+    const lines = stream === "stdout" ? this.stdout : this.stderr;
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const hit = lines.find((l) => pattern.test(l));
+      if (hit !== undefined) return hit;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(
+          `No ${stream} line matched ${pattern} within ${timeoutMs} ms. ` +
+            `stdout: ${JSON.stringify(this.stdout)} stderr: ${JSON.stringify(this.stderr)}`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        timer = setTimeout(resolve, Math.min(left, 200));
+      });
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sends a signal (ignored if the process has already exited). */
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    try {
+      this.child.kill(signal);
+    } catch { /* already gone */ }
+  }
+
+  /** Waits for the process to exit (killing it after `timeoutMs`) and for its output to end. */
+  async exit(timeoutMs = 10_000): Promise<Deno.CommandStatus> {
+    const timer = setTimeout(() => this.kill("SIGKILL"), timeoutMs);
+    try {
+      const status = await this.child.status;
+      await Promise.all(this.#pumps);
+      return status;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Runs `chat` with `args` to completion and returns its exit code and output. */
+export async function runChat(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = new ChatProcess(args, {
+    stdin: options.stdin === undefined ? "null" : "piped",
+    env: options.env,
+  });
+  if (options.stdin !== undefined) {
+    const writer = p.child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const status = await p.exit(options.timeoutMs);
+  return { code: status.code, stdout: p.stdout.join("\n"), stderr: p.stderr.join("\n") };
+}
+
+/** Starts `chat server` on a free loopback port and returns the process and its port. */
+export async function startChatServer(
+  extra: string[] = [],
+): Promise<{ server: ChatProcess; port: number }> {
+  const server = new ChatProcess(["server", "--host", "127.0.0.1", "--port", "0", ...extra]);
+  let line: string;
+  try {
+    line = await server.waitFor(/listening on|"event":"listening"/);
+  } catch (error) {
+    server.kill("SIGKILL");
+    await server.exit();
+    throw error;
+  }
+  const port = Number(/:(\d+)\s*$/.exec(line)?.[1] ?? /"address":"[^"]*:(\d+)"/.exec(line)?.[1]);
+  return { server, port };
+}
