@@ -102,11 +102,14 @@ export function parseSize(value: string, flag: string, usage: string): number {
   return n;
 }
 
-/** Parses a positive whole number, or throws a {@link UsageError}. */
-export function parseCount(value: string, flag: string, usage: string): number {
-  const n = /^\d{1,9}$/.test(value) ? Number(value) : 0;
-  if (n < 1) {
-    throw new UsageError(`Invalid ${flag} "${value}": use a whole number above 0.`, usage);
+/** Parses a whole number above 0 (or 0 too, when `allowZero`), or throws a {@link UsageError}. */
+export function parseCount(value: string, flag: string, usage: string, allowZero = false): number {
+  const n = /^\d{1,9}$/.test(value) ? Number(value) : -1;
+  if (n < (allowZero ? 0 : 1)) {
+    throw new UsageError(
+      `Invalid ${flag} "${value}": use a whole number${allowZero ? "" : " above 0"}.`,
+      usage,
+    );
   }
   return n;
 }

@@ -22,6 +22,10 @@ export const ErrorCode = {
   HeaderIncomplete: 103,
   /** Extension: that half of that username is already registered by another connection. */
   UsernameTaken: 104,
+  /** Extension: the server has too many connections (in all, or from this address). */
+  TooManyConnections: 105,
+  /** Extension: the sender is over its message rate limit; this message was not sent. */
+  RateLimited: 106,
 } as const;
 
 /** The canonical text the encoder writes after each error code. */
@@ -31,6 +35,8 @@ export const ERROR_TEXT: Readonly<Record<number, string>> = {
   102: "Unable to send",
   103: "Header incomplete",
   104: "Username taken",
+  105: "Too many connections",
+  106: "Rate limit exceeded",
 };
 
 /** One protocol message, in either direction. Bodies are raw bytes: Content-length counts bytes. */

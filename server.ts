@@ -70,8 +70,24 @@ export interface ServerOptions {
   maxPendingSends: number;
   /** Most bytes waiting to be written to one connection before it is dropped as too slow. */
   maxWriteQueueBytes: number;
+  /** How long a new connection may take to register before it is closed. */
+  registerTimeoutMs: number;
+  /** How long a message may take to arrive once its first byte has (slowloris defence). */
+  stallTimeoutMs: number;
+  /** Most open connections in all; 0 for no limit. */
+  maxConnections: number;
+  /** Most open connections from one remote address; 0 for no limit. */
+  maxPerAddress: number;
+  /** Messages per second one user may send, on average; 0 for no limit. */
+  rateLimit: number;
+  /** Messages one user may send in a burst above the average rate. */
+  rateBurst: number;
+  /** On shutdown, how long to wait for messages in flight to be acknowledged. */
+  drainTimeoutMs: number;
   /** Socket API. */
   transport: TransportKind;
+  /** Serve TLS with this certificate chain and key (PEM text); plain TCP when absent. */
+  tls?: { cert: string; key: string };
   /** Where events go. */
   log: Logger;
 }
@@ -86,6 +102,13 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   maxQueuedForwards: 256,
   maxPendingSends: 256,
   maxWriteQueueBytes: 1024 * 1024,
+  registerTimeoutMs: 10_000,
+  stallTimeoutMs: 60_000,
+  maxConnections: 50_000,
+  maxPerAddress: 256,
+  rateLimit: 50,
+  rateBurst: 100,
+  drainTimeoutMs: 5_000,
   transport: "deno",
   log: () => {},
 };
@@ -98,8 +121,12 @@ export interface ChatServer {
   readonly port: number;
   /** Names of the users online now (both halves registered). */
   onlineUsers(): string[];
-  /** Stops accepting, closes every connection and resolves when all are closed. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, waits up to `drainTimeoutMs` for messages in flight to be acknowledged
+   * (new ones are refused meanwhile), closes every connection and resolves when all are closed.
+   * With `{ drain: false }`, closes at once.
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
 }
 
 /** One FORWARD on its way to a recipient. */
@@ -122,6 +149,9 @@ interface User {
   name: string;
   send: Session | null;
   recv: Session | null;
+  /** Token bucket of the rate limit: tokens left and when they were counted. */
+  tokens: number;
+  tokensAt: number;
 }
 
 /** One connection's state. */
@@ -135,6 +165,12 @@ class Session implements ConnHandler {
   pendingSends = 0;
   inflight: Delivery | null = null;
   readonly queue: Delivery[] = [];
+  /** When the connection opened (for the registration deadline). */
+  readonly openedAt = performance.now();
+  /** When the first byte of the message being received arrived; 0 when between messages. */
+  partialSince = 0;
+  /** True when the connection was refused on arrival: its input is ignored. */
+  refused = false;
   readonly onEvent = (e: DecodeEvent) => this.server.onEvent(this, e);
 
   constructor(server: Relay, conn: Conn) {
@@ -152,6 +188,8 @@ class Session implements ConnHandler {
 
   data(chunk: Uint8Array): void {
     this.decoder.feed(chunk, this.onEvent);
+    if (this.decoder.idle) this.partialSince = 0;
+    else if (this.partialSince === 0) this.partialSince = performance.now();
   }
 
   closed(error?: Error): void {
@@ -204,7 +242,10 @@ class Relay {
   readonly options: ServerOptions;
   readonly users = new Map<string, User>();
   readonly sessions = new Set<Session>();
+  readonly perAddress = new Map<string, number>();
   readonly log: Logger;
+  /** True while shutting down: new messages are refused. */
+  draining = false;
 
   constructor(options: ServerOptions) {
     this.options = options;
@@ -213,12 +254,27 @@ class Relay {
 
   accept(conn: Conn): Session {
     const session = new Session(this, conn);
+    const o = this.options;
+    const fromHere = (this.perAddress.get(conn.remoteHost) ?? 0) + 1;
+    this.perAddress.set(conn.remoteHost, fromHere);
     this.sessions.add(session);
+    let refuse = "";
+    if (this.draining) refuse = "the server is shutting down";
+    else if (o.maxConnections > 0 && this.sessions.size > o.maxConnections) {
+      refuse = `the server already has ${o.maxConnections} connections`;
+    } else if (o.maxPerAddress > 0 && fromHere > o.maxPerAddress) {
+      refuse = `${conn.remoteHost} already has ${o.maxPerAddress} connections`;
+    }
+    if (refuse) {
+      session.refused = true;
+      this.log({ event: "dropped", remote: conn.remote, reason: `refused: ${refuse}` });
+      session.reply(errorMessage(ErrorCode.TooManyConnections), () => conn.end());
+    }
     return session;
   }
 
   onEvent(s: Session, e: DecodeEvent): void {
-    if (s.conn.closed) return;
+    if (s.conn.closed || s.refused) return;
     if (e.kind === "error") return this.onDecodeError(s, e.error);
     const m = e.message;
     if (m.type === "REGISTER") return this.register(s, m.half, m.name);
@@ -309,7 +365,7 @@ class Relay {
     }
     let user = this.users.get(name);
     if (user === undefined) {
-      user = { name, send: null, recv: null };
+      user = { name, send: null, recv: null, tokens: this.options.rateBurst, tokensAt: 0 };
       this.users.set(name, user);
     }
     const holder = half === "TOSEND" ? user.send : user.recv;
@@ -350,6 +406,14 @@ class Relay {
       return s.reply(errorMessage(ErrorCode.UnableToSend));
     }
     const slot = s.reserve();
+    if (this.draining) {
+      this.log({ event: "not-delivered", from, to, reason: "the server is shutting down" });
+      return s.resolve(slot, errorMessage(ErrorCode.UnableToSend));
+    }
+    if (!this.takeToken(s.user!)) {
+      this.log({ event: "not-delivered", from, to, reason: "sender is over the rate limit" });
+      return s.resolve(slot, errorMessage(ErrorCode.RateLimited));
+    }
     if (s.pendingSends >= this.options.maxPendingSends) {
       this.log({ event: "not-delivered", from, to, reason: "too many messages awaiting answers" });
       return s.resolve(slot, errorMessage(ErrorCode.UnableToSend));
@@ -390,6 +454,26 @@ class Relay {
     this.deliver(target.recv!, from, to, bytes, (ok) => {
       finish(ok ? { type: "SENT", to } : errorMessage(ErrorCode.UnableToSend));
     });
+  }
+
+  /** Takes one message's worth from the user's token bucket; false when it is empty. */
+  takeToken(user: User): boolean {
+    const { rateLimit, rateBurst } = this.options;
+    if (rateLimit <= 0) return true;
+    const now = performance.now();
+    user.tokens = Math.min(rateBurst, user.tokens + (now - user.tokensAt) * rateLimit / 1000);
+    user.tokensAt = now;
+    if (user.tokens < 1) return false;
+    user.tokens -= 1;
+    return true;
+  }
+
+  /** True when no message is waiting for an answer anywhere. */
+  quiet(): boolean {
+    for (const s of this.sessions) {
+      if (s.inflight !== null || s.queue.length > 0 || s.pendingSends > 0) return false;
+    }
+    return true;
   }
 
   /** Queues a FORWARD for a recipient; `done` is called exactly once with the outcome. */
@@ -489,10 +573,16 @@ class Relay {
 
   onClosed(s: Session, error?: Error): void {
     this.sessions.delete(s);
+    const left = (this.perAddress.get(s.conn.remoteHost) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(s.conn.remoteHost, left);
+    else this.perAddress.delete(s.conn.remoteHost);
     const user = s.user;
     if (user !== null) {
       const half: Half = user.send === s ? "TOSEND" : "TORECV";
-      const why = error ? `connection error: ${error.message}` : "connection closed";
+      // A TLS peer that just hangs up without close_notify has simply closed.
+      const why = error && !/close_notify/.test(error.message)
+        ? `connection error: ${error.message}`
+        : "connection closed";
       this.log({ event: "disconnected", name: user.name, half, reason: why });
       this.removeUser(user, null, "disconnected");
     }
@@ -506,9 +596,22 @@ class Relay {
     s.conn.close();
   }
 
-  /** Fails every FORWARD that has waited longer than the acknowledgement timeout. */
+  /**
+   * Enforces the deadlines: acknowledgement timeout, registration deadline, and the stall
+   * deadline for a message that started arriving and stopped.
+   */
   sweep(now: number): void {
+    const o = this.options;
     for (const s of this.sessions) {
+      if (s.conn.closed) continue;
+      if (s.user === null && now - s.openedAt >= o.registerTimeoutMs) {
+        this.drop(s, `did not register within ${o.registerTimeoutMs} ms`);
+        continue;
+      }
+      if (s.partialSince !== 0 && now - s.partialSince >= o.stallTimeoutMs) {
+        this.drop(s, `a message stalled half-sent for ${o.stallTimeoutMs} ms`);
+        continue;
+      }
       const d = s.inflight;
       if (d !== null && now - d.sentAt >= this.options.ackTimeoutMs) {
         s.inflight = null;
@@ -525,20 +628,39 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
   const opts: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...options };
   const relay = new Relay(opts);
   const listener: Listener = await listen(
-    { hostname: opts.hostname, port: opts.port, transport: opts.transport },
+    {
+      hostname: opts.hostname,
+      port: opts.port,
+      transport: opts.transport,
+      ...(opts.tls ? { tls: opts.tls } : {}),
+    },
     (conn) => relay.accept(conn),
   );
-  const every = Math.max(10, Math.min(1000, Math.floor(opts.ackTimeoutMs / 4)));
+  const shortest = Math.min(opts.ackTimeoutMs, opts.registerTimeoutMs, opts.stallTimeoutMs);
+  const every = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
   const timer = setInterval(() => relay.sweep(performance.now()), every);
   let closing: Promise<void> | null = null;
   return {
     hostname: listener.hostname,
     port: listener.port,
     onlineUsers: () => [...relay.users.values()].filter((u) => u.send && u.recv).map((u) => u.name),
-    close() {
+    close({ drain = true } = {}) {
       closing ??= (async () => {
-        clearInterval(timer);
+        relay.draining = true;
         await listener.close();
+        if (drain) {
+          const until = performance.now() + opts.drainTimeoutMs;
+          while (!relay.quiet() && performance.now() < until) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          // Close cleanly: what was written still reaches the clients.
+          for (const s of relay.sessions) s.conn.end();
+          const ended = Promise.all([...relay.sessions].map((s) => s.conn.done));
+          let t: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([ended, new Promise((r) => t = setTimeout(r, 1000))]);
+          clearTimeout(t);
+        }
+        clearInterval(timer);
         const sessions = [...relay.sessions];
         for (const s of sessions) s.conn.close();
         await Promise.all(sessions.map((s) => s.conn.done));
@@ -546,6 +668,37 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       return closing;
     },
   };
+}
+
+/**
+ * Reads a PEM file for TLS; on failure prints one sentence saying what to do and returns null.
+ * Shared by the server and the client.
+ */
+export async function readPem(path: string, what: string): Promise<string | null> {
+  try {
+    const text = await Deno.readTextFile(path);
+    if (!text.includes("-----BEGIN")) {
+      console.error(`Cannot use ${what} "${path}": it is not a PEM file (no "-----BEGIN" line).`);
+      return null;
+    }
+    return text;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      console.error(`Cannot read ${what} "${path}": no such file.`);
+    } else if (
+      error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+    ) {
+      console.error(
+        `Cannot read ${what} "${path}": file access is not allowed. Run with --allow-read ` +
+          `(the chat executable and the deno tasks have it).`,
+      );
+    } else {
+      console.error(
+        `Cannot read ${what} "${path}": ${error instanceof Error ? error.message : error}.`,
+      );
+    }
+    return null;
+  }
 }
 
 /** Renders a log event as one line of text in the original server's style. */
@@ -598,6 +751,20 @@ Options:
   --max-body-bytes N     Largest message body accepted; larger ones are refused with
                          ERROR 102 (default 64k)
   --max-queue N          Most messages waiting for one recipient (default 256)
+  --register-timeout TIME
+                         Close connections that have not registered by then (default 10s)
+  --stall-timeout TIME   Close connections that start a message and stop sending it
+                         halfway (default 60s)
+  --max-connections N    Most connections in all; more are refused with ERROR 105
+                         (default 50000, 0 for no limit)
+  --max-per-address N    Most connections from one IP address (default 256, 0 for no limit)
+  --rate-limit N         Messages per second one user may send on average; more are
+                         refused with ERROR 106 (default 50, 0 for no limit)
+  --rate-burst N         Messages one user may send at once above that rate (default 100)
+  --drain-timeout TIME   On Ctrl-C or SIGTERM, how long to wait for messages in flight
+                         to be acknowledged before closing (default 5s)
+  --tls-cert FILE        Serve TLS with this certificate chain (PEM); needs --tls-key
+  --tls-key FILE         The certificate's private key (PEM)
   --quiet                Log nothing but the startup line and errors
   --log-format FORMAT    "text" (default) or "json" (one JSON object per line)
   -h, --help             Show this help
@@ -616,7 +783,16 @@ const SERVER_OPTIONS = {
   "max-header-bytes": { type: "string" },
   "max-body-bytes": { type: "string" },
   "max-queue": { type: "string" },
+  "register-timeout": { type: "string" },
+  "stall-timeout": { type: "string" },
+  "max-connections": { type: "string" },
+  "max-per-address": { type: "string" },
+  "rate-limit": { type: "string" },
+  "rate-burst": { type: "string" },
+  "drain-timeout": { type: "string" },
   quiet: { type: "boolean" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
   "log-format": { type: "string" },
   transport: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -662,6 +838,40 @@ export async function serverMain(args: string[]): Promise<number> {
   if (str("max-queue")) {
     options.maxQueuedForwards = parseCount(str("max-queue")!, "--max-queue", SERVER_USAGE);
   }
+  const durations = [
+    ["register-timeout", "registerTimeoutMs"],
+    ["stall-timeout", "stallTimeoutMs"],
+    ["drain-timeout", "drainTimeoutMs"],
+  ] as const;
+  for (const [flag, key] of durations) {
+    if (str(flag) !== undefined) {
+      options[key] = parseDuration(str(flag)!, `--${flag}`, SERVER_USAGE);
+    }
+  }
+  const counts = [
+    ["max-connections", "maxConnections", true],
+    ["max-per-address", "maxPerAddress", true],
+    ["rate-limit", "rateLimit", true],
+    ["rate-burst", "rateBurst", false],
+  ] as const;
+  for (const [flag, key, zero] of counts) {
+    if (str(flag) !== undefined) {
+      options[key] = parseCount(str(flag)!, `--${flag}`, SERVER_USAGE, zero);
+    }
+  }
+
+  if ((str("tls-cert") === undefined) !== (str("tls-key") === undefined)) {
+    throw new UsageError(
+      "TLS needs both --tls-cert and --tls-key: give the certificate and its private key.",
+      SERVER_USAGE,
+    );
+  }
+  if (str("tls-cert") !== undefined) {
+    const cert = await readPem(str("tls-cert")!, "TLS certificate");
+    const key = await readPem(str("tls-key")!, "TLS key");
+    if (cert === null || key === null) return 1;
+    options.tls = { cert, key };
+  }
 
   const quiet = v.quiet === true;
   const encoder = new TextEncoder();
@@ -685,6 +895,13 @@ export async function serverMain(args: string[]): Promise<number> {
     server = await startServer(options);
   } catch (error) {
     const where = `${options.hostname}:${options.port}`;
+    if (options.tls && /certificate|key|pem|tls/i.test(String(error))) {
+      console.error(
+        `Cannot start TLS on "${where}": ${error instanceof Error ? error.message : error}. ` +
+          `Check that --tls-cert and --tls-key are a matching PEM certificate and key.`,
+      );
+      return 1;
+    }
     if (error instanceof Deno.errors.AddrInUse || /EADDRINUSE/.test(String(error))) {
       console.error(
         `Cannot listen on "${where}": the port is already in use. ` +
@@ -708,6 +925,14 @@ export async function serverMain(args: string[]): Promise<number> {
     }
     return 1;
   }
+  // Last line of defence: a bug reached by one connection's input must not stop the server.
+  const contain = (e: Event) => {
+    e.preventDefault();
+    const why = "reason" in e ? (e as PromiseRejectionEvent).reason : (e as ErrorEvent).error;
+    console.error(`Internal error (the server keeps running): ${why?.stack ?? why}`);
+  };
+  globalThis.addEventListener("unhandledrejection", contain);
+  globalThis.addEventListener("error", contain);
   const shown = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
   log({ event: "listening", address: `${shown}:${server.port}` });
 
@@ -725,5 +950,7 @@ export async function serverMain(args: string[]): Promise<number> {
   await server.close();
   log({ event: "stopped" });
   for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  globalThis.removeEventListener("unhandledrejection", contain);
+  globalThis.removeEventListener("error", contain);
   return 0;
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import * as net from "node:net";
+import * as tls from "node:tls";
 
 /** Which socket API carries the bytes. */
 export type TransportKind = "deno" | "node";
@@ -58,6 +59,8 @@ export interface ListenOptions {
   port: number;
   /** Socket API to use. Default `"deno"`. */
   transport?: TransportKind;
+  /** Serve TLS with this certificate chain and private key (PEM text). */
+  tls?: { cert: string; key: string };
 }
 
 /** Options of {@link connect}. */
@@ -68,6 +71,8 @@ export interface ConnectOptions {
   port: number;
   /** Socket API to use. Default `"deno"`. */
   transport?: TransportKind;
+  /** Speak TLS; `caCerts` (PEM text) replaces the system's trusted authorities when given. */
+  tls?: { caCerts?: string[] };
 }
 
 const READ_SIZE = 16 * 1024;
@@ -82,7 +87,14 @@ export async function listen(
   accept: (conn: Conn) => ConnHandler,
 ): Promise<Listener> {
   if ((options.transport ?? "deno") === "node") return await listenNode(options, accept);
-  const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  const listener: Deno.Listener = options.tls
+    ? Deno.listenTls({
+      hostname: options.hostname,
+      port: options.port,
+      cert: options.tls.cert,
+      key: options.tls.key,
+    })
+    : Deno.listen({ hostname: options.hostname, port: options.port });
   const addr = listener.addr as Deno.NetAddr;
   let stopped = false;
   const loop = (async () => {
@@ -125,7 +137,14 @@ export async function listen(
 /** Opens a connection; `handler` receives its bytes. Rejects if the connection fails. */
 export async function connect(options: ConnectOptions, handler: ConnHandler): Promise<Conn> {
   if ((options.transport ?? "deno") === "node") return await connectNode(options, handler);
-  const raw = await Deno.connect({ hostname: options.hostname, port: options.port });
+  const raw = options.tls
+    ? await Deno.connectTls({
+      hostname: options.hostname,
+      port: options.port,
+      ...(options.tls.caCerts ? { caCerts: options.tls.caCerts } : {}),
+    })
+    : await Deno.connect({ hostname: options.hostname, port: options.port });
+  if ("handshake" in raw) await raw.handshake();
   const conn = new DenoConn(raw);
   conn.start(handler);
   return conn;
@@ -134,7 +153,7 @@ export async function connect(options: ConnectOptions, handler: ConnHandler): Pr
 class DenoConn implements Conn {
   readonly remote: string;
   readonly remoteHost: string;
-  #raw: Deno.Conn;
+  #raw: Deno.Conn | Deno.TlsConn;
   #handler: ConnHandler | null = null;
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -146,7 +165,7 @@ class DenoConn implements Conn {
   #doneResolve!: () => void;
   readonly done: Promise<void> = new Promise((r) => this.#doneResolve = r);
 
-  constructor(raw: Deno.Conn) {
+  constructor(raw: Deno.Conn | Deno.TlsConn) {
     this.#raw = raw;
     const addr = raw.remoteAddr as Deno.NetAddr;
     this.remoteHost = addr.hostname;
@@ -177,6 +196,7 @@ class DenoConn implements Conn {
         const n = await this.#raw.read(buf);
         if (n === null) break;
         if (this.#closed) break;
+        // A bug in a handler is contained to its own connection.
         this.#handler!.data(buf.subarray(0, n));
       }
     } catch (e) {
@@ -238,7 +258,7 @@ async function listenNode(
   options: ListenOptions,
   accept: (conn: Conn) => ConnHandler,
 ): Promise<Listener> {
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const onSocket = (socket: net.Socket) => {
     const conn = new NodeConn(socket);
     let handler: ConnHandler;
     try {
@@ -248,7 +268,11 @@ async function listenNode(
       return;
     }
     conn.start(handler);
-  });
+  };
+  const server: net.Server = options.tls
+    ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, onSocket)
+      .on("tlsClientError", () => {/* a failed handshake concerns that client only */})
+    : net.createServer({ noDelay: true }, onSocket);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: options.hostname, port: options.port }, () => {
@@ -268,9 +292,16 @@ async function listenNode(
 }
 
 async function connectNode(options: ConnectOptions, handler: ConnHandler): Promise<Conn> {
-  const socket = net.connect({ host: options.hostname, port: options.port, noDelay: true });
+  const socket: net.Socket = options.tls
+    ? tls.connect({
+      host: options.hostname,
+      port: options.port,
+      servername: net.isIP(options.hostname) ? undefined : options.hostname,
+      ...(options.tls.caCerts ? { ca: options.tls.caCerts } : {}),
+    })
+    : net.connect({ host: options.hostname, port: options.port, noDelay: true });
   await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => {
+    socket.once(options.tls ? "secureConnect" : "connect", () => {
       socket.off("error", reject);
       resolve();
     });
@@ -308,7 +339,14 @@ class NodeConn implements Conn {
     this.#handler = handler;
     let error: Error | undefined;
     this.#socket.on("data", (chunk: Uint8Array) => {
-      if (!this.#closed) handler.data(chunk);
+      if (this.#closed) return;
+      try {
+        handler.data(chunk);
+      } catch (e) {
+        // A bug in a handler is contained to its own connection.
+        error = e instanceof Error ? e : new Error(String(e));
+        this.#socket.destroy();
+      }
     });
     this.#socket.on("error", (e: Error) => {
       error = e;

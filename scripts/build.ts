@@ -20,8 +20,8 @@ export const RELEASE_TARGETS = [
   "x86_64-pc-windows-msvc",
 ] as const;
 
-/** Permissions baked into the executable: network only. */
-export const PERMISSIONS = ["--allow-net"];
+/** Permissions baked into the executable: network, and reading files for TLS certificates. */
+export const PERMISSIONS = ["--allow-net", "--allow-read"];
 
 const HELP = `Usage: deno task compile [--output FILE]
        deno task release [--out-dir DIR]
