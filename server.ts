@@ -121,6 +121,8 @@ export interface ChatServer {
   readonly port: number;
   /** Names of the users online now (both halves registered). */
   onlineUsers(): string[];
+  /** How many connections are open now. */
+  connectionCount(): number;
   /**
    * Stops accepting, waits up to `drainTimeoutMs` for messages in flight to be acknowledged
    * (new ones are refused meanwhile), closes every connection and resolves when all are closed.
@@ -340,7 +342,7 @@ class Relay {
       // The body was skipped, so the stream is still in step: refuse just this message.
       return s.reply(errorMessage(ErrorCode.UnableToSend));
     }
-    if (s.user === null && error.code === "unknown-verb") {
+    if (s.user === null && (error.code === "unknown-verb" || error.code === "body-too-large")) {
       return s.reply(errorMessage(ErrorCode.NoUserRegistered));
     }
     s.reply(errorMessage(ErrorCode.HeaderIncomplete));
@@ -643,11 +645,13 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
   return {
     hostname: listener.hostname,
     port: listener.port,
+    connectionCount: () => relay.sessions.size,
     onlineUsers: () => [...relay.users.values()].filter((u) => u.send && u.recv).map((u) => u.name),
     close({ drain = true } = {}) {
       closing ??= (async () => {
         relay.draining = true;
-        await listener.close();
+        // Not awaited yet: node:net's listener only finishes closing once every connection has.
+        const stopped = listener.close();
         if (drain) {
           const until = performance.now() + opts.drainTimeoutMs;
           while (!relay.quiet() && performance.now() < until) {
@@ -664,6 +668,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
         const sessions = [...relay.sessions];
         for (const s of sessions) s.conn.close();
         await Promise.all(sessions.map((s) => s.conn.done));
+        await stopped;
       })();
       return closing;
     },
