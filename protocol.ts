@@ -315,6 +315,7 @@ export class Decoder {
     // Header lines: only Content-length means anything; other well-formed ones are ignored.
     let length = -1;
     let problem = "";
+    let conflicting = false;
     for (let k = 1; k < lines.length; k++) {
       const line = lines[k];
       const colon = line.indexOf(":");
@@ -330,12 +331,22 @@ export class Decoder {
       }
       const parsed = Number(value);
       if (length !== -1 && length !== parsed) {
-        problem ||= "two different Content-length headers";
+        // Which one is right cannot be known, so neither is the next message's start.
+        conflicting = true;
         continue;
       }
       length = parsed;
     }
 
+    if (conflicting) {
+      this.#fail(emit, {
+        code: "malformed",
+        reason: "two different Content-length headers",
+        line: first,
+        fatal: true,
+      });
+      return;
+    }
     if (hasBody && length === -1) {
       if (this.#fromServer && verb === "SEND" && lines.length === 1) {
         emit({ kind: "message", message: { type: "SENT", to: arg } });

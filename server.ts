@@ -39,7 +39,7 @@ export type LogEvent =
   | { event: "listening"; address: string }
   | { event: "registered"; name: string; half: Half; remote: string }
   | { event: "rejected"; remote: string; reason: string }
-  | { event: "forwarded"; from: string; to: string; bytes: number }
+  | { event: "forwarded"; from: string; to: string; /** Body size. */ bytes: number }
   | { event: "not-delivered"; from: string; to: string; reason: string }
   | { event: "broadcast"; from: string; delivered: number; failed: number }
   | { event: "unregistered"; name: string }
@@ -440,7 +440,7 @@ class Relay {
       };
       if (waiting === 0) return settle();
       for (const user of targets) {
-        this.deliver(user.recv!, from, user.name, bytes, (ok) => {
+        this.deliver(user.recv!, from, user.name, bytes, body, (ok) => {
           if (!ok) failed++;
           if (--waiting === 0) settle();
         });
@@ -453,7 +453,7 @@ class Relay {
       this.log({ event: "not-delivered", from, to, reason: `"${to}" is not online` });
       return finish(errorMessage(ErrorCode.UnableToSend));
     }
-    this.deliver(target.recv!, from, to, bytes, (ok) => {
+    this.deliver(target.recv!, from, to, bytes, body, (ok) => {
       finish(ok ? { type: "SENT", to } : errorMessage(ErrorCode.UnableToSend));
     });
   }
@@ -484,6 +484,7 @@ class Relay {
     from: string,
     to: string,
     bytes: Uint8Array,
+    body: Uint8Array,
     done: (ok: boolean) => void,
   ): void {
     const delivery: Delivery = {
@@ -492,7 +493,7 @@ class Relay {
       bytes,
       sentAt: 0,
       done: (ok, reason) => {
-        if (ok) this.log({ event: "forwarded", from, to, bytes: bytes.length });
+        if (ok) this.log({ event: "forwarded", from, to, bytes: body.length });
         else this.log({ event: "not-delivered", from, to, reason });
         done(ok);
       },

@@ -47,7 +47,10 @@ export interface Listener {
   readonly hostname: string;
   /** The port actually bound. */
   readonly port: number;
-  /** Stops accepting and resolves once the accept loop has ended; open connections stay. */
+  /**
+   * Stops accepting; open connections stay. Resolves once the listener is fully closed: at once
+   * for `"deno"`, and for `"node"` only after every connection it accepted has closed too.
+   */
   close(): Promise<void>;
 }
 

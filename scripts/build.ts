@@ -44,6 +44,7 @@ export function explainFailure(stderr: string, target: string): string {
       `Deno ${Deno.version.deno} for this platform.`;
   }
   const last = stderr.trim().split("\n").filter((l) => l.trim()).slice(-1)[0] ?? "unknown error";
+  // deno-lint-ignore no-control-regex
   return `Cannot build for "${target}": ${last.replace(/\x1b\[[0-9;]*m/g, "").trim()}`;
 }
 

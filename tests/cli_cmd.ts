@@ -1,0 +1,20 @@
+/**
+ * The `chat` command under test, shared by the end-to-end tests.
+ *
+ * @module
+ */
+
+/**
+ * The command line that runs `chat`, as program and arguments. From the environment variable
+ * `CHAT_CMD` when it is set (split at whitespace, e.g. `./chat` for a compiled binary);
+ * otherwise this checkout's `main.ts` under the running Deno with `--allow-net` only, the
+ * permissions the shipped command has.
+ */
+export function chatCommand(): string[] {
+  const fromEnv = Deno.env.get("CHAT_CMD")?.trim();
+  if (fromEnv) return fromEnv.split(/\s+/);
+  const main = new URL("../main.ts", import.meta.url);
+  let path = decodeURIComponent(main.pathname);
+  if (Deno.build.os === "windows") path = path.replace(/^\/([A-Za-z]:)/, "$1");
+  return [Deno.execPath(), "run", "--allow-net", path];
+}
