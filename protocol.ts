@@ -130,6 +130,7 @@ const KNOWN_VERBS = new Set([
 ]);
 
 const utf8 = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 const utf8Encoder = new TextEncoder();
 
 /** Decodes `bytes[start, end)` as UTF-8, with a fast path for ASCII. */
@@ -183,8 +184,10 @@ export class Decoder {
   #partialLen = 0;
   #headerBytes = 0;
 
-  // Body state.
-  #body: Uint8Array | null = null;
+  // Body state: the expected length (-1 between bodies) and the bytes so far. The buffer
+  // grows as bytes arrive, so a header alone never pins a body-sized allocation.
+  #bodyLength = -1;
+  #body: Uint8Array = EMPTY;
   #bodyFilled = 0;
   #skip = 0;
   #pending: { verb: string; arg: string } | null = null;
@@ -205,7 +208,7 @@ export class Decoder {
 
   /** True when no message is partly received (nothing buffered, no body outstanding). */
   get idle(): boolean {
-    return this.#lines.length === 0 && this.#partialLen === 0 && this.#body === null &&
+    return this.#lines.length === 0 && this.#partialLen === 0 && this.#bodyLength === -1 &&
       this.#skip === 0;
   }
 
@@ -230,13 +233,23 @@ export class Decoder {
         i += take;
         continue;
       }
-      if (this.#body !== null) {
-        const body = this.#body;
-        const take = Math.min(body.length - this.#bodyFilled, n - i);
-        body.set(chunk.subarray(i, i + take), this.#bodyFilled);
+      if (this.#bodyLength !== -1) {
+        const length = this.#bodyLength;
+        const take = Math.min(length - this.#bodyFilled, n - i);
+        if (this.#bodyFilled === 0 && take === length) {
+          this.#body = chunk.slice(i, i + take); // the whole body in this chunk: one copy
+        } else {
+          const need = this.#bodyFilled + take;
+          if (need > this.#body.length) {
+            const grown = new Uint8Array(Math.min(length, Math.max(need, this.#body.length * 2)));
+            grown.set(this.#body.subarray(0, this.#bodyFilled));
+            this.#body = grown;
+          }
+          this.#body.set(chunk.subarray(i, i + take), this.#bodyFilled);
+        }
         this.#bodyFilled += take;
         i += take;
-        if (this.#bodyFilled === body.length) this.#finishBody(emit);
+        if (this.#bodyFilled === length) this.#finishBody(emit);
         continue;
       }
       // Header: find the end of the current line.
@@ -385,7 +398,8 @@ export class Decoder {
     }
     if (length > 0) {
       this.#pending = { verb, arg };
-      this.#body = new Uint8Array(length);
+      this.#bodyLength = length;
+      this.#body = EMPTY;
       this.#bodyFilled = 0;
       // Non-body verbs that carry a body anyway: read it to stay in step, then drop it.
       return;
@@ -394,9 +408,10 @@ export class Decoder {
   }
 
   #finishBody(emit: (event: DecodeEvent) => void): void {
-    const body = this.#body!;
+    const body = this.#body;
     const { verb, arg } = this.#pending!;
-    this.#body = null;
+    this.#bodyLength = -1;
+    this.#body = EMPTY;
     this.#pending = null;
     this.#emitMessage(emit, verb, arg, body, verb + " " + arg);
   }
@@ -465,8 +480,6 @@ export class Decoder {
     emit({ kind: "message", message });
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 /** True if `name` may be registered: ASCII letters and digits only, at most 64, and not `ALL`. */
 export function isValidName(name: string): boolean {

@@ -137,6 +137,8 @@ interface Delivery {
   to: string;
   bytes: Uint8Array;
   sentAt: number;
+  /** When it was queued: a queued message may wait at most twice the ack timeout. */
+  queuedAt: number;
   done: (ok: boolean, reason: string) => void;
 }
 
@@ -151,9 +153,6 @@ interface User {
   name: string;
   send: Session | null;
   recv: Session | null;
-  /** Token bucket of the rate limit: tokens left and when they were counted. */
-  tokens: number;
-  tokensAt: number;
 }
 
 /** One connection's state. */
@@ -164,6 +163,8 @@ class Session implements ConnHandler {
   user: User | null = null;
   halves = 0; // bit 1: TOSEND, bit 2: TORECV
   readonly replies: Reply[] = [];
+  /** Bytes of answers filled in but held behind an earlier one still owed. */
+  held = 0;
   pendingSends = 0;
   inflight: Delivery | null = null;
   readonly queue: Delivery[] = [];
@@ -173,7 +174,12 @@ class Session implements ConnHandler {
   partialSince = 0;
   /** True when the connection was refused on arrival: its input is ignored. */
   refused = false;
-  readonly onEvent = (e: DecodeEvent) => this.server.onEvent(this, e);
+  /** Events decoded so far (to tell when a read finished one message and started another). */
+  events = 0;
+  readonly onEvent = (e: DecodeEvent) => {
+    this.events++;
+    this.server.onEvent(this, e);
+  };
 
   constructor(server: Relay, conn: Conn) {
     this.server = server;
@@ -189,9 +195,13 @@ class Session implements ConnHandler {
   }
 
   data(chunk: Uint8Array): void {
+    const before = this.events;
     this.decoder.feed(chunk, this.onEvent);
     if (this.decoder.idle) this.partialSince = 0;
-    else if (this.partialSince === 0) this.partialSince = performance.now();
+    // A message that ended in this chunk means the unfinished one started in it too.
+    else if (this.partialSince === 0 || this.events !== before) {
+      this.partialSince = performance.now();
+    }
   }
 
   closed(error?: Error): void {
@@ -216,10 +226,18 @@ class Session implements ConnHandler {
   /** Fills an answer slot and writes every answer that is now ready, in order. */
   resolve(reply: Reply, message: Message): void {
     reply.bytes = encode(message);
+    this.held += reply.bytes.length;
     while (this.replies.length > 0 && this.replies[0].bytes !== null) {
       const r = this.replies.shift()!;
+      this.held -= r.bytes!.length;
       this.write(r.bytes!);
       r.after?.();
+    }
+    // Answers held behind an unfinished one are bytes waiting to be written, too.
+    if (
+      this.held > 0 && this.held + this.conn.queuedBytes > this.server.options.maxWriteQueueBytes
+    ) {
+      this.server.drop(this, "too many answers waiting to be written");
     }
   }
 
@@ -245,6 +263,8 @@ class Relay {
   readonly users = new Map<string, User>();
   readonly sessions = new Set<Session>();
   readonly perAddress = new Map<string, number>();
+  /** Rate-limit token buckets by username. */
+  readonly buckets = new Map<string, { tokens: number; at: number }>();
   readonly log: Logger;
   /** True while shutting down: new messages are refused. */
   draining = false;
@@ -367,7 +387,7 @@ class Relay {
     }
     let user = this.users.get(name);
     if (user === undefined) {
-      user = { name, send: null, recv: null, tokens: this.options.rateBurst, tokensAt: 0 };
+      user = { name, send: null, recv: null };
       this.users.set(name, user);
     }
     const holder = half === "TOSEND" ? user.send : user.recv;
@@ -458,16 +478,32 @@ class Relay {
     });
   }
 
-  /** Takes one message's worth from the user's token bucket; false when it is empty. */
+  /**
+   * Takes one message's worth from the user's token bucket; false when it is empty. Buckets
+   * are kept by name, so leaving and registering again does not refill one.
+   */
   takeToken(user: User): boolean {
     const { rateLimit, rateBurst } = this.options;
     if (rateLimit <= 0) return true;
     const now = performance.now();
-    user.tokens = Math.min(rateBurst, user.tokens + (now - user.tokensAt) * rateLimit / 1000);
-    user.tokensAt = now;
-    if (user.tokens < 1) return false;
-    user.tokens -= 1;
+    let bucket = this.buckets.get(user.name);
+    if (bucket === undefined) {
+      bucket = { tokens: rateBurst, at: now };
+      this.buckets.set(user.name, bucket);
+    }
+    bucket.tokens = Math.min(rateBurst, bucket.tokens + (now - bucket.at) * rateLimit / 1000);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
     return true;
+  }
+
+  /** Forgets buckets that have refilled: they hold nothing a fresh one would not. */
+  forgetFullBuckets(now: number): void {
+    const { rateLimit, rateBurst } = this.options;
+    for (const [name, b] of this.buckets) {
+      if (b.tokens + (now - b.at) * rateLimit / 1000 >= rateBurst) this.buckets.delete(name);
+    }
   }
 
   /** True when no message is waiting for an answer anywhere. */
@@ -492,6 +528,7 @@ class Relay {
       to,
       bytes,
       sentAt: 0,
+      queuedAt: performance.now(),
       done: (ok, reason) => {
         if (ok) this.log({ event: "forwarded", from, to, bytes: body.length });
         else this.log({ event: "not-delivered", from, to, reason });
@@ -605,15 +642,22 @@ class Relay {
    */
   sweep(now: number): void {
     const o = this.options;
+    if (o.rateLimit > 0 && this.buckets.size > 0) this.forgetFullBuckets(now);
     for (const s of this.sessions) {
       if (s.conn.closed) continue;
-      if (s.user === null && now - s.openedAt >= o.registerTimeoutMs) {
+      // pendingSends: a connection that left with UNREGISTER still gets the answers it is owed.
+      if (s.user === null && s.pendingSends === 0 && now - s.openedAt >= o.registerTimeoutMs) {
         this.drop(s, `did not register within ${o.registerTimeoutMs} ms`);
         continue;
       }
       if (s.partialSince !== 0 && now - s.partialSince >= o.stallTimeoutMs) {
         this.drop(s, `a message stalled half-sent for ${o.stallTimeoutMs} ms`);
         continue;
+      }
+      // Queued behind a recipient that acknowledges slowly: give up rather than wait for ever.
+      while (s.queue.length > 0 && now - s.queue[0].queuedAt >= 2 * o.ackTimeoutMs) {
+        const late = s.queue.shift()!;
+        late.done(false, `"${late.to}" did not take it within ${2 * o.ackTimeoutMs} ms`);
       }
       const d = s.inflight;
       if (d !== null && now - d.sentAt >= this.options.ackTimeoutMs) {
@@ -707,8 +751,26 @@ export async function readPem(path: string, what: string): Promise<string | null
   }
 }
 
-/** Renders a log event as one line of text in the original server's style. */
+/**
+ * Renders a log event as one line of text in the original server's style. Control characters
+ * (which clients can put in names and texts) are written as `\xNN`, so that no client can
+ * forge a line or send escape sequences to the operator's terminal.
+ */
 export function formatLogEvent(e: LogEvent): string {
+  const line = logLine(e);
+  return CONTROL.test(line) ? line.replace(CONTROL_ALL, escapeControl) : line;
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+// deno-lint-ignore no-control-regex
+const CONTROL_ALL = /[\x00-\x1f\x7f-\x9f]/g;
+
+function escapeControl(c: string): string {
+  return "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0");
+}
+
+function logLine(e: LogEvent): string {
   switch (e.event) {
     case "listening":
       return `Chat server listening on ${e.address}`;
@@ -828,20 +890,20 @@ export async function serverMain(args: string[]): Promise<number> {
     port: str("port") !== undefined ? parsePort(str("port")!, SERVER_USAGE, true) : 5500,
     transport,
   };
-  if (str("ack-timeout")) {
+  if (str("ack-timeout") !== undefined) {
     options.ackTimeoutMs = parseDuration(str("ack-timeout")!, "--ack-timeout", SERVER_USAGE);
   }
-  if (str("max-header-bytes")) {
+  if (str("max-header-bytes") !== undefined) {
     options.maxHeaderBytes = parseSize(
       str("max-header-bytes")!,
       "--max-header-bytes",
       SERVER_USAGE,
     );
   }
-  if (str("max-body-bytes")) {
+  if (str("max-body-bytes") !== undefined) {
     options.maxBodyBytes = parseSize(str("max-body-bytes")!, "--max-body-bytes", SERVER_USAGE);
   }
-  if (str("max-queue")) {
+  if (str("max-queue") !== undefined) {
     options.maxQueuedForwards = parseCount(str("max-queue")!, "--max-queue", SERVER_USAGE);
   }
   const durations = [

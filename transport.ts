@@ -273,7 +273,11 @@ async function listenNode(
     conn.start(handler);
   };
   const server: net.Server = options.tls
-    ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, onSocket)
+    ? tls.createServer(
+      // A short handshake timeout: a half-open handshake would otherwise hold close() for 120 s.
+      { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: 10_000 },
+      onSocket,
+    )
       .on("tlsClientError", () => {/* a failed handshake concerns that client only */})
     : net.createServer({ noDelay: true }, onSocket);
   await new Promise<void>((resolve, reject) => {

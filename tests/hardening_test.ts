@@ -258,3 +258,54 @@ for (const transport of ["deno", "node"] as const) {
     },
   });
 }
+
+Deno.test("startServer keeps a user's rate limit when the user leaves and registers again", async () => {
+  await withServer({ rateLimit: 1, rateBurst: 1 }, async (_s, w) => {
+    const xyz = await w.user("xyz");
+    const first = await w.user("abc");
+    await first.tosend.send("SEND xyz\nContent-length: 1\n\na");
+    await xyz.torecv.next();
+    await xyz.torecv.send("RECEIVED abc\n\n");
+    assert.deepEqual(await first.tosend.next(), { type: "SENT", to: "xyz" });
+    await first.tosend.send("UNREGISTER abc\n\n");
+    assert.deepEqual(await first.tosend.next(), { type: "UNREGISTERED", name: "abc" });
+    const again = await w.user("abc");
+    await again.tosend.send("SEND xyz\nContent-length: 1\n\nb");
+    assert.equal((await again.tosend.next()).type === "ERROR", true);
+  });
+});
+
+Deno.test("startServer fails a message queued behind a slow recipient after twice the ack timeout", async () => {
+  await withServer({ ackTimeoutMs: 1000 }, async (_s, w) => {
+    const xyz = await w.user("xyz");
+    const senders = [];
+    for (let i = 0; i < 6; i++) senders.push(await w.user(`s${i}`));
+    for (const s of senders) await s.tosend.send(`SEND xyz\nContent-length: 1\n\n${s.name}`);
+    // xyz answers each message after 600 ms: always within the ack timeout, but the queue
+    // ages. Messages forwarded by ~1.2 s arrive; those that would wait past 2 s fail (without
+    // the queue deadline, all six would be delivered).
+    const slow = (async () => {
+      for (let k = 0; k < 6; k++) {
+        let m;
+        try {
+          m = await xyz.torecv.next(1500);
+        } catch {
+          return;
+        }
+        await delay(600);
+        if (m.type === "FORWARD") await xyz.torecv.send(`RECEIVED ${m.from}\n\n`);
+      }
+    })();
+    for (const s of senders.slice(0, 3)) {
+      assert.deepEqual(await s.tosend.next(), { type: "SENT", to: "xyz" }, s.name);
+    }
+    for (const s of senders.slice(4)) {
+      assert.deepEqual(await s.tosend.next(), {
+        type: "ERROR",
+        code: 102,
+        text: "Unable to send",
+      }, s.name);
+    }
+    await slow;
+  });
+});
