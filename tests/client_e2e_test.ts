@@ -1,0 +1,390 @@
+/**
+ * End-to-end tests of `chat client` as a process with piped stdin and stdout (the script
+ * face), against `chat server` as a process. The command under test comes from
+ * tests/cli_cmd.ts (set CHAT_CMD to test a compiled binary).
+ */
+import assert from "node:assert/strict";
+import { ChatProcess, runChat, startChatServer } from "./spawn.ts";
+import { withWires } from "./wire.ts";
+import { CLIENT_USAGE } from "../client.ts";
+
+const encoder = new TextEncoder();
+
+/** A `chat client` process whose stdin the test writes line by line. */
+class Client {
+  readonly name: string;
+  readonly process: ChatProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #stdinOpen = true;
+
+  constructor(name: string, port: number, extra: string[] = [], env: Record<string, string> = {}) {
+    this.name = name;
+    this.process = new ChatProcess(
+      ["client", name, "127.0.0.1", "--port", String(port), ...extra],
+      { stdin: "piped", env },
+    );
+    this.#stdin = this.process.child.stdin.getWriter();
+  }
+
+  /** Waits for the registration to be confirmed (on stderr). */
+  async registered(): Promise<void> {
+    await this.process.waitFor(/^Registered as /, { stream: "stderr" });
+  }
+
+  /** Types lines (each gets its LF) in one write. */
+  async type(...lines: string[]): Promise<void> {
+    await this.#stdin.write(encoder.encode(lines.map((l) => l + "\n").join("")));
+  }
+
+  /** Ends the input. */
+  async endInput(): Promise<void> {
+    if (!this.#stdinOpen) return;
+    this.#stdinOpen = false;
+    try {
+      await this.#stdin.close();
+    } catch { /* the process is gone */ }
+  }
+
+  /** Ends the input and waits for the exit code. */
+  async exit(): Promise<number> {
+    await this.endInput();
+    return (await this.process.exit()).code;
+  }
+
+  get stdout(): string[] {
+    return this.process.stdout;
+  }
+
+  get stderr(): string[] {
+    return this.process.stderr;
+  }
+
+  /** Kills the process if still running and releases everything. */
+  async dispose(): Promise<void> {
+    this.process.kill("SIGKILL");
+    if (this.#stdinOpen) {
+      this.#stdinOpen = false;
+      await this.#stdin.abort().catch(() => {});
+    }
+    await this.process.exit();
+  }
+}
+
+/** Runs `body` with a server process and disposes of it and of every client afterwards. */
+async function withServer(
+  body: (ctx: { port: number; client: (name: string, extra?: string[]) => Client }) => Promise<
+    void
+  >,
+): Promise<ChatProcess> {
+  const { server, port } = await startChatServer();
+  const clients: Client[] = [];
+  try {
+    await body({
+      port,
+      client: (name, extra = []) => {
+        const c = new Client(name, port, extra);
+        clients.push(c);
+        return c;
+      },
+    });
+  } finally {
+    await Promise.all(clients.map((c) => c.dispose()));
+    server.kill("SIGTERM");
+    await server.exit();
+  }
+  return server;
+}
+
+Deno.test("chat client replays the original's sample session between abc and xyz", async () => {
+  let abcOut: string[] = [];
+  let xyzOut: string[] = [];
+  const server = await withServer(async ({ port, client }) => {
+    const xyz = client("xyz");
+    await xyz.registered();
+    const abc = client("abc");
+    await abc.registered();
+    await abc.type("@xyz:Hiii");
+    await xyz.process.waitFor(/^abc: Hiii$/);
+    await abc.process.waitFor(/^Message successfully sent to xyz$/);
+    await xyz.type("@abc: Hello");
+    await abc.process.waitFor(/^xyz: Hello$/);
+    await xyz.process.waitFor(/^Message successfully sent to abc$/);
+    assert.equal(await abc.exit(), 0);
+    assert.equal(await xyz.exit(), 0);
+    abcOut = abc.stdout;
+    xyzOut = xyz.stdout;
+    assert.deepEqual(abc.stderr, [`Registered as abc on 127.0.0.1:${port}.`, "Left the chat."]);
+  });
+  assert.deepEqual(abcOut, ["Message successfully sent to xyz", "xyz: Hello"]);
+  assert.deepEqual(xyzOut, ["abc: Hiii", "Message successfully sent to abc"]);
+  const log = server.stdout;
+  for (
+    const line of [
+      "xyz : REGISTERED TOSEND",
+      "xyz : REGISTERED TORECV",
+      "abc : REGISTERED TOSEND",
+      "abc : REGISTERED TORECV",
+      "Message successfully forwarded from abc to xyz",
+      "Message successfully forwarded from xyz to abc",
+      "abc : UNREGISTERED",
+      "xyz : UNREGISTERED",
+    ]
+  ) {
+    assert.ok(log.includes(line), `server log lacks ${JSON.stringify(line)}: ${log.join("\n")}`);
+  }
+});
+
+Deno.test("chat client sends @ALL to everyone online and reports it once", async () => {
+  await withServer(async ({ client }) => {
+    const [b, c] = [client("bea"), client("cid")];
+    await Promise.all([b.registered(), c.registered()]);
+    const a = client("ann");
+    await a.registered();
+    await a.type("@ALL hello all");
+    await b.process.waitFor(/^ann: hello all$/);
+    await c.process.waitFor(/^ann: hello all$/);
+    assert.equal(await a.exit(), 0);
+    assert.deepEqual(a.stdout, ["Message successfully sent to ALL (everyone online)"]);
+  });
+});
+
+Deno.test("chat client reports a message to an unknown user and exits 1", async () => {
+  await withServer(async ({ port }) => {
+    const result = await runChat(
+      ["client", "abc", "127.0.0.1", "--port", String(port)],
+      { stdin: "@nobody hi\n" },
+    );
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stdout,
+      "Message to nobody not delivered: nobody is not online or did not receive it",
+    );
+  });
+});
+
+Deno.test("chat client reports pipelined messages' answers in the order sent", async () => {
+  await withServer(async ({ client }) => {
+    const xyz = client("xyz");
+    await xyz.registered();
+    const abc = client("abc");
+    await abc.registered();
+    await abc.type("@xyz one", "@nobody two", "@xyz: three", "@ALL four");
+    await xyz.process.waitFor(/^abc: four$/);
+    assert.equal(await abc.exit(), 1);
+    assert.deepEqual(abc.stdout, [
+      "Message successfully sent to xyz",
+      "Message to nobody not delivered: nobody is not online or did not receive it",
+      "Message successfully sent to xyz",
+      "Message successfully sent to ALL (everyone online)",
+    ]);
+    await xyz.process.waitFor(/^abc: three$/);
+    assert.deepEqual(xyz.stdout, ["abc: one", "abc: three", "abc: four"]);
+  });
+});
+
+Deno.test("chat client rejects malformed input lines with a hint and sends nothing for them", async () => {
+  const server = await withServer(async ({ client }) => {
+    const xyz = client("xyz");
+    await xyz.registered();
+    const abc = client("abc");
+    await abc.registered();
+    await abc.type("hello", "", "@", "@xyz", "@x_y hi", "/who", "@xyz fine");
+    await xyz.process.waitFor(/^abc: fine$/);
+    assert.equal(await abc.exit(), 1, "a line not sent makes the exit code 1");
+    assert.deepEqual(abc.stdout, ["Message successfully sent to xyz"]);
+    const hints = abc.stderr.filter((l) => l.startsWith("Line "));
+    assert.deepEqual(hints.map((l) => l.split(":")[0]), [
+      "Line 1",
+      "Line 3",
+      "Line 4",
+      "Line 5",
+      "Line 6",
+    ]);
+    assert.match(hints[0], /start the line with "@name "/);
+    assert.match(hints[4], /Unknown command "\/who"/);
+    assert.deepEqual(xyz.stdout, ["abc: fine"]);
+  });
+  const forwarded = server.stdout.filter((l) => l.startsWith("Message successfully forwarded"));
+  assert.deepEqual(forwarded, ["Message successfully forwarded from abc to xyz"]);
+});
+
+Deno.test("chat client keeps receiving while it waits for answers at the end of input", async () => {
+  await withServer(async ({ port, client }) => {
+    await withWires({ hostname: "127.0.0.1", port }, async (w) => {
+      const xyz = await w.user("xyz");
+      const abc = client("abc");
+      await abc.registered();
+      await abc.type("@xyz Hiii");
+      await abc.endInput();
+      const forward = await xyz.torecv.next();
+      assert.equal(forward.type, "FORWARD");
+      // xyz has not acknowledged yet: abc is still waiting, and still receives.
+      await xyz.tosend.send("SEND abc\nContent-length: 14\n\nwhile you wait");
+      assert.deepEqual(await xyz.tosend.next(), { type: "SENT", to: "abc" });
+      await xyz.torecv.send("RECEIVED abc\n\n");
+      assert.equal(await abc.exit(), 0);
+      assert.deepEqual(abc.stdout, ["xyz: while you wait", "Message successfully sent to xyz"]);
+    });
+  });
+});
+
+Deno.test("chat client writes no escape codes when piped, even without NO_COLOR", async () => {
+  await withServer(async ({ port }) => {
+    const result = await runChat(
+      ["client", "abc", "127.0.0.1", "--port", String(port)],
+      { stdin: "@abc to myself\nbad line\n", env: { NO_COLOR: "" } },
+    );
+    assert.equal(result.code, 1);
+    assert.ok(!result.stdout.includes("\x1b") && !result.stderr.includes("\x1b"));
+    assert.deepEqual(result.stdout.split("\n"), [
+      "abc: to myself",
+      "Message successfully sent to abc",
+    ]);
+  });
+});
+
+Deno.test("chat client says the server went away and exits 1", async () => {
+  const { server, port } = await startChatServer();
+  const abc = new Client("abc", port);
+  try {
+    await abc.registered();
+    server.kill("SIGTERM");
+    assert.equal((await abc.process.exit()).code, 1);
+    assert.equal(
+      abc.stderr.at(-1),
+      `Lost the connection to the server "127.0.0.1:${port}": the server closed the ` +
+        "connection. Start the client again when the server is back.",
+    );
+  } finally {
+    await abc.dispose();
+    server.kill("SIGKILL");
+    await server.exit();
+  }
+});
+
+Deno.test("chat client explains a refused connection in one line and exits 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const result = await runChat(["client", "abc", "127.0.0.1", "--port", String(port)]);
+  assert.equal(result.code, 1);
+  assert.equal(result.stdout, "");
+  assert.equal(
+    result.stderr,
+    `Cannot connect to "127.0.0.1:${port}": connection refused. Is the server running? ` +
+      "Start one with `chat server`",
+  );
+});
+
+Deno.test("chat client gives up on a server that does not answer the registration", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) accepted.push(conn);
+  })().catch(() => {});
+  try {
+    const result = await runChat([
+      "client",
+      "abc",
+      "127.0.0.1",
+      "--port",
+      String(listener.addr.port),
+      "--timeout",
+      "500ms",
+    ]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `The server "127.0.0.1:${listener.addr.port}" accepted the connection but did not ` +
+        "answer the registration within 0.5 s. Is it a chat server?",
+    );
+  } finally {
+    listener.close();
+    await accepting;
+    for (const c of accepted) c.close();
+  }
+});
+
+Deno.test("chat client reports a taken username and exits 1 when not interactive", async () => {
+  await withServer(async ({ port, client }) => {
+    const first = client("abc");
+    await first.registered();
+    const result = await runChat(["client", "abc", "127.0.0.1", "--port", String(port)]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      'The username "abc" is taken: someone online uses it. Choose another.',
+    );
+  });
+});
+
+Deno.test("chat client leaves at /quit and ignores the lines after it", async () => {
+  await withServer(async ({ port }) => {
+    const result = await runChat(
+      ["client", "abc", "127.0.0.1", "--port", String(port)],
+      { stdin: "@abc first\n/quit\n@abc second\n" },
+    );
+    assert.equal(result.code, 0);
+    assert.deepEqual(result.stdout.split("\n"), [
+      "abc: first",
+      "Message successfully sent to abc",
+    ]);
+  });
+});
+
+Deno.test("chat client --help prints the help on stdout and exits 0", async () => {
+  const result = await runChat(["client", "--help"]);
+  assert.equal(result.code, 0);
+  assert.ok(result.stdout.startsWith(CLIENT_USAGE), result.stdout);
+  assert.match(result.stdout, /Exit codes: 0/);
+  assert.equal(result.stderr, "");
+});
+
+Deno.test("chat client rejects bad arguments with exit code 2 and the usage line", async () => {
+  const cases: [string[], RegExp][] = [
+    [["abc", "127.0.0.1", "--port", "x"], /^Invalid port "x": use a number from 1 to 65535\.$/],
+    [["abc", "127.0.0.1", "--port", "0"], /^Invalid port "0"/],
+    [["abc", "127.0.0.1", "--bogus"], /^Unknown option "--bogus"\.$/],
+    [["abc", "127.0.0.1", "extra"], /^Unexpected argument "extra"\.$/],
+    [["a_b", "127.0.0.1"], /^Invalid username "a_b": use letters and digits only/],
+    [["ALL", "127.0.0.1"], /^Invalid username "ALL"/],
+    [["abc", "bad host"], /^Invalid server "bad host"/],
+    [["abc", "127.0.0.1:6000", "--port", "7000"], /^Two different ports/],
+    [["abc", "127.0.0.1", "--timeout", "soon"], /^Invalid --timeout "soon"/],
+    [["abc"], /^Missing server: /],
+    [[], /^Missing username: /],
+  ];
+  for (const [args, message] of cases) {
+    const result = await runChat(["client", ...args]);
+    assert.equal(result.code, 2, args.join(" "));
+    const [first, second] = result.stderr.split("\n");
+    assert.match(first, message, args.join(" "));
+    assert.equal(second, CLIENT_USAGE);
+    assert.equal(result.stdout, "");
+  }
+});
+
+Deno.test("chat client connects to a server given as host:port and as [IPv6]:port", async () => {
+  await withServer(async ({ port }) => {
+    const result = await runChat(["client", "abc", `127.0.0.1:${port}`], {
+      stdin: "@abc v4\n",
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^abc: v4$/m);
+  });
+  // IPv6 only where the machine has a loopback for it.
+  let v6: Deno.TcpListener | null = null;
+  try {
+    v6 = Deno.listen({ hostname: "::1", port: 0 });
+  } catch { /* no IPv6 here */ }
+  if (v6 === null) return;
+  const port = v6.addr.port;
+  v6.close();
+  const result = await runChat(["client", "abc", `[::1]:${port}`]);
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.stderr,
+    `Cannot connect to "[::1]:${port}": connection refused. Is the server running? ` +
+      "Start one with `chat server`",
+  );
+});

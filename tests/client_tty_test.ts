@@ -1,0 +1,254 @@
+/**
+ * Tests of `chat client` on a real terminal: the client runs inside tmux, keys are typed with
+ * `send-keys` and the screen is read with `capture-pane`. Ignored (and reported so) when tmux
+ * is not installed.
+ */
+import assert from "node:assert/strict";
+import { chatCommand } from "./cli_cmd.ts";
+import { type TestUser, withWires } from "./wire.ts";
+import { startServer } from "../server.ts";
+
+const WAIT_MS = 10_000;
+
+function tmuxAvailable(): boolean {
+  try {
+    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const hasTmux = tmuxAvailable();
+const ignoreReason = hasTmux ? "" : " (IGNORED: tmux is not installed)";
+
+/** Quotes a word for the POSIX shell that tmux runs the command with. */
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** One tmux server on its own socket, running one client in an 80x24 pane. */
+class Terminal {
+  readonly socket = `chat-client-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+
+  async tmux(...args: string[]): Promise<string> {
+    const out = await new Deno.Command("tmux", {
+      args: ["-L", this.socket, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    if (!out.success) {
+      throw new Error(`tmux ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+    }
+    return text;
+  }
+
+  /** Starts `chat client ARGS` in the pane; its exit code is shown after it as `[exit N]`. */
+  async start(args: string[], env: Record<string, string> = {}): Promise<void> {
+    const vars = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
+    const command = [...chatCommand(), "client", ...args].map(shellQuote);
+    const line = `env ${[...vars, ...command].join(" ")}; echo "[exit $?]"; sleep 60`;
+    const cwd = Deno.cwd(); // so that a relative CHAT_CMD (./chat) resolves as in the other tests
+    await this.tmux("new-session", "-d", "-s", "chat", "-x", "80", "-y", "24", "-c", cwd, line);
+  }
+
+  /** Types literal text (no Enter). */
+  async type(text: string): Promise<void> {
+    await this.tmux("send-keys", "-t", "chat", "-l", text);
+  }
+
+  /** Presses keys by tmux name: Enter, Tab, Up, C-c, C-d... */
+  async press(...keys: string[]): Promise<void> {
+    for (const key of keys) await this.tmux("send-keys", "-t", "chat", key);
+  }
+
+  /** The screen, wrapped lines joined (`-J`), trailing blank lines dropped. */
+  async screen(escapes = false): Promise<string[]> {
+    const args = ["capture-pane", "-p", "-J", "-t", "chat"];
+    if (escapes) args.push("-e");
+    const text = await this.tmux(...args);
+    const lines = text.split("\n").map((l) => l.trimEnd());
+    while (lines.length > 0 && lines.at(-1) === "") lines.pop();
+    return lines;
+  }
+
+  /** Waits until the screen satisfies `test`; returns that screen. */
+  async waitFor(test: (lines: string[]) => boolean, what: string): Promise<string[]> {
+    const deadline = Date.now() + WAIT_MS;
+    let lines: string[] = [];
+    while (Date.now() < deadline) {
+      lines = await this.screen();
+      if (test(lines)) return lines;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`Timed out waiting for ${what}. Screen:\n${lines.join("\n")}`);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.tmux("kill-server");
+    } catch { /* already gone */ }
+  }
+}
+
+/** Runs `body` with a chat server on loopback and a tmux terminal, then stops both. */
+async function withTerminal(
+  body: (t: Terminal, port: number, log: string[]) => Promise<void>,
+): Promise<void> {
+  const log: string[] = [];
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: (e) => log.push(JSON.stringify(e)),
+  });
+  const terminal = new Terminal();
+  try {
+    await body(terminal, server.port, log);
+  } finally {
+    await terminal.close();
+    await server.close();
+  }
+}
+
+/** Sends `text` from a raw-socket user and waits for the server's SENT. */
+async function sendFrom(user: TestUser, to: string, text: string): Promise<void> {
+  const body = new TextEncoder().encode(text);
+  await user.tosend.send(`SEND ${to}\nContent-length: ${body.length}\n\n${text}`);
+  assert.deepEqual(await user.tosend.next(WAIT_MS), { type: "SENT", to });
+}
+
+const HALF_LINE =
+  "@bob this half-typed line is long enough to wrap past the eighty columns of the pane, yes";
+
+Deno.test({
+  name: "chat client on a terminal prints a message above a half-typed wrapped line" +
+    ignoreReason,
+  ignore: !hasTmux,
+  fn: async () => {
+    await withTerminal(async (t, port, log) => {
+      await withWires({ hostname: "127.0.0.1", port }, async (w) => {
+        await t.start(["alice", "127.0.0.1", "--port", String(port)]);
+        await t.waitFor((s) => s.at(-1) === "alice>", "the prompt");
+        const bob = await w.user("bob");
+
+        // Half a line, longer than the pane is wide, then a message arrives.
+        await t.type(HALF_LINE);
+        await t.waitFor((s) => s.at(-1) === `alice> ${HALF_LINE}`, "the half line");
+        await sendFrom(bob, "alice", "Hello from bob"); // SENT: alice's client acknowledged it
+        const screen = await t.waitFor(
+          (s) => s.includes("bob: Hello from bob"),
+          "the incoming message",
+        );
+        assert.equal(screen.at(-1), `alice> ${HALF_LINE}`, screen.join("\n"));
+        assert.equal(screen.at(-2), "bob: Hello from bob", screen.join("\n"));
+        assert.equal(
+          screen.filter((l) => l.includes("half-typed")).length,
+          1,
+          `the half line is on screen once:\n${screen.join("\n")}`,
+        );
+
+        // Enter sends it; bob receives it and acknowledges.
+        await t.press("Enter");
+        const forward = await bob.torecv.next(WAIT_MS);
+        assert.equal(forward.type, "FORWARD");
+        assert.equal(
+          forward.type === "FORWARD" && new TextDecoder().decode(forward.body),
+          HALF_LINE.slice("@bob ".length),
+        );
+        await bob.torecv.send("RECEIVED alice\n\n");
+        await t.waitFor(
+          (s) => s.at(-2) === "Message successfully sent to bob" && s.at(-1) === "alice>",
+          "the delivery report",
+        );
+
+        // Tab completes a name seen so far; Up recalls the last line.
+        await t.type("@b");
+        await t.press("Tab");
+        await t.waitFor((s) => s.at(-1) === "alice> @bob", "the completed name");
+        await t.press("C-u", "Up");
+        await t.waitFor((s) => s.at(-1) === `alice> ${HALF_LINE}`, "the recalled line");
+
+        // Ctrl-D on an empty line leaves cleanly.
+        await t.press("C-u", "C-d");
+        const end = await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+        assert.ok(end.includes("Left the chat."), end.join("\n"));
+        assert.ok(log.some((l) => l.includes('"unregistered"') && l.includes('"alice"')));
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "chat client on a terminal asks for username and server, and again for a taken name" +
+    ignoreReason,
+  ignore: !hasTmux,
+  fn: async () => {
+    await withTerminal(async (t, port) => {
+      await withWires({ hostname: "127.0.0.1", port }, async (w) => {
+        await w.user("bob");
+        await t.start([]);
+        await t.waitFor((s) => s.at(-1) === "Enter username:", "the username question");
+        await t.type("bob");
+        await t.press("Enter");
+        await t.waitFor((s) => s.at(-1) === "Enter server_IP:", "the server question");
+        await t.type(`127.0.0.1:${port}`);
+        await t.press("Enter");
+        const retry = await t.waitFor(
+          (s) => s.at(-1) === "Enter username:" && s.length > 3,
+          "the question again",
+        );
+        assert.ok(
+          retry.includes('The username "bob" is taken: someone online uses it. Choose another.'),
+          retry.join("\n"),
+        );
+        await t.type("carol");
+        await t.press("Enter");
+        await t.waitFor((s) => s.at(-1) === "carol>", "the chat prompt");
+        await t.press("C-c");
+        const end = await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+        assert.ok(end.includes("Left the chat."), end.join("\n"));
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "chat client on a terminal colours names unless NO_COLOR is set" + ignoreReason,
+  ignore: !hasTmux,
+  fn: async () => {
+    for (const noColor of ["", "1"]) {
+      await withTerminal(async (t, port) => {
+        await t.start(["alice", "127.0.0.1", "--port", String(port)], { NO_COLOR: noColor });
+        await t.waitFor((s) => s.at(-1) === "alice>", "the prompt");
+        const raw = (await t.screen(true)).join("\n");
+        assert.equal(raw.includes("\x1b["), noColor === "", JSON.stringify(raw));
+        await t.press("C-c");
+        await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "chat client on a terminal says the server went away and exits 1" + ignoreReason,
+  ignore: !hasTmux,
+  fn: async () => {
+    const server = await startServer({ hostname: "127.0.0.1", port: 0 });
+    const t = new Terminal();
+    try {
+      await t.start(["alice", "127.0.0.1", "--port", String(server.port)]);
+      await t.waitFor((s) => s.at(-1) === "alice>", "the prompt");
+      await t.type("half");
+      await server.close();
+      const end = await t.waitFor((s) => s.includes("[exit 1]"), "the client to exit");
+      assert.ok(
+        end.some((l) => l.startsWith(`Lost the connection to the server "127.0.0.1:`)),
+        end.join("\n"),
+      );
+    } finally {
+      await t.close();
+      await server.close();
+    }
+  },
+});
