@@ -16,6 +16,7 @@ import { encode, type Message, utf8Bytes } from "../protocol.ts";
 import {
   type Addr,
   bytesOf,
+  concat,
   delay,
   describe,
   QUIET_MS,
@@ -101,18 +102,6 @@ async function ackAll(user: TestUser, count: number): Promise<string[]> {
     await user.torecv.send(`RECEIVED ${m.from}\n\n`);
   }
   return got;
-}
-
-/** Joins byte arrays. */
-function concat(...parts: (string | Uint8Array)[]): Uint8Array {
-  const arrays = parts.map(bytesOf);
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
-  let off = 0;
-  for (const a of arrays) {
-    out.set(a, off);
-    off += a.length;
-  }
-  return out;
 }
 
 /** A server under test: where it listens, and how to stop it after a case. */

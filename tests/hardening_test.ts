@@ -3,28 +3,11 @@
  * limit, acknowledgement spoofing, graceful shutdown and TLS.
  */
 import assert from "node:assert/strict";
-import { type ChatServer, type LogEvent, type ServerOptions, startServer } from "../server.ts";
+import { startServer } from "../server.ts";
 import { connect } from "../transport.ts";
 import { Decoder, type Message } from "../protocol.ts";
-import { delay, type Wires, withWires } from "./wire.ts";
-
-async function withServer(
-  options: Partial<ServerOptions>,
-  body: (server: ChatServer, w: Wires, log: LogEvent[]) => Promise<void>,
-): Promise<void> {
-  const log: LogEvent[] = [];
-  const server = await startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    log: (e) => log.push(e),
-    ...options,
-  });
-  try {
-    await withWires({ hostname: "127.0.0.1", port: server.port }, (w) => body(server, w, log));
-  } finally {
-    await server.close({ drain: false });
-  }
-}
+import { delay, withWires } from "./wire.ts";
+import { withServer } from "./harness.ts";
 
 Deno.test("startServer closes a connection that does not register in time", async () => {
   await withServer({ registerTimeoutMs: 150 }, async (_s, w, log) => {

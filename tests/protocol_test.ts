@@ -21,23 +21,12 @@ import {
   type Message,
   utf8Bytes,
 } from "../protocol.ts";
+import { concat } from "./wire.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
 const te = new TextEncoder();
-
-/** Bytes of the concatenation of the parts (strings as UTF-8). */
-function bytes(...parts: (string | Uint8Array)[]): Uint8Array {
-  const arrays = parts.map((p) => typeof p === "string" ? te.encode(p) : p);
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
-  let off = 0;
-  for (const a of arrays) {
-    out.set(a, off);
-    off += a.length;
-  }
-  return out;
-}
 
 /** Decodes `stream` fed in the given chunks (whole when none) with a fresh decoder. */
 function decode(
@@ -172,7 +161,7 @@ Deno.test("encode and Decoder round-trip every message type, bodies of any bytes
     assert.deepEqual(new Decoder().push(encode(m)), asEvents([m]), JSON.stringify(m));
   }
   // And all of them in one stream.
-  assert.deepEqual(new Decoder().push(bytes(...messages.map(encode))), asEvents(messages));
+  assert.deepEqual(new Decoder().push(concat(...messages.map(encode))), asEvents(messages));
 });
 
 Deno.test("errorMessage gives each code its canonical text", () => {
@@ -193,14 +182,14 @@ Deno.test("Decoder.feed yields the same messages for every split of the stream",
     { type: "FORWARD", from: "q", body: new Uint8Array(0) },
     { type: "SENT", to: "xyz" },
   ];
-  const stream = bytes(...messages.map(encode));
+  const stream = concat(...messages.map(encode));
   const checked = assertEverySplit(stream, asEvents(messages));
   assert.ok(checked > stream.length * stream.length / 2);
 });
 
 Deno.test("Decoder.feed yields the same events for every split of a tolerant, erroneous stream", () => {
   // CRLF, stray blank lines, odd header case, a skipped oversized body, an unknown verb.
-  const stream = bytes(
+  const stream = concat(
     "\r\nREGISTER TORECV abc \r\n \r\n",
     "SEND xyz\r\ncontent-LENGTH: 3\t\r\n\r\n\u00e9!",
     "\n",
@@ -282,7 +271,7 @@ function randomMessages(rand: () => number, count: number): Message[] {
 Deno.test("Decoder.feed yields the same messages for random chunkings of a large stream", () => {
   const rand = prng(20240611);
   const messages = randomMessages(rand, 600);
-  const stream = bytes(...messages.map(encode));
+  const stream = concat(...messages.map(encode));
   const want = show(asEvents(messages));
   assert.equal(show(decode(stream)), want, "whole stream");
   // Chunk sizes from tiny (splitting every UTF-8 sequence somewhere) to large.
@@ -349,7 +338,7 @@ Deno.test("Decoder takes exactly Content-length bytes even when a client counted
 Deno.test("Decoder reads bodies holding newlines, blank lines and message-like text", () => {
   const body = "line 1\n\nline 3\r\n\r\nSEND x\nContent-length: 2\n\nhi\n";
   const events = new Decoder().push(
-    bytes(`FORWARD abc\nContent-length: ${te.encode(body).length}\n\n${body}`, "SENT y\n\n"),
+    concat(`FORWARD abc\nContent-length: ${te.encode(body).length}\n\n${body}`, "SENT y\n\n"),
   );
   assert.deepEqual(
     events,
@@ -631,7 +620,7 @@ Deno.test("Decoder.feed gives the same events, errors included, for any chunking
           : Uint8Array.from({ length: int(rand, 1, 50) }, () => int(rand, 0, 255)),
       );
     }
-    const stream = bytes(...parts);
+    const stream = concat(...parts);
     const whole = decode(stream, options);
     if (whole.some((e) => e.kind === "error" && e.error.fatal)) fatal++;
     for (let c = 0; c < 10; c++) {

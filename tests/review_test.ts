@@ -4,32 +4,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  type ChatServer,
-  formatLogEvent,
-  type LogEvent,
-  type ServerOptions,
-  startServer,
-} from "../server.ts";
-import { delay, type Wires, withWires } from "./wire.ts";
-
-async function withServer(
-  options: Partial<ServerOptions>,
-  body: (server: ChatServer, w: Wires, log: LogEvent[]) => Promise<void>,
-): Promise<void> {
-  const log: LogEvent[] = [];
-  const server = await startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    log: (e) => log.push(e),
-    ...options,
-  });
-  try {
-    await withWires({ hostname: "127.0.0.1", port: server.port }, (w) => body(server, w, log));
-  } finally {
-    await server.close({ drain: false });
-  }
-}
+import { formatLogEvent } from "../server.ts";
+import { delay } from "./wire.ts";
+import { withServer } from "./harness.ts";
 
 Deno.test("Session.resolve counts answers held behind an unfinished one toward maxWriteQueueBytes", async () => {
   // Answers wait, in order, behind a SEND whose recipient has not acknowledged yet. Without a

@@ -31,6 +31,18 @@ export function bytesOf(data: string | Uint8Array): Uint8Array {
   return typeof data === "string" ? encoder.encode(data) : data;
 }
 
+/** The bytes of the parts one after another (strings as UTF-8). */
+export function concat(...parts: (string | Uint8Array)[]): Uint8Array {
+  const arrays = parts.map(bytesOf);
+  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
+  let off = 0;
+  for (const a of arrays) {
+    out.set(a, off);
+    off += a.length;
+  }
+  return out;
+}
+
 /** UTF-8 text of bytes. */
 export function textOf(bytes: Uint8Array): string {
   return decoder.decode(bytes);
