@@ -24,18 +24,28 @@ import {
 } from "./protocol.ts";
 import { type Conn, connect as transportConnect, type ConnectOptions } from "./transport.ts";
 import { parseCommandLine, parseDuration, parsePort, UsageError } from "./cli.ts";
+import { readPem } from "./server.ts";
 import {
+  type Backoff,
+  backoffDelay,
   classifyConnectError,
   type ClientEvent,
   completeInput,
   describeDecodeError,
+  describeFailure,
   eventStream,
   formatAddress,
   isUsername,
+  looksLikeTls,
   messageLine,
+  NAME_TAKEN_TRIES,
   parseInputLine,
   parseServerAddress,
   printable,
+  queueFullHint,
+  RATE_RETRY_BACKOFF,
+  RATE_RETRY_ROUNDS,
+  RECONNECT_BACKOFF,
   renderEvent,
 } from "./client_ui.ts";
 
@@ -59,6 +69,13 @@ Options:
                          answer the registration (default 10s; units ms, s, m)
   --wait TIME            Piped input only: at its end, how long to wait for the answers
                          to the messages sent (default 60s)
+  --tls                  Connect over TLS (the server runs with --tls-cert/--tls-key)
+  --ca FILE              With --tls: also trust this PEM certificate (the server's own
+                         self-signed one, or the CA that signed it)
+  --reconnect            When the server goes away, reconnect instead of exiting: after
+                         0.5s, 1s, 2s, 4s, 8s, then every 10s (give or take 20%), until it
+                         is back or you quit; lines typed meanwhile (up to 100) are sent
+                         once it is back
   -h, --help             Show this help
 
 Typing (each line is one message):
@@ -68,6 +85,15 @@ Typing (each line is one message):
   On a terminal, Tab completes commands and the @names seen so far, Up/Down recall lines.
   Other lines are not sent: the client says why. Colours are off when NO_COLOR is set.
 
+Sending too fast: a message the server refuses with ERROR 106 (rate limit) is sent again
+by itself after a short wait, in the order typed; you are told only if the server still
+refuses it after about 15 seconds in which nothing got through.
+
+Lost connection: without --reconnect the client says so and exits 1. With it, the
+client says so, retries, and says "Reconnected as NAME"; messages that were awaiting an
+answer are reported as not confirmed (they may or may not have arrived) and are not
+sent again. If the name is still taken on the server, it tries 5 times, then gives up.
+
 Piped (stdin or stdout not a terminal): no prompts and no colours, one plain line per
 event. Standard output carries the conversation: incoming messages ("abc: Hiii") and
 the outcome of each message sent ("Message successfully sent to xyz", "Message to xyz
@@ -76,11 +102,12 @@ not sent, lost connection). At the end of input the client waits for the answers
 what it sent, receiving meanwhile, then leaves.
 
 Exit codes: 0 left cleanly (piped: and every line was sent and delivered), 1 connection
-or registration failed, the server went away, or (piped) a message was not delivered or a
-line was not sent, 2 usage error.
+or registration failed, the server went away (and --reconnect gave up), or (piped) a
+message was not delivered or confirmed or a line was not sent, 2 usage error.
 
 Examples:
   chat client abc 127.0.0.1
+  chat client abc chat.example --tls --ca cert.pem --reconnect
   printf '@xyz Hiii\\n' | chat client abc 127.0.0.1 --port 5500
 `;
 
@@ -88,6 +115,10 @@ Examples:
 const LEAVE_WAIT_MS = 1000;
 /** Largest incoming message body shown; larger ones are refused with ERROR 103. */
 const MAX_BODY_BYTES = 1024 * 1024;
+/** Most messages on the wire awaiting their answers (the server allows 256 per connection). */
+const DEFAULT_WINDOW = 32;
+/** Most messages waiting to go out (typed while reconnecting, or held back by ERROR 106). */
+export const DEFAULT_MAX_QUEUED = 100;
 
 /** Options of {@link ChatSession}. */
 export interface ChatSessionOptions {
@@ -103,6 +134,27 @@ export interface ChatSessionOptions {
   onEvent: (event: ClientEvent) => void;
   /** Opens a connection; default the TCP transport. */
   connect?: typeof transportConnect;
+  /** Speak TLS on both connections; `caCerts` (PEM text) are trusted too. */
+  tls?: { caCerts?: string[] };
+  /**
+   * When the connection is lost once registered, reconnect (with {@link reconnectBackoff})
+   * instead of ending; until it is back, messages sent are queued.
+   */
+  reconnect?: boolean;
+  /** Waits between reconnect attempts. Default {@link RECONNECT_BACKOFF}. */
+  reconnectBackoff?: Backoff;
+  /** Waits before resending messages refused with ERROR 106. Default {@link RATE_RETRY_BACKOFF}. */
+  rateRetryBackoff?: Backoff;
+  /** Rounds of ERROR 106 in a row, with nothing delivered, before giving up. Default 5. */
+  rateRetryRounds?: number;
+  /** Reconnect attempts that may find the name taken before giving up. Default 5. */
+  nameTakenTries?: number;
+  /** Most messages awaiting answers at once. Default 32. */
+  window?: number;
+  /** Most messages waiting to go out; {@link ChatSession.send} refuses more. Default 100. */
+  maxQueued?: number;
+  /** Random numbers in [0, 1) for the jitter; default `Math.random`. */
+  random?: () => number;
 }
 
 /** The outcome of {@link ChatSession.open}. */
@@ -113,41 +165,111 @@ export type OpenResult =
 /** How a session ended. */
 export type SessionEnd = "left" | "disconnected";
 
+/** One message the user asked to send, from then until it is answered or given up. */
+interface Outgoing {
+  /** Order in which it was typed. */
+  id: number;
+  to: string;
+  body: Uint8Array;
+  /** How many times the server answered ERROR 106 to it. */
+  refusals: number;
+}
+
 /** What the session waits an answer for on TOSEND, in the order they were sent. */
-type Pending = { kind: "send"; to: string } | { kind: "unregister" };
+type Pending = { kind: "send"; msg: Outgoing } | { kind: "unregister" };
 
 /**
- * One user's two connections to a server: registration, sending with a FIFO of messages that
- * await their answers, acknowledging FORWARDs, and leaving. Reports everything through
+ * One pair of connections (TOSEND and TORECV) and the answers owed on them. A reconnect makes
+ * a new one; events of an old one are ignored.
+ */
+class Link {
+  send: Conn | null = null;
+  recv: Conn | null = null;
+  sendDecoder = new Decoder({ from: "server", maxBodyBytes: MAX_BODY_BYTES });
+  recvDecoder = new Decoder({ from: "server", maxBodyBytes: MAX_BODY_BYTES });
+  readonly registered = new Set<Half>();
+  /** Halves whose first bytes were checked for a TLS answer. */
+  readonly sniffed = new Set<Half>();
+  readonly registration = Promise.withResolvers<OpenResult>();
+  /** Messages and UNREGISTER on the wire, awaiting their answers in order. */
+  fifo: Pending[] = [];
+  /** How many of {@link fifo} are messages. */
+  wireSends = 0;
+  /** Closed, or given up on: its events no longer count. */
+  dead = false;
+  /** Registered and handed over to the session (until then, a failure fails the attempt). */
+  live = false;
+  /** Failed after its registration succeeded but before it was handed over. */
+  broken = false;
+  /** True for the links made by a reconnect. */
+  readonly again: boolean;
+
+  constructor(again: boolean) {
+    this.again = again;
+  }
+
+  /** Closes both connections; resolves once they are fully closed. */
+  async close(): Promise<void> {
+    this.dead = true;
+    const conns = [this.send, this.recv].filter((c): c is Conn => c !== null);
+    for (const c of conns) c.close();
+    await Promise.all(conns.map((c) => c.done));
+  }
+}
+
+/**
+ * One user's session with a server: registration of the two connections, sending with a FIFO
+ * of messages that await their answers, resending what the server refused with ERROR 106,
+ * acknowledging FORWARDs, reconnecting (when asked) and leaving. Reports everything through
  * `onEvent`; never throws once open.
  */
 export class ChatSession {
   readonly #opts: ChatSessionOptions;
   readonly #server: string;
-  #send: Conn | null = null;
-  #recv: Conn | null = null;
-  #sendDecoder = new Decoder({ from: "server", maxBodyBytes: MAX_BODY_BYTES });
-  #recvDecoder = new Decoder({ from: "server", maxBodyBytes: MAX_BODY_BYTES });
-  #state: "new" | "registering" | "ready" | "leaving" | "ended" = "new";
-  #registered = new Set<Half>();
-  #registration = Promise.withResolvers<OpenResult>();
-  #fifo: Pending[] = [];
+  readonly #window: number;
+  readonly #maxQueued: number;
+  #state: "new" | "registering" | "ready" | "reconnecting" | "leaving" | "ended" = "new";
+  #link: Link | null = null;
+  /** Messages not on the wire yet, in the order typed (refused ones go back in their place). */
+  #outbox: Outgoing[] = [];
+  #nextId = 0;
   #idleWaiters: (() => void)[] = [];
+  #roomWaiters: (() => void)[] = [];
   #leaveDone = Promise.withResolvers<boolean>();
   #end = Promise.withResolvers<SessionEnd>();
   #endValue: SessionEnd | null = null;
+  // ERROR 106: sending holds until the wait is over and the messages on the wire are answered.
+  #rateHold = false;
+  #rateWaited = false;
+  #rateTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Holds in a row with nothing delivered in between. */
+  #rateStrikes = 0;
+  /** The last hold: every refused message is given up, not resent. */
+  #rateGivingUp = false;
+  /**
+   * Set by ERROR 106: one message at a time, so that none overtakes one that waits to be sent
+   * again, until everything sent has its answer.
+   */
+  #rateSlow = false;
+  // Reconnecting.
+  #reconnecting: Promise<void> | null = null;
+  #sleep: { timer: ReturnType<typeof setTimeout>; resolve: (slept: boolean) => void } | null = null;
 
   /** Messages the server confirmed as delivered. */
   delivered = 0;
-  /** Messages the server answered with an ERROR. */
+  /** Messages the server answered with an ERROR (after any resends for ERROR 106). */
   notDelivered = 0;
-  /** Messages that got no answer before the session ended. */
+  /** Messages that got no answer before the connection was lost or the session ended. */
   unconfirmed = 0;
+  /** Messages that never went out before the session ended. */
+  notSent = 0;
 
   /** Creates a session; nothing happens until {@link open}. */
   constructor(options: ChatSessionOptions) {
     this.#opts = options;
     this.#server = formatAddress(options.host, options.port);
+    this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
+    this.#maxQueued = Math.max(1, options.maxQueued ?? DEFAULT_MAX_QUEUED);
   }
 
   /** The server as `host:port`. */
@@ -155,94 +277,190 @@ export class ChatSession {
     return this.#server;
   }
 
-  /** Resolves when the session has ended (both connections closed). */
+  /** Resolves when the session has ended (both connections closed, no reconnecting). */
   get ended(): Promise<SessionEnd> {
     return this.#end.promise;
   }
 
-  /** True while messages can be sent. */
+  /** True while messages go out at once. */
   get ready(): boolean {
     return this.#state === "ready";
   }
 
-  /** Messages sent whose answer has not come yet. */
+  /** True once the session has ended. */
+  get done(): boolean {
+    return this.#endValue !== null;
+  }
+
+  /** True while the connection is lost and the client tries to get it back. */
+  get reconnecting(): boolean {
+    return this.#state === "reconnecting";
+  }
+
+  /** Messages sent or queued whose answer has not come yet. */
   get pending(): number {
-    return this.#fifo.filter((p) => p.kind === "send").length;
+    return this.#outbox.length + (this.#link?.wireSends ?? 0);
+  }
+
+  /** True when {@link send} would refuse a message because too many wait to go out. */
+  get full(): boolean {
+    return this.#outbox.length >= this.#maxQueued;
+  }
+
+  /** Resolves once a message can be queued again (or the session has ended). */
+  async room(): Promise<void> {
+    if (!this.full || this.#endValue !== null) return;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#roomWaiters.push(resolve);
+    await Promise.race([promise, this.#end.promise]);
+    this.#roomWaiters = this.#roomWaiters.filter((w) => w !== resolve);
   }
 
   /** Connects both halves and registers them. On failure everything is closed again. */
   async open(): Promise<OpenResult> {
     if (this.#state !== "new") throw new Error("ChatSession.open called twice");
     this.#state = "registering";
+    const [result, link] = await this.#connectLink(false);
+    if (result.ok && this.#state === "registering" && this.#adopt(link)) {
+      this.#state = "ready";
+      this.#pump();
+      return result;
+    }
+    this.#state = "ended";
+    await link.close();
+    this.#finish("disconnected");
+    return result.ok ? this.#closedDuringRegistration() : result;
+  }
+
+  /**
+   * Takes a registered link into use, unless it broke after its registration (checked in the
+   * same turn as the caller's state change, so no close event can fall in between).
+   */
+  #adopt(link: Link): boolean {
+    if (link.broken || link.dead) return false;
+    link.live = true;
+    return true;
+  }
+
+  #closedDuringRegistration(): { ok: false; event: ClientEvent; nameRefused: false } {
+    return {
+      ok: false,
+      nameRefused: false,
+      event: {
+        type: "register-failed",
+        server: this.#server,
+        reason: "closed",
+        detail: "",
+        timeoutMs: 0,
+      },
+    };
+  }
+
+  /**
+   * Opens a new pair of connections and registers it; on failure closes it again and returns
+   * the event that explains why. Does not change the session's state.
+   */
+  async #connectLink(again: boolean): Promise<[OpenResult, Link]> {
+    const link = new Link(again);
+    this.#link = link;
     const { host, port, timeoutMs } = this.#opts;
+    const tls = this.#opts.tls;
     const connect = this.#opts.connect ?? transportConnect;
-    const options: ConnectOptions = { hostname: host, port };
+    const options: ConnectOptions = { hostname: host, port, ...(tls ? { tls } : {}) };
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);
     });
+    const fail = async (event: ClientEvent, nameRefused = false): Promise<[OpenResult, Link]> => {
+      await link.close();
+      return [{ ok: false, event, nameRefused }, link];
+    };
     try {
       const attempts = (["TOSEND", "TORECV"] as const).map((half) =>
         connect(options, {
-          data: (chunk) => this.#data(half, chunk),
-          closed: (error) => this.#closed(half, error),
+          data: (chunk) => this.#data(link, half, chunk),
+          closed: (error) => this.#closed(link, half, error),
         }).then((conn) => {
           // A connection that comes after a failure or the timeout is not wanted.
-          if (this.#state !== "registering") conn.close();
-          else if (half === "TOSEND") this.#send = conn;
-          else this.#recv = conn;
+          if (link.dead) conn.close();
+          else if (half === "TOSEND") link.send = conn;
+          else link.recv = conn;
           return conn;
         })
       );
-      const connected = await Promise.race([Promise.all(attempts), timeout]);
+      // Ends early if the registration fails first (a half closed, or close() was called).
+      const connected = await Promise.race([
+        Promise.all(attempts),
+        timeout,
+        link.registration.promise,
+      ]);
       if (connected === "timeout") {
         attempts.forEach((a) => a.catch(() => {}));
-        return await this.#fail({
+        return await fail({
           type: "connect-failed",
           server: this.#server,
-          host,
+          host: printable(host),
           reason: "timeout",
           detail: "",
           timeoutMs,
-        }, false);
+          ...(tls ? { tls: true } : {}),
+        });
+      }
+      if (!Array.isArray(connected)) {
+        attempts.forEach((a) => a.catch(() => {}));
+        return connected.ok
+          ? [connected, link]
+          : await fail(connected.event, connected.nameRefused);
       }
       for (const conn of connected) {
-        const half = conn === this.#send ? "TOSEND" : "TORECV";
+        const half = conn === link.send ? "TOSEND" : "TORECV";
         conn.write(encode({ type: "REGISTER", half, name: this.#opts.name }));
       }
-      const result = await Promise.race([this.#registration.promise, timeout]);
+      const result = await Promise.race([link.registration.promise, timeout]);
       if (result === "timeout") {
-        return await this.#fail({
+        return await fail({
           type: "register-failed",
           server: this.#server,
           reason: "timeout",
           detail: "",
           timeoutMs,
-        }, false);
+        });
       }
-      if (!result.ok) return await this.#fail(result.event, result.nameRefused);
-      this.#state = "ready";
-      return result;
+      if (!result.ok) return await fail(result.event, result.nameRefused);
+      return [result, link];
     } catch (error) {
-      return await this.#fail(classifyConnectError(error, host, this.#server, timeoutMs), false);
+      return await fail(classifyConnectError(error, host, this.#server, timeoutMs, !!tls));
     } finally {
       clearTimeout(timer);
     }
   }
 
-  async #fail(event: ClientEvent, nameRefused: boolean): Promise<OpenResult> {
-    this.#state = "ended";
-    await this.#closeAll();
-    this.#finish("disconnected");
-    return { ok: false, event, nameRefused };
+  /**
+   * Sends `text` to `to` (`"ALL"` for everyone). It goes out at once, or waits its turn while
+   * the client reconnects, resends after ERROR 106, or has many messages awaiting answers.
+   * False if the session is not open, or {@link full}.
+   */
+  send(to: string, text: string): boolean {
+    if (this.#state !== "ready" && this.#state !== "reconnecting") return false;
+    if (this.full) return false;
+    this.#outbox.push({ id: this.#nextId++, to, body: utf8Bytes(text), refusals: 0 });
+    this.#pump();
+    return true;
   }
 
-  /** Sends `text` to `to` (`"ALL"` for everyone); false if the session is not ready. */
-  send(to: string, text: string): boolean {
-    if (this.#state !== "ready" || this.#send === null) return false;
-    this.#fifo.push({ kind: "send", to });
-    this.#send.write(encode({ type: "SEND", to, body: utf8Bytes(text) }));
-    return true;
+  /** Puts waiting messages on the wire, in order, as far as the window and the state allow. */
+  #pump(): void {
+    const link = this.#link;
+    if (this.#state !== "ready" || link === null || link.send === null || this.#rateHold) return;
+    if (this.#rateSlow && this.pending === 0) this.#rateSlow = false;
+    const window = this.#rateSlow ? 1 : this.#window;
+    while (this.#outbox.length > 0 && link.wireSends < window) {
+      const msg = this.#outbox.shift()!;
+      link.fifo.push({ kind: "send", msg });
+      link.wireSends++;
+      link.send.write(encode({ type: "SEND", to: msg.to, body: msg.body }));
+    }
+    this.#wakeRoom();
   }
 
   /**
@@ -263,20 +481,31 @@ export class ChatSession {
   /**
    * Leaves: sends `UNREGISTER name`, waits up to a second for the answer (answers to earlier
    * messages are still reported), then closes both connections. Messages still unanswered
-   * are reported as unconfirmed.
+   * are reported as unconfirmed, those not sent yet as not sent. While reconnecting, stops
+   * trying and ends.
    */
   async leave(): Promise<void> {
     if (this.#state === "leaving") {
       await this.#end.promise;
       return;
     }
-    if (this.#state !== "ready" || this.#send === null) {
+    if (this.#state === "reconnecting") {
+      this.#state = "ended";
+      this.#reportUnsent("you left before the client could reconnect");
+      await this.#stopReconnecting();
+      this.#emit({ type: "left", confirmed: false, offline: true });
+      this.#finish("left");
+      return;
+    }
+    const link = this.#link;
+    if (this.#state !== "ready" || link === null || link.send === null) {
       await this.close();
       return;
     }
     this.#state = "leaving";
-    this.#fifo.push({ kind: "unregister" });
-    this.#send.write(encode({ type: "UNREGISTER", name: this.#opts.name }));
+    this.#clearRateHold();
+    link.fifo.push({ kind: "unregister" });
+    link.send.write(encode({ type: "UNREGISTER", name: this.#opts.name }));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const confirmed = await Promise.race([
       this.#leaveDone.promise,
@@ -286,43 +515,44 @@ export class ChatSession {
     ]);
     clearTimeout(timer);
     this.#state = "ended";
-    this.#reportUnanswered("you left");
-    await this.#closeAll();
+    this.#reportUnanswered(link, "you left");
+    this.#reportUnsent("you left before it was sent");
+    await link.close();
     this.#emit({ type: "left", confirmed });
     this.#finish("left");
   }
 
-  /** Closes both connections at once, without leaving. */
+  /** Closes both connections at once, without leaving (and stops reconnecting). */
   async close(): Promise<void> {
+    const link = this.#link;
     if (this.#state !== "ended") {
       this.#state = "ended";
-      this.#reportUnanswered("the client closed");
+      if (link !== null) this.#reportUnanswered(link, "the client closed");
+      this.#reportUnsent("the client closed before it was sent");
     }
-    // An open() still waiting for the registration ends now.
-    this.#registration.resolve({
-      ok: false,
-      nameRefused: false,
-      event: {
-        type: "register-failed",
-        server: this.#server,
-        reason: "closed",
-        detail: "",
-        timeoutMs: 0,
-      },
-    });
-    await this.#closeAll();
+    await this.#stopReconnecting();
     this.#finish("disconnected");
   }
 
-  async #closeAll(): Promise<void> {
-    const conns = [this.#send, this.#recv].filter((c): c is Conn => c !== null);
-    for (const c of conns) c.close();
-    await Promise.all(conns.map((c) => c.done));
+  /** Ends whatever the links are doing: timers, a registration under way, the connections. */
+  async #stopReconnecting(): Promise<void> {
+    this.#clearRateHold();
+    if (this.#sleep !== null) {
+      clearTimeout(this.#sleep.timer);
+      this.#sleep.resolve(false);
+      this.#sleep = null;
+    }
+    const link = this.#link;
+    // An open() or a reconnect still waiting for the registration ends now.
+    link?.registration.resolve(this.#closedDuringRegistration());
+    await link?.close();
+    await this.#reconnecting;
   }
 
   #finish(end: SessionEnd): void {
     if (this.#endValue !== null) return;
     this.#endValue = end;
+    this.#clearRateHold();
     this.#end.resolve(end);
   }
 
@@ -330,14 +560,33 @@ export class ChatSession {
     this.#opts.onEvent(event);
   }
 
-  #reportUnanswered(why: string): void {
-    for (const p of this.#fifo) {
+  /** Reports the messages on the wire of `link` as unconfirmed, and forgets them. */
+  #reportUnanswered(link: Link, why: string): void {
+    for (const p of link.fifo) {
       if (p.kind !== "send") continue;
       this.unconfirmed++;
-      this.#emit({ type: "unconfirmed", to: p.to, why });
+      this.#emit({ type: "unconfirmed", to: p.msg.to, why });
     }
-    this.#fifo = [];
+    link.fifo = [];
+    link.wireSends = 0;
     this.#wakeIdle();
+  }
+
+  /** Reports the messages that never went out as not sent, and forgets them. */
+  #reportUnsent(why: string): void {
+    for (const msg of this.#outbox) {
+      this.notSent++;
+      this.#emit({
+        type: "not-sent",
+        to: msg.to,
+        why: msg.refusals > 0
+          ? `${why} (it was waiting to be sent again after ERROR 106, sending too fast)`
+          : why,
+      });
+    }
+    this.#outbox = [];
+    this.#wakeIdle();
+    this.#wakeRoom();
   }
 
   #wakeIdle(): void {
@@ -347,36 +596,138 @@ export class ChatSession {
     for (const w of waiters) w();
   }
 
-  #data(half: Half, chunk: Uint8Array): void {
+  #wakeRoom(): void {
+    if (this.full) return;
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ERROR 106: wait, then resend in the order typed.
+
+  /** The server refused `msg` with ERROR 106: queue it again, or give up on it. */
+  #rateLimited(msg: Outgoing, text: string): void {
+    msg.refusals++;
+    this.#rateSlow = true;
+    const canResend = this.#state === "ready" || this.#state === "reconnecting";
+    if (!canResend || this.#rateGivingUp) return this.#giveUpRefused(msg, text);
+    if (!this.#rateHold) {
+      this.#rateStrikes++;
+      this.#rateHold = true;
+      this.#rateWaited = false;
+      if (this.#rateStrikes > (this.#opts.rateRetryRounds ?? RATE_RETRY_ROUNDS)) {
+        // Nothing got through for several rounds: give up on everything refused so far.
+        this.#rateGivingUp = true;
+        this.#rateWaited = true;
+        const refused = this.#outbox.filter((m) => m.refusals > 0);
+        this.#outbox = this.#outbox.filter((m) => m.refusals === 0);
+        for (const m of [msg, ...refused].sort((a, b) => a.id - b.id)) {
+          this.#giveUpRefused(m, text);
+        }
+        return;
+      }
+      const delay = backoffDelay(
+        this.#rateStrikes - 1,
+        this.#opts.rateRetryBackoff ?? RATE_RETRY_BACKOFF,
+        (this.#opts.random ?? Math.random)(),
+      );
+      this.#rateTimer = setTimeout(() => {
+        this.#rateTimer = null;
+        this.#rateWaited = true;
+        this.#maybeResume();
+      }, delay);
+    }
+    const at = this.#outbox.findIndex((m) => m.id > msg.id);
+    if (at === -1) this.#outbox.push(msg);
+    else this.#outbox.splice(at, 0, msg);
+  }
+
+  #giveUpRefused(msg: Outgoing, text: string): void {
+    this.notDelivered++;
+    this.#emit({
+      type: "not-delivered",
+      to: msg.to,
+      code: ErrorCode.RateLimited,
+      text,
+      ...(msg.refusals > 1 ? { attempts: msg.refusals } : {}),
+    });
+  }
+
+  /** Ends an ERROR 106 hold once its wait is over and nothing sent before it is unanswered. */
+  #maybeResume(): void {
+    if (!this.#rateHold || !this.#rateWaited || (this.#link?.wireSends ?? 0) > 0) return;
+    this.#rateHold = false;
+    if (this.#rateGivingUp) {
+      this.#rateGivingUp = false;
+      this.#rateStrikes = 0;
+    }
+    this.#pump();
+  }
+
+  #clearRateHold(): void {
+    if (this.#rateTimer !== null) clearTimeout(this.#rateTimer);
+    this.#rateTimer = null;
+    this.#rateHold = false;
+    this.#rateWaited = false;
+    this.#rateGivingUp = false;
+    this.#rateStrikes = 0;
+    this.#rateSlow = false;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Incoming bytes.
+
+  #data(link: Link, half: Half, chunk: Uint8Array): void {
+    if (link.dead || link !== this.#link) return;
+    if (!this.#opts.tls && !link.registered.has(half) && !link.sniffed.has(half)) {
+      link.sniffed.add(half);
+      if (looksLikeTls(chunk)) {
+        link.registration.resolve({
+          ok: false,
+          nameRefused: false,
+          event: {
+            type: "register-failed",
+            server: this.#server,
+            reason: "tls-server",
+            detail: "",
+            timeoutMs: 0,
+          },
+        });
+        return;
+      }
+    }
     if (half === "TOSEND") {
-      this.#sendDecoder.feed(chunk, (e) => this.#onSendEvent(e));
+      link.sendDecoder.feed(chunk, (e) => this.#onSendEvent(link, e));
       return;
     }
-    const decoder = this.#recvDecoder;
-    decoder.feed(chunk, (e) => this.#onRecvEvent(e));
+    link.recvDecoder.feed(chunk, (e) => this.#onRecvEvent(link, e));
     // After a fatal error the rest of this chunk is lost; start afresh with the next one.
-    if (decoder.dead) {
-      this.#recvDecoder = new Decoder({ from: "server", maxBodyBytes: MAX_BODY_BYTES });
+    if (link.recvDecoder.dead) {
+      link.recvDecoder = new Decoder({ from: "server", maxBodyBytes: MAX_BODY_BYTES });
     }
   }
 
   /** A registration answer on either half. */
-  #onRegistration(half: Half, m: Message): void {
+  #onRegistration(link: Link, half: Half, m: Message): void {
     if (m.type === "REGISTERED" && m.half === half) {
-      this.#registered.add(half);
-      if (this.#registered.size === 2) {
-        this.#registration.resolve({ ok: true });
-        this.#emit({
-          type: "registered",
-          name: this.#opts.name,
-          server: this.#server,
-          hint: false,
-        });
+      link.registered.add(half);
+      if (link.registered.size === 2) {
+        link.registration.resolve({ ok: true });
+        this.#emit(
+          link.again ? { type: "reconnected", name: this.#opts.name, server: this.#server } : {
+            type: "registered",
+            name: this.#opts.name,
+            server: this.#server,
+            hint: false,
+            ...(this.#opts.tls ? { tls: true } : {}),
+          },
+        );
       }
     } else if (m.type === "ERROR") {
       const refused = m.code === ErrorCode.MalformedUsername ||
         m.code === ErrorCode.UsernameTaken;
-      this.#registration.resolve({
+      link.registration.resolve({
         ok: false,
         nameRefused: refused,
         event: refused
@@ -390,7 +741,7 @@ export class ChatSession {
           },
       });
     } else {
-      this.#registration.resolve({
+      link.registration.resolve({
         ok: false,
         nameRefused: false,
         event: {
@@ -405,8 +756,8 @@ export class ChatSession {
   }
 
   /** Bytes that are not a message where a registration answer was due. */
-  #registrationGarbled(error: DecodeError): void {
-    this.#registration.resolve({
+  #registrationGarbled(link: Link, error: DecodeError): void {
+    link.registration.resolve({
       ok: false,
       nameRefused: false,
       event: {
@@ -419,62 +770,53 @@ export class ChatSession {
     });
   }
 
-  #onSendEvent(e: DecodeEvent): void {
-    if (this.#state === "ended") return;
-    if (e.kind === "error" && !this.#registered.has("TOSEND")) {
-      return this.#registrationGarbled(e.error);
+  #onSendEvent(link: Link, e: DecodeEvent): void {
+    if (this.#state === "ended" || link.dead) return;
+    if (e.kind === "error" && !link.registered.has("TOSEND")) {
+      return this.#registrationGarbled(link, e.error);
     }
     if (e.kind === "error") {
       this.#emit({ type: "unexpected", what: describeDecodeError(e.error) });
       if (e.error.fatal) {
         // The answers can no longer be told apart: this connection is of no more use.
-        this.#lost("it sent something this client cannot read");
+        this.#lost(link, "it sent something this client cannot read");
       }
       return;
     }
     const m = e.message;
-    if (!this.#registered.has("TOSEND")) return this.#onRegistration("TOSEND", m);
-    const head = this.#fifo[0];
-    switch (m.type) {
-      case "SENT":
-        if (head?.kind === "send") {
-          this.#fifo.shift();
-          this.delivered++;
-          this.#emit({ type: "sent", to: head.to });
-          this.#wakeIdle();
-          return;
-        }
-        break;
-      case "ERROR":
-        if (head?.kind === "send") {
-          this.#fifo.shift();
-          this.notDelivered++;
-          this.#emit({ type: "not-delivered", to: head.to, code: m.code, text: m.text });
-          this.#wakeIdle();
-          return;
-        }
-        if (head?.kind === "unregister") {
-          this.#fifo.shift();
-          this.#leaveDone.resolve(false);
-          return;
-        }
-        break;
-      case "UNREGISTERED":
-        if (head?.kind === "unregister") {
-          this.#fifo.shift();
-          this.#leaveDone.resolve(true);
-          return;
-        }
-        break;
+    if (!link.registered.has("TOSEND")) return this.#onRegistration(link, "TOSEND", m);
+    const head = link.fifo[0];
+    if (head?.kind === "send" && (m.type === "SENT" || m.type === "ERROR")) {
+      link.fifo.shift();
+      link.wireSends--;
+      if (m.type === "SENT") {
+        this.delivered++;
+        this.#rateStrikes = 0;
+        this.#emit({ type: "sent", to: head.msg.to });
+      } else if (m.code === ErrorCode.RateLimited) {
+        this.#rateLimited(head.msg, m.text);
+      } else {
+        this.notDelivered++;
+        this.#emit({ type: "not-delivered", to: head.msg.to, code: m.code, text: m.text });
+      }
+      this.#maybeResume();
+      this.#pump();
+      this.#wakeIdle();
+      return;
+    }
+    if (head?.kind === "unregister" && (m.type === "ERROR" || m.type === "UNREGISTERED")) {
+      link.fifo.shift();
+      this.#leaveDone.resolve(m.type === "UNREGISTERED");
+      return;
     }
     this.#emit({ type: "unexpected", what: JSON.stringify(messageLine(m)) });
   }
 
-  #onRecvEvent(e: DecodeEvent): void {
-    if (this.#state === "ended") return;
-    const recv = this.#recv;
-    if (e.kind === "error" && !this.#registered.has("TORECV")) {
-      return this.#registrationGarbled(e.error);
+  #onRecvEvent(link: Link, e: DecodeEvent): void {
+    if (this.#state === "ended" || link.dead) return;
+    const recv = link.recv;
+    if (e.kind === "error" && !link.registered.has("TORECV")) {
+      return this.#registrationGarbled(link, e.error);
     }
     if (e.kind === "error") {
       recv?.write(encode(errorMessage(ErrorCode.HeaderIncomplete)));
@@ -482,7 +824,7 @@ export class ChatSession {
       return;
     }
     const m = e.message;
-    if (!this.#registered.has("TORECV")) return this.#onRegistration("TORECV", m);
+    if (!link.registered.has("TORECV")) return this.#onRegistration(link, "TORECV", m);
     if (m.type === "FORWARD") {
       recv?.write(encode({ type: "RECEIVED", from: m.from }));
       this.#emit({ type: "message", from: m.from, text: bodyText(m.body) });
@@ -491,9 +833,12 @@ export class ChatSession {
     this.#emit({ type: "unexpected", what: JSON.stringify(messageLine(m)) });
   }
 
-  #closed(half: Half, error?: Error): void {
-    if (this.#state === "registering") {
-      this.#registration.resolve({
+  #closed(link: Link, half: Half, error?: Error): void {
+    if (link.dead || link !== this.#link) return;
+    if (!link.live) {
+      // Still registering (first time or again): the attempt fails.
+      link.broken = true;
+      link.registration.resolve({
         ok: false,
         nameRefused: false,
         event: {
@@ -515,16 +860,131 @@ export class ChatSession {
     const detail = error
       ? `connection error (${error.message.replace(/\s*\(os error \d+\)$/, "")})`
       : "the server closed the connection";
-    this.#lost(detail);
+    this.#lost(link, detail);
   }
 
-  /** The server went away (or broke the protocol): report it and close everything. */
-  #lost(detail: string): void {
-    if (this.#state === "ended") return;
+  /**
+   * The server went away (or broke the protocol). What was on the wire is reported as
+   * unconfirmed; then the session reconnects, or reports what was not sent and ends.
+   */
+  #lost(link: Link, detail: string): void {
+    if (this.#state === "leaving") {
+      this.#leaveDone.resolve(false);
+      return;
+    }
+    if (!link.live) {
+      link.broken = true;
+      link.registration.resolve({
+        ok: false,
+        nameRefused: false,
+        event: {
+          type: "register-failed",
+          server: this.#server,
+          reason: "unexpected",
+          detail: detail,
+          timeoutMs: 0,
+        },
+      });
+      return;
+    }
+    if (this.#state !== "ready") return;
+    link.dead = true;
+    this.#clearRateHold();
+    this.#reportUnanswered(link, "the connection was lost");
+    if (this.#opts.reconnect) {
+      this.#state = "reconnecting";
+      this.#reconnecting = this.#reconnect(link, detail).catch((error) => {
+        // A bug, not the network: still end with one line rather than an unhandled rejection.
+        this.#state = "ended";
+        this.#reportUnsent("the client stopped");
+        this.#emit({
+          type: "disconnected",
+          server: this.#server,
+          detail: `the client failed while reconnecting (${
+            error instanceof Error ? error.message : String(error)
+          })`,
+        });
+        this.#finish("disconnected");
+      });
+      return;
+    }
     this.#state = "ended";
-    this.#reportUnanswered("the connection was lost");
+    this.#reportUnsent("the connection was lost before it was sent");
     this.#emit({ type: "disconnected", server: this.#server, detail });
-    this.#closeAll().then(() => this.#finish("disconnected"));
+    link.close().then(() => this.#finish("disconnected"));
+  }
+
+  /** Waits `ms`; resolves false at once if the session stops meanwhile. */
+  #wait(ms: number): Promise<boolean> {
+    if (this.#state !== "reconnecting") return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#sleep = null;
+        resolve(true);
+      }, ms);
+      this.#sleep = { timer, resolve };
+    });
+  }
+
+  /**
+   * Tries to get the connection back, with backoff, until it is back, the session stops, or
+   * the username stays refused.
+   */
+  async #reconnect(old: Link, detail: string): Promise<void> {
+    await old.close();
+    if (this.#state !== "reconnecting") return;
+    const backoff = this.#opts.reconnectBackoff ?? RECONNECT_BACKOFF;
+    const random = this.#opts.random ?? Math.random;
+    const nameTries = this.#opts.nameTakenTries ?? NAME_TAKEN_TRIES;
+    let attempt = 0;
+    let refusals = 0;
+    let delayMs = backoffDelay(attempt, backoff, random());
+    let shown = "";
+    this.#emit({ type: "reconnecting", server: this.#server, lost: true, detail, delayMs });
+    for (;;) {
+      if (!(await this.#wait(delayMs)) || this.#state !== "reconnecting") return;
+      const [result, link] = await this.#connectLink(true);
+      if (this.#state !== "reconnecting") {
+        await link.close();
+        return;
+      }
+      if (result.ok && this.#adopt(link)) {
+        this.#state = "ready";
+        this.#pump();
+        return;
+      }
+      if (result.ok) await link.close();
+      const event = result.ok ? this.#closedDuringRegistration().event : result.event;
+      if (event.type === "name-refused") {
+        refusals++;
+        if (event.code !== ErrorCode.UsernameTaken || refusals >= nameTries) {
+          this.#state = "ended";
+          this.#reportUnsent("the client could not reconnect");
+          this.#emit({
+            type: "reconnect-failed",
+            server: this.#server,
+            name: this.#opts.name,
+            code: event.code,
+            text: event.text,
+            tries: refusals,
+          });
+          this.#finish("disconnected");
+          return;
+        }
+      }
+      delayMs = backoffDelay(++attempt, backoff, random());
+      const why = describeFailure(event);
+      if (why !== shown) {
+        shown = why;
+        this.#emit({
+          type: "reconnecting",
+          server: this.#server,
+          lost: false,
+          detail: why,
+          delayMs,
+        });
+      }
+    }
   }
 }
 
@@ -532,6 +992,9 @@ const CLIENT_OPTIONS = {
   port: { type: "string" },
   timeout: { type: "string" },
   wait: { type: "string" },
+  tls: { type: "boolean" },
+  ca: { type: "string" },
+  reconnect: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -543,6 +1006,9 @@ interface ClientArgs {
   portGiven: boolean;
   timeoutMs: number;
   waitMs: number;
+  tls: boolean;
+  ca?: string;
+  reconnect: boolean;
 }
 
 function parseClientArgs(args: string[], interactive: boolean): ClientArgs | "help" {
@@ -557,7 +1023,18 @@ function parseClientArgs(args: string[], interactive: boolean): ClientArgs | "he
     portGiven: str("port") !== undefined,
     timeoutMs: str("timeout") ? parseDuration(str("timeout")!, "--timeout", CLIENT_USAGE) : 10_000,
     waitMs: str("wait") ? parseDuration(str("wait")!, "--wait", CLIENT_USAGE) : 60_000,
+    tls: v.tls === true,
+    reconnect: v.reconnect === true,
   };
+  if (str("ca") !== undefined) {
+    if (!parsed.tls) {
+      throw new UsageError(
+        'Option "--ca" needs --tls: add --tls to connect over TLS with that certificate.',
+        CLIENT_USAGE,
+      );
+    }
+    parsed.ca = str("ca");
+  }
   const [name, server] = positionals;
   if (name !== undefined) {
     if (!isUsername(name)) {
@@ -608,8 +1085,25 @@ export async function clientMain(args: string[]): Promise<number> {
     console.log(CLIENT_HELP);
     return 0;
   }
-  return terminal ? await runTerminal(parsed) : await runPiped(parsed);
+  let tls: ChatSessionOptions["tls"];
+  if (parsed.tls) {
+    tls = {};
+    if (parsed.ca !== undefined) {
+      const pem = await readPem(parsed.ca, "CA certificate");
+      if (pem === null) return 1;
+      tls.caCerts = [pem];
+    }
+  }
+  const settings: Settings = {
+    timeoutMs: parsed.timeoutMs,
+    reconnect: parsed.reconnect,
+    ...(tls ? { tls } : {}),
+  };
+  return terminal ? await runTerminal(parsed, settings) : await runPiped(parsed, settings);
 }
+
+/** The session options that come from the command line, for either face. */
+type Settings = Pick<ChatSessionOptions, "timeoutMs" | "reconnect" | "tls">;
 
 // ---------------------------------------------------------------------------------------------
 // Piped face: plain lines, no prompts, exit code says whether everything was delivered.
@@ -638,7 +1132,13 @@ class LineReader {
 
   async next(): Promise<string | null> {
     while (this.#lines.length === 0 && !this.#done) {
-      const { value, done } = await this.#reader.read();
+      let chunk: ReadableStreamReadResult<string>;
+      try {
+        chunk = await this.#reader.read();
+      } catch {
+        chunk = { done: true, value: undefined }; // stdin broke: treat it as its end
+      }
+      const { value, done } = chunk;
       if (done) {
         this.#done = true;
         if (this.#buffer !== "") this.#lines.push(this.#buffer);
@@ -658,14 +1158,14 @@ class LineReader {
   }
 }
 
-async function runPiped(args: ClientArgs): Promise<number> {
+async function runPiped(args: ClientArgs, settings: Settings): Promise<number> {
   const emit = (event: ClientEvent) =>
     writeTo(eventStream(event), renderEvent(event, { color: false }));
   const session = new ChatSession({
+    ...settings,
     host: args.host!,
     port: args.port,
     name: args.name!,
-    timeoutMs: args.timeoutMs,
     onEvent: emit,
   });
   const opened = await session.open();
@@ -690,7 +1190,13 @@ async function runPiped(args: ClientArgs): Promise<number> {
       if (line === null) break;
       const input = parseInputLine(line);
       if (input.kind === "send") {
-        session.send(input.to, input.text);
+        // Reading waits while the queue is full (reconnecting, or held back by ERROR 106).
+        let queued = session.send(input.to, input.text);
+        while (!queued && session.full && !interrupted && !session.done) {
+          await Promise.race([session.room(), ended, stop]);
+          queued = session.send(input.to, input.text);
+        }
+        if (!queued) break; // the session ended, or Ctrl-C
       } else if (input.kind === "invalid") {
         invalid++;
         emit({ type: "invalid-input", hint: input.hint, line: n });
@@ -701,8 +1207,10 @@ async function runPiped(args: ClientArgs): Promise<number> {
     }
     reader.cancel();
     if (!interrupted) await Promise.race([session.settle(args.waitMs), stop]);
-    const end = session.ready ? (await session.leave(), "left") : await session.ended;
-    const allDelivered = session.notDelivered === 0 && session.unconfirmed === 0;
+    await session.leave();
+    const end = await session.ended;
+    const allDelivered = session.notDelivered === 0 && session.unconfirmed === 0 &&
+      session.notSent === 0;
     return end === "left" && allDelivered && invalid === 0 ? 0 : 1;
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
@@ -720,7 +1228,7 @@ interface LineEditor extends readline.Interface {
   prevRows?: number;
 }
 
-async function runTerminal(args: ClientArgs): Promise<number> {
+async function runTerminal(args: ClientArgs, settings: Settings): Promise<number> {
   const color = !Deno.noColor;
   const out = process.stdout;
   const names = new Set<string>();
@@ -821,10 +1329,10 @@ async function runTerminal(args: ClientArgs): Promise<number> {
       }
     }
     session = new ChatSession({
+      ...settings,
       host,
       port,
       name,
-      timeoutMs: args.timeoutMs,
       onEvent: (e) => {
         if (e.type !== "registered") show(e);
       },
@@ -840,7 +1348,13 @@ async function runTerminal(args: ClientArgs): Promise<number> {
     name = undefined;
   }
   self = name;
-  show({ type: "registered", name, server: session.server, hint: true });
+  show({
+    type: "registered",
+    name,
+    server: session.server,
+    hint: true,
+    ...(settings.tls ? { tls: true } : {}),
+  });
 
   rl.setPrompt(color ? `\x1b[1;36m${name}\x1b[0m> ` : `${name}> `);
   chatting = true;
@@ -849,7 +1363,12 @@ async function runTerminal(args: ClientArgs): Promise<number> {
     const input = parseInputLine(line);
     switch (input.kind) {
       case "send":
-        session.send(input.to, input.text);
+        if (!session.send(input.to, input.text) && session.full) {
+          show({
+            type: "invalid-input",
+            hint: queueFullHint(DEFAULT_MAX_QUEUED, session.reconnecting),
+          });
+        }
         break;
       case "invalid":
         show({ type: "invalid-input", hint: input.hint });

@@ -98,6 +98,20 @@ export function parseInputLine(line: string): InputLine {
   return { kind: "send", to, text };
 }
 
+/**
+ * Why a connection attempt failed: the TCP errors, and with TLS a certificate the client does
+ * not trust (`tls-untrusted`), one made for another name (`tls-name`), or a handshake that
+ * broke off, as it does against a server that does not speak TLS (`tls-handshake`).
+ */
+export type ConnectFailure =
+  | "refused"
+  | "unknown-host"
+  | "timeout"
+  | "other"
+  | "tls-untrusted"
+  | "tls-name"
+  | "tls-handshake";
+
 /** Something the client has to tell its user. */
 export type ClientEvent =
   | {
@@ -112,11 +126,21 @@ export type ClientEvent =
     to: string;
   }
   | {
-    /** The server answered ERROR `code` to the message sent to `to`. */
+    /**
+     * The server answered ERROR `code` to the message sent to `to`. `attempts` is set when the
+     * client sent it that many times, each refused with ERROR 106, and gave up.
+     */
     type: "not-delivered";
     to: string;
     code: number;
     text: string;
+    attempts?: number;
+  }
+  | {
+    /** The message to `to` never went out; `why` says why (no period). */
+    type: "not-sent";
+    to: string;
+    why: string;
   }
   | {
     /** The message to `to` got no answer; `why` completes "before ...". */
@@ -125,11 +149,12 @@ export type ClientEvent =
     why: string;
   }
   | {
-    /** Both connections are registered. `hint` adds how to type messages. */
+    /** Both connections are registered. `hint` adds how to type messages; `tls`: encrypted. */
     type: "registered";
     name: string;
     server: string;
     hint: boolean;
+    tls?: boolean;
   }
   | {
     /** The server refused the username with ERROR `code`. */
@@ -139,19 +164,20 @@ export type ClientEvent =
     text: string;
   }
   | {
-    /** The TCP connection could not be made. */
+    /** The TCP connection (or, with `tls`, the TLS handshake) could not be made. */
     type: "connect-failed";
     server: string;
     host: string;
-    reason: "refused" | "unknown-host" | "timeout" | "other";
+    reason: ConnectFailure;
     detail: string;
     timeoutMs: number;
+    tls?: boolean;
   }
   | {
     /** Connected, but the server did not finish the registration. */
     type: "register-failed";
     server: string;
-    reason: "timeout" | "closed" | "full" | "unexpected";
+    reason: "timeout" | "closed" | "full" | "unexpected" | "tls-server";
     detail: string;
     timeoutMs: number;
   }
@@ -178,9 +204,40 @@ export type ClientEvent =
     detail: string;
   }
   | {
-    /** The client left: UNREGISTER answered (`confirmed`) or not. */
+    /**
+     * The connection was lost and the client will try again in `delayMs`. `lost`: the first
+     * line after the loss (`detail` says how it was lost); otherwise an attempt failed for a
+     * new reason (`detail` says why).
+     */
+    type: "reconnecting";
+    server: string;
+    lost: boolean;
+    detail: string;
+    delayMs: number;
+  }
+  | {
+    /** Both connections are registered again after a loss. */
+    type: "reconnected";
+    name: string;
+    server: string;
+  }
+  | {
+    /** Reconnecting stopped for good: the server refused the name `tries` times. */
+    type: "reconnect-failed";
+    server: string;
+    name: string;
+    code: number;
+    text: string;
+    tries: number;
+  }
+  | {
+    /**
+     * The client left: UNREGISTER answered (`confirmed`) or not; `offline` when it left while
+     * reconnecting.
+     */
     type: "left";
     confirmed: boolean;
+    offline?: boolean;
   }
   | {
     /** The user asked for /help. */
@@ -261,6 +318,9 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
           : `${to} is not online or did not receive it`;
       } else if (event.code === 103) {
         why = `the server could not read it (ERROR 103 ${printable(event.text)})`;
+      } else if (event.code === 106 && event.attempts !== undefined) {
+        why = `the server refused it ${event.attempts} times because you are sending too fast ` +
+          `(ERROR 106 ${printable(event.text)}); send it again later`;
       } else if (event.code === 106) {
         why = `you are sending too fast (ERROR 106 ${printable(event.text)}); wait a moment`;
       } else if (event.code === 101) {
@@ -270,6 +330,8 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
       }
       return red(c, `Message to ${to} not delivered: ${why}`);
     }
+    case "not-sent":
+      return red(c, `Message to ${printable(event.to)} not sent: ${event.why}.`);
     case "unconfirmed":
       return red(
         c,
@@ -278,7 +340,8 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
         } not confirmed: no answer from the server before ${event.why}`,
       );
     case "registered": {
-      const head = `Registered as ${nameColor(c, printable(event.name))} on ${event.server}.`;
+      const head = `Registered as ${nameColor(c, printable(event.name))} on ${event.server}` +
+        `${event.tls ? " over TLS" : ""}.`;
       return event.hint
         ? `${head} ${
           dim(c, 'Type "@name message" to send, "@ALL message" for everyone, /help for help.')
@@ -305,7 +368,7 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
       );
     }
     case "connect-failed": {
-      const head = `Cannot connect to "${event.server}": `;
+      const head = `Cannot connect to "${event.server}"${event.tls ? " over TLS" : ""}: `;
       switch (event.reason) {
         case "refused":
           return red(
@@ -320,11 +383,36 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
         case "timeout":
           return red(
             c,
-            head + `no answer within ${seconds(event.timeoutMs)}. Check the address and port, ` +
-              "and that no firewall is in the way.",
+            event.tls
+              ? head + `no answer within ${seconds(event.timeoutMs)}. If the server does not ` +
+                "use TLS, drop --tls; otherwise check the address and port, and that no " +
+                "firewall is in the way."
+              : head + `no answer within ${seconds(event.timeoutMs)}. Check the address and ` +
+                "port, and that no firewall is in the way.",
           );
         case "other":
-          return red(c, head + `${event.detail.replace(/\.$/, "")}.`);
+          return red(c, head + `${printable(event.detail).replace(/\.$/, "")}.`);
+        case "tls-untrusted":
+          return red(
+            c,
+            head + `the server's certificate is not trusted (${printable(event.detail)}). ` +
+              "Pass the server's certificate or CA with --ca.",
+          );
+        case "tls-name":
+          return red(
+            c,
+            head +
+              `the server's certificate is not valid for "${event.host}" (${
+                printable(event.detail)
+              }). Connect with a name the certificate lists, or give the server a certificate ` +
+              `for "${event.host}".`,
+          );
+        case "tls-handshake":
+          return red(
+            c,
+            head + `the TLS handshake failed (${printable(event.detail)}); the server does not ` +
+              "seem to use TLS. Try without --tls.",
+          );
       }
       break;
     }
@@ -346,6 +434,12 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
             c,
             head + `answered the registration with ${event.detail}. Is it a chat server?`,
           );
+        case "tls-server":
+          return red(
+            c,
+            head + "answered in TLS: it expects encrypted connections. Add --tls (and --ca " +
+              "FILE if its certificate is self-signed).",
+          );
       }
       break;
     }
@@ -364,9 +458,34 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
       return red(
         c,
         `Lost the connection to the server "${event.server}": ${event.detail}. ` +
-          "Start the client again when the server is back.",
+          "Start the client again when the server is back (with --reconnect it retries by itself).",
       );
+    case "reconnecting":
+      return red(
+        c,
+        event.lost
+          ? `Connection to the server "${event.server}" lost (${event.detail}); reconnecting ` +
+            `in ${seconds(event.delayMs)}…`
+          : `Cannot reconnect to "${event.server}" yet (${event.detail}); trying again in ` +
+            `${seconds(event.delayMs)}…`,
+      );
+    case "reconnected":
+      return green(c, `Reconnected as ${printable(event.name)} on ${event.server}.`);
+    case "reconnect-failed": {
+      const name = printable(event.name);
+      const error = `ERROR ${event.code} ${printable(event.text)}`;
+      return red(
+        c,
+        event.code === 104
+          ? `Cannot reconnect to "${event.server}": the username "${name}" is still taken ` +
+            `(${error}) after ${event.tries} tries; someone else may be using it. Start the ` +
+            "client again, with another name if need be."
+          : `Cannot reconnect to "${event.server}": the server now refuses the username ` +
+            `"${name}" (${error}). Start the client again with another name.`,
+      );
+    }
     case "left":
+      if (event.offline) return "Left the chat (while disconnected from the server).";
       return event.confirmed
         ? "Left the chat."
         : "Left the chat (the server did not confirm; connection closed).";
@@ -385,6 +504,7 @@ export function eventStream(event: ClientEvent): "stdout" | "stderr" {
     case "message":
     case "sent":
     case "not-delivered":
+    case "not-sent":
     case "unconfirmed":
     case "help":
       return "stdout";
@@ -459,15 +579,27 @@ export function describeDecodeError(error: DecodeError): string {
   }
 }
 
-/** Turns the error of a failed connection attempt into the event that explains it. */
+/**
+ * Turns the error of a failed connection attempt into the event that explains it. With `tls`,
+ * certificate and handshake failures (as worded by Deno's rustls and by node:tls) get their own
+ * reasons.
+ */
 export function classifyConnectError(
   error: unknown,
   host: string,
   server: string,
   timeoutMs: number,
+  tls = false,
 ): ClientEvent {
   const message = error instanceof Error ? error.message : String(error);
-  const base = { type: "connect-failed" as const, server, host: printable(host), timeoutMs };
+  const base = {
+    type: "connect-failed" as const,
+    server,
+    host: printable(host),
+    timeoutMs,
+    ...(tls ? { tls: true } : {}),
+  };
+  const bare = message.replace(/\s*\(os error \d+\)$/, "");
   if (error instanceof Deno.errors.ConnectionRefused || /ECONNREFUSED/.test(message)) {
     return { ...base, reason: "refused", detail: message };
   }
@@ -477,8 +609,132 @@ export function classifyConnectError(
   ) {
     return { ...base, reason: "unknown-host", detail: message };
   }
+  if (tls) {
+    const peer = /invalid peer certificate:\s*(.*)$/is.exec(message)?.[1]?.trim();
+    if (/not valid for name|NotValidForName|altnames|does not match certificate/i.test(message)) {
+      const only = /only valid for (.*)$/is.exec(message)?.[1]?.trim();
+      return {
+        ...base,
+        reason: "tls-name",
+        detail: only ? `it is only valid for ${only}` : (peer ?? bare),
+      };
+    }
+    if (
+      peer !== undefined ||
+      /certificate|self[- ]signed|unable to verify|UnknownIssuer|CERT_/i.test(message)
+    ) {
+      return { ...base, reason: "tls-untrusted", detail: peer ?? bare };
+    }
+    if (
+      error instanceof Deno.errors.UnexpectedEof ||
+      error instanceof Deno.errors.ConnectionReset ||
+      /unexpected end of file|UnexpectedEof|before secure TLS connection|corrupt message|InvalidContentType|wrong version number|packet length|ECONNRESET|reset by peer|handshake/i
+        .test(message)
+    ) {
+      return { ...base, reason: "tls-handshake", detail: bare };
+    }
+  }
   if (error instanceof Deno.errors.TimedOut || /ETIMEDOUT|timed out/i.test(message)) {
     return { ...base, reason: "timeout", detail: message };
   }
-  return { ...base, reason: "other", detail: message.replace(/\s*\(os error \d+\)$/, "") };
+  return { ...base, reason: "other", detail: bare };
+}
+
+/**
+ * True if `bytes` start like a TLS record (an alert or a handshake, version 3.x): what a TLS
+ * server answers a client that speaks plain text to it.
+ */
+export function looksLikeTls(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && (bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03;
+}
+
+/** A retry schedule: `baseMs` doubling at each attempt up to `capMs`, give or take `jitter`. */
+export interface Backoff {
+  /** Wait before the first retry. */
+  baseMs: number;
+  /** Longest wait. */
+  capMs: number;
+  /** Fraction by which each wait is spread at random (0.2: from 80% to 120%). */
+  jitter: number;
+}
+
+/** Reconnecting after the server went away: 0.5 s, 1 s, 2 s, 4 s, 8 s, then every 10 s. */
+export const RECONNECT_BACKOFF: Backoff = { baseMs: 500, capMs: 10_000, jitter: 0.2 };
+
+/** Resending messages refused with ERROR 106: 0.5 s, 1 s, 2 s, 4 s, 8 s while none gets through. */
+export const RATE_RETRY_BACKOFF: Backoff = { baseMs: 500, capMs: 8_000, jitter: 0 };
+
+/**
+ * How many times in a row the client waits and resends after ERROR 106 while nothing gets
+ * through, before it gives up on the messages refused (with {@link RATE_RETRY_BACKOFF}: about
+ * 15 s in which the server accepted nothing).
+ */
+export const RATE_RETRY_ROUNDS = 5;
+
+/** How many times a reconnect may find the username taken before the client gives up. */
+export const NAME_TAKEN_TRIES = 5;
+
+/**
+ * The wait before retry number `attempt` (0 for the first): `baseMs * 2^attempt`, at most
+ * `capMs`, spread by `jitter` using `random` (a number in [0, 1), 0.5 for no spread).
+ */
+export function backoffDelay(attempt: number, backoff: Backoff, random = 0.5): number {
+  const plain = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.min(attempt, 30));
+  const spread = 1 + backoff.jitter * (2 * Math.min(Math.max(random, 0), 1) - 1);
+  return Math.max(1, Math.round(plain * spread));
+}
+
+/**
+ * A short phrase (no capital, no period) for why a connection attempt failed, for the
+ * "Cannot reconnect yet (...)" line; `event` is the failure {@link ClientEvent}.
+ */
+export function describeFailure(event: ClientEvent): string {
+  switch (event.type) {
+    case "connect-failed":
+      switch (event.reason) {
+        case "refused":
+          return "connection refused";
+        case "unknown-host":
+          return `unknown host "${event.host}"`;
+        case "timeout":
+          return `no answer within ${seconds(event.timeoutMs)}`;
+        case "tls-untrusted":
+          return `the server's certificate is not trusted (${printable(event.detail)})`;
+        case "tls-name":
+          return `the server's certificate is not valid for "${event.host}"`;
+        case "tls-handshake":
+          return `the TLS handshake failed (${printable(event.detail)})`;
+        case "other":
+          return printable(event.detail).replace(/\.$/, "");
+      }
+      break;
+    case "register-failed":
+      switch (event.reason) {
+        case "timeout":
+          return `no answer to the registration within ${seconds(event.timeoutMs)}`;
+        case "closed":
+          return "the server closed the connection during the registration";
+        case "full":
+          return `the server is full (${printable(event.detail)})`;
+        case "unexpected":
+          return `the server answered the registration with ${event.detail}`;
+        case "tls-server":
+          return "the server answered in TLS";
+      }
+      break;
+    case "name-refused":
+      return `the username "${printable(event.name)}" is ${
+        event.code === 104 ? "still in use" : "refused"
+      } (ERROR ${event.code} ${printable(event.text)})`;
+  }
+  return renderEvent(event, { color: false }).replace(/\.$/, "");
+}
+
+/** The hint for a line typed when `limit` messages already wait to be sent. */
+export function queueFullHint(limit: number, reconnecting: boolean): string {
+  return reconnecting
+    ? `Not sent: ${limit} messages already wait for the client to reconnect; send this one ` +
+      "once it is back."
+    : `Not sent: ${limit} messages already wait to be sent (the server limits how fast you ` +
+      "send); send this one in a moment.";
 }

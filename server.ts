@@ -172,6 +172,8 @@ class Session implements ConnHandler {
   readonly openedAt = performance.now();
   /** When the first byte of the message being received arrived; 0 when between messages. */
   partialSince = 0;
+  /** True until the first bytes arrive. */
+  firstRead = true;
   /** True when the connection was refused on arrival: its input is ignored. */
   refused = false;
   /** Events decoded so far (to tell when a read finished one message and started another). */
@@ -195,6 +197,15 @@ class Session implements ConnHandler {
   }
 
   data(chunk: Uint8Array): void {
+    if (this.firstRead) {
+      this.firstRead = false;
+      // 0x16 0x03: a TLS handshake record. No protocol message starts so; say why and close
+      // rather than let the client wait for the registration deadline.
+      if (chunk[0] === 0x16 && chunk[1] === 0x03 && !this.server.options.tls) {
+        this.server.drop(this, "it speaks TLS, but this server does not (no --tls-cert)");
+        return;
+      }
+    }
     const before = this.events;
     this.decoder.feed(chunk, this.onEvent);
     if (this.decoder.idle) this.partialSince = 0;

@@ -74,7 +74,10 @@ export interface ConnectOptions {
   port: number;
   /** Socket API to use. Default `"deno"`. */
   transport?: TransportKind;
-  /** Speak TLS; `caCerts` (PEM text) replaces the system's trusted authorities when given. */
+  /**
+   * Speak TLS. `caCerts` (PEM text) are trusted in addition to the system's authorities with
+   * `"deno"`, and instead of them with `"node"` (adding them there would need --allow-sys).
+   */
   tls?: { caCerts?: string[] };
 }
 
@@ -147,7 +150,17 @@ export async function connect(options: ConnectOptions, handler: ConnHandler): Pr
       ...(options.tls.caCerts ? { caCerts: options.tls.caCerts } : {}),
     })
     : await Deno.connect({ hostname: options.hostname, port: options.port });
-  if ("handshake" in raw) await raw.handshake();
+  if ("handshake" in raw) {
+    try {
+      await raw.handshake();
+    } catch (error) {
+      // A refused certificate or a broken handshake: the socket is of no use, close it.
+      try {
+        raw.close();
+      } catch { /* already closed */ }
+      throw error;
+    }
+  }
   const conn = new DenoConn(raw);
   conn.start(handler);
   return conn;

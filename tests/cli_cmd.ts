@@ -3,12 +3,13 @@
  *
  * @module
  */
+import { PERMISSIONS } from "../scripts/build.ts";
 
 /**
  * The command line that runs `chat`, as program and arguments. From the environment variable
  * `CHAT_CMD` when it is set (split at whitespace, e.g. `./chat` for a compiled binary);
- * otherwise this checkout's `main.ts` under the running Deno with `--allow-net` only, the
- * permissions the shipped command has.
+ * otherwise this checkout's `main.ts` under the running Deno with the permissions the shipped
+ * command has (`--allow-net --allow-read`, from scripts/build.ts).
  */
 export function chatCommand(): string[] {
   const fromEnv = Deno.env.get("CHAT_CMD")?.trim();
@@ -16,5 +17,5 @@ export function chatCommand(): string[] {
   const main = new URL("../main.ts", import.meta.url);
   let path = decodeURIComponent(main.pathname);
   if (Deno.build.os === "windows") path = path.replace(/^\/([A-Za-z]:)/, "$1");
-  return [Deno.execPath(), "run", "--allow-net", path];
+  return [Deno.execPath(), "run", ...PERMISSIONS, path];
 }

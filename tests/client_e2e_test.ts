@@ -4,71 +4,9 @@
  * tests/cli_cmd.ts (set CHAT_CMD to test a compiled binary).
  */
 import assert from "node:assert/strict";
-import { ChatProcess, runChat, startChatServer } from "./spawn.ts";
+import { type ChatProcess, PipedClient as Client, runChat, startChatServer } from "./spawn.ts";
 import { withWires } from "./wire.ts";
 import { CLIENT_USAGE } from "../client.ts";
-
-const encoder = new TextEncoder();
-
-/** A `chat client` process whose stdin the test writes line by line. */
-class Client {
-  readonly name: string;
-  readonly process: ChatProcess;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #stdinOpen = true;
-
-  constructor(name: string, port: number, extra: string[] = [], env: Record<string, string> = {}) {
-    this.name = name;
-    this.process = new ChatProcess(
-      ["client", name, "127.0.0.1", "--port", String(port), ...extra],
-      { stdin: "piped", env },
-    );
-    this.#stdin = this.process.child.stdin.getWriter();
-  }
-
-  /** Waits for the registration to be confirmed (on stderr). */
-  async registered(): Promise<void> {
-    await this.process.waitFor(/^Registered as /, { stream: "stderr" });
-  }
-
-  /** Types lines (each gets its LF) in one write. */
-  async type(...lines: string[]): Promise<void> {
-    await this.#stdin.write(encoder.encode(lines.map((l) => l + "\n").join("")));
-  }
-
-  /** Ends the input. */
-  async endInput(): Promise<void> {
-    if (!this.#stdinOpen) return;
-    this.#stdinOpen = false;
-    try {
-      await this.#stdin.close();
-    } catch { /* the process is gone */ }
-  }
-
-  /** Ends the input and waits for the exit code. */
-  async exit(): Promise<number> {
-    await this.endInput();
-    return (await this.process.exit()).code;
-  }
-
-  get stdout(): string[] {
-    return this.process.stdout;
-  }
-
-  get stderr(): string[] {
-    return this.process.stderr;
-  }
-
-  /** Kills the process if still running and releases everything. */
-  async dispose(): Promise<void> {
-    this.process.kill("SIGKILL");
-    if (this.#stdinOpen) {
-      this.#stdinOpen = false;
-      await this.#stdin.abort().catch(() => {});
-    }
-    await this.process.exit();
-  }
-}
 
 /** Runs `body` with a server process and disposes of it and of every client afterwards. */
 async function withServer(
@@ -253,7 +191,8 @@ Deno.test("chat client says the server went away and exits 1", async () => {
     assert.equal(
       abc.stderr.at(-1),
       `Lost the connection to the server "127.0.0.1:${port}": the server closed the ` +
-        "connection. Start the client again when the server is back.",
+        "connection. Start the client again when the server is back (with --reconnect it " +
+        "retries by itself).",
     );
   } finally {
     await abc.dispose();
@@ -351,6 +290,9 @@ Deno.test("chat client rejects bad arguments with exit code 2 and the usage line
     [["abc", "bad host"], /^Invalid server "bad host"/],
     [["abc", "127.0.0.1:6000", "--port", "7000"], /^Two different ports/],
     [["abc", "127.0.0.1", "--timeout", "soon"], /^Invalid --timeout "soon"/],
+    [["abc", "127.0.0.1", "--ca", "ca.pem"], /^Option "--ca" needs --tls: add --tls/],
+    [["abc", "127.0.0.1", "--tls", "--ca"], /^Option "--ca" needs a value\.$/],
+    [["abc", "127.0.0.1", "--reconnect=yes"], /^Option "--reconnect" does not take a value\.$/],
     [["abc"], /^Missing server: /],
     [[], /^Missing username: /],
   ];

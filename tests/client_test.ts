@@ -5,20 +5,28 @@
  */
 import assert from "node:assert/strict";
 import {
+  backoffDelay,
   classifyConnectError,
   type ClientEvent,
   completeInput,
   describeDecodeError,
+  describeFailure,
   eventStream,
   formatAddress,
+  looksLikeTls,
   messageLine,
   parseInputLine,
   parseServerAddress,
   printable,
+  queueFullHint,
+  RATE_RETRY_BACKOFF,
+  RATE_RETRY_ROUNDS,
+  RECONNECT_BACKOFF,
   renderEvent,
 } from "../client_ui.ts";
-import { ChatSession } from "../client.ts";
-import { type DecodeEvent, Decoder, type Half } from "../protocol.ts";
+import { ChatSession, type ChatSessionOptions } from "../client.ts";
+import { hasOpenssl, makeCertificate, needsOpenssl, withTempDir } from "./certs.ts";
+import { type DecodeEvent, Decoder, type Half, type Message } from "../protocol.ts";
 import { startServer } from "../server.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -265,7 +273,7 @@ Deno.test("renderEvent renders the status events", () => {
       color: false,
     }),
     'Lost the connection to the server "127.0.0.1:5500": the server closed the connection. ' +
-      "Start the client again when the server is back.",
+      "Start the client again when the server is back (with --reconnect it retries by itself).",
   );
   assert.equal(renderEvent({ type: "left", confirmed: true }, plain), "Left the chat.");
   assert.match(renderEvent({ type: "left", confirmed: false }, plain), /did not confirm/);
@@ -294,6 +302,17 @@ const EVERY_EVENT: ClientEvent[] = [
   { type: "disconnected", server, detail: "x" },
   { type: "left", confirmed: true },
   { type: "help" },
+  { type: "not-sent", to: "xyz", why: "you left before it was sent" },
+  { type: "reconnecting", server, lost: true, detail: "x", delayMs: 500 },
+  { type: "reconnected", name: "abc", server },
+  {
+    type: "reconnect-failed",
+    server,
+    name: "abc",
+    code: 104,
+    text: "Username taken",
+    tries: 5,
+  },
 ];
 
 Deno.test("renderEvent without colour writes no escape codes for any event", () => {
@@ -319,7 +338,7 @@ Deno.test("renderEvent with colour colours names and errors and resets after the
 
 Deno.test("eventStream keeps stdout for the conversation and stderr for status", () => {
   const out = EVERY_EVENT.filter((e) => eventStream(e) === "stdout").map((e) => e.type);
-  assert.deepEqual(out, ["message", "sent", "not-delivered", "unconfirmed", "help"]);
+  assert.deepEqual(out, ["message", "sent", "not-delivered", "unconfirmed", "help", "not-sent"]);
 });
 
 Deno.test("printable leaves ordinary text alone", () => {
@@ -439,6 +458,278 @@ Deno.test("messageLine gives the first line of a message's wire form", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// TLS, reconnecting and ERROR 106: the pure parts
+
+Deno.test("backoffDelay doubles from the base up to the cap", () => {
+  const plain = (n: number) => backoffDelay(n, RECONNECT_BACKOFF, 0.5);
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 50].map(plain), [
+    500,
+    1000,
+    2000,
+    4000,
+    8000,
+    10_000,
+    10_000,
+    10_000,
+  ]);
+  const rate = [0, 1, 2, 3, 4].map((n) => backoffDelay(n, RATE_RETRY_BACKOFF, 0.9));
+  assert.deepEqual(rate, [500, 1000, 2000, 4000, 8000]);
+  assert.equal(RATE_RETRY_ROUNDS, 5);
+});
+
+Deno.test("backoffDelay spreads each wait by the jitter and stays positive", () => {
+  assert.equal(backoffDelay(0, RECONNECT_BACKOFF, 0), 400);
+  assert.equal(backoffDelay(0, RECONNECT_BACKOFF, 0.999999), 600);
+  assert.equal(backoffDelay(9, RECONNECT_BACKOFF, 0), 8000);
+  assert.equal(backoffDelay(9, RECONNECT_BACKOFF, 7), 12_000); // clamped to [0, 1]
+  assert.equal(backoffDelay(0, { baseMs: 0, capMs: 0, jitter: 0 }), 1);
+});
+
+Deno.test("classifyConnectError tells TLS failures apart, in Deno's and node's words", () => {
+  const reason = (message: string, error?: Error) => {
+    const e = classifyConnectError(error ?? new Error(message), "h", "h:1", 1000, true);
+    return e.type === "connect-failed" ? [e.reason, e.detail, e.tls] : [];
+  };
+  assert.deepEqual(
+    reason("", new Deno.errors.InvalidData("invalid peer certificate: UnknownIssuer")),
+    ["tls-untrusted", "UnknownIssuer", true],
+  );
+  assert.deepEqual(reason("invalid peer certificate: BadEncoding"), [
+    "tls-untrusted",
+    "BadEncoding",
+    true,
+  ]);
+  assert.deepEqual(reason("self-signed certificate"), [
+    "tls-untrusted",
+    "self-signed certificate",
+    true,
+  ]);
+  assert.deepEqual(
+    reason(
+      'invalid peer certificate: certificate not valid for name "localhost"; certificate is ' +
+        'only valid for DnsName("other")',
+    ),
+    ["tls-name", 'it is only valid for DnsName("other")', true],
+  );
+  assert.deepEqual(
+    reason("Hostname/IP does not match certificate's altnames: Host: h. is not in the cert's"),
+    [
+      "tls-name",
+      "Hostname/IP does not match certificate's altnames: Host: h. is not in the cert's",
+      true,
+    ],
+  );
+  assert.deepEqual(reason("", new Deno.errors.UnexpectedEof("unexpected end of file")), [
+    "tls-handshake",
+    "unexpected end of file",
+    true,
+  ]);
+  assert.deepEqual(reason("received corrupt message of type InvalidContentType"), [
+    "tls-handshake",
+    "received corrupt message of type InvalidContentType",
+    true,
+  ]);
+  assert.deepEqual(
+    reason("Client network socket disconnected before secure TLS connection was established"),
+    [
+      "tls-handshake",
+      "Client network socket disconnected before secure TLS connection was established",
+      true,
+    ],
+  );
+  // Refused stays refused with TLS; without TLS a certificate message is just "other".
+  assert.deepEqual(reason("", new Deno.errors.ConnectionRefused("Connection refused")), [
+    "refused",
+    "Connection refused",
+    true,
+  ]);
+  const plain = classifyConnectError(new Error("self-signed certificate"), "h", "h:1", 0);
+  assert.equal(plain.type === "connect-failed" && plain.reason, "other");
+  assert.equal(plain.type === "connect-failed" && plain.tls, undefined);
+});
+
+Deno.test("looksLikeTls recognises a TLS alert or handshake record", () => {
+  assert.equal(looksLikeTls(new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32])), true);
+  assert.equal(looksLikeTls(new Uint8Array([0x16, 0x03, 0x01])), true);
+  assert.equal(looksLikeTls(encoder.encode("REGISTERED TOSEND abc\n\n")), false);
+  assert.equal(looksLikeTls(new Uint8Array([0x15])), false);
+});
+
+Deno.test("renderEvent words every TLS failure with what to do", () => {
+  const base = {
+    type: "connect-failed" as const,
+    server,
+    host: "127.0.0.1",
+    timeoutMs: 1000,
+    tls: true,
+  };
+  assert.equal(
+    renderEvent({ ...base, reason: "tls-untrusted", detail: "UnknownIssuer" }, plain),
+    'Cannot connect to "127.0.0.1:5500" over TLS: the server\'s certificate is not trusted ' +
+      "(UnknownIssuer). Pass the server's certificate or CA with --ca.",
+  );
+  assert.equal(
+    renderEvent({ ...base, reason: "tls-name", detail: "it is only valid for x" }, plain),
+    'Cannot connect to "127.0.0.1:5500" over TLS: the server\'s certificate is not valid for ' +
+      '"127.0.0.1" (it is only valid for x). Connect with a name the certificate lists, or give ' +
+      'the server a certificate for "127.0.0.1".',
+  );
+  assert.equal(
+    renderEvent({ ...base, reason: "tls-handshake", detail: "unexpected end of file" }, plain),
+    'Cannot connect to "127.0.0.1:5500" over TLS: the TLS handshake failed (unexpected end of ' +
+      "file); the server does not seem to use TLS. Try without --tls.",
+  );
+  assert.equal(
+    renderEvent({ ...base, reason: "timeout", detail: "" }, plain),
+    'Cannot connect to "127.0.0.1:5500" over TLS: no answer within 1 s. If the server does ' +
+      "not use TLS, drop --tls; otherwise check the address and port, and that no firewall " +
+      "is in the way.",
+  );
+  assert.equal(
+    renderEvent({ ...base, reason: "refused", detail: "" }, plain),
+    'Cannot connect to "127.0.0.1:5500" over TLS: connection refused. Is the server running? ' +
+      "Start one with `chat server`",
+  );
+  assert.equal(
+    renderEvent(
+      { type: "register-failed", server, reason: "tls-server", detail: "", timeoutMs: 0 },
+      plain,
+    ),
+    'The server "127.0.0.1:5500" answered in TLS: it expects encrypted connections. Add --tls ' +
+      "(and --ca FILE if its certificate is self-signed).",
+  );
+  assert.equal(
+    renderEvent({ type: "registered", name: "abc", server, hint: false, tls: true }, plain),
+    "Registered as abc on 127.0.0.1:5500 over TLS.",
+  );
+});
+
+Deno.test("renderEvent words reconnecting, one line per change", () => {
+  assert.equal(
+    renderEvent({
+      type: "reconnecting",
+      server,
+      lost: true,
+      detail: "the server closed the connection",
+      delayMs: 2000,
+    }, plain),
+    'Connection to the server "127.0.0.1:5500" lost (the server closed the connection); ' +
+      "reconnecting in 2 s…",
+  );
+  assert.equal(
+    renderEvent({
+      type: "reconnecting",
+      server,
+      lost: false,
+      detail: "connection refused",
+      delayMs: 4000,
+    }, plain),
+    'Cannot reconnect to "127.0.0.1:5500" yet (connection refused); trying again in 4 s…',
+  );
+  assert.equal(
+    renderEvent({ type: "reconnected", name: "abc", server }, plain),
+    "Reconnected as abc on 127.0.0.1:5500.",
+  );
+  assert.equal(
+    renderEvent({
+      type: "reconnect-failed",
+      server,
+      name: "abc",
+      code: 104,
+      text: "Username taken",
+      tries: 5,
+    }, plain),
+    'Cannot reconnect to "127.0.0.1:5500": the username "abc" is still taken (ERROR 104 ' +
+      "Username taken) after 5 tries; someone else may be using it. Start the client again, " +
+      "with another name if need be.",
+  );
+  assert.equal(
+    renderEvent({
+      type: "reconnect-failed",
+      server,
+      name: "abc",
+      code: 100,
+      text: "Malformed username",
+      tries: 1,
+    }, plain),
+    'Cannot reconnect to "127.0.0.1:5500": the server now refuses the username "abc" (ERROR ' +
+      "100 Malformed username). Start the client again with another name.",
+  );
+  assert.equal(
+    renderEvent({ type: "left", confirmed: false, offline: true }, plain),
+    "Left the chat (while disconnected from the server).",
+  );
+});
+
+Deno.test("renderEvent says when a message was never sent or gave up after ERROR 106", () => {
+  assert.equal(
+    renderEvent({ type: "not-sent", to: "xyz", why: "you left before it was sent" }, plain),
+    "Message to xyz not sent: you left before it was sent.",
+  );
+  assert.equal(
+    renderEvent({
+      type: "not-delivered",
+      to: "xyz",
+      code: 106,
+      text: "Rate limit exceeded",
+      attempts: 6,
+    }, plain),
+    "Message to xyz not delivered: the server refused it 6 times because you are sending too " +
+      "fast (ERROR 106 Rate limit exceeded); send it again later",
+  );
+});
+
+Deno.test("describeFailure gives a short reason for each failed reconnect attempt", () => {
+  const connect = {
+    type: "connect-failed" as const,
+    server,
+    host: "h",
+    detail: "",
+    timeoutMs: 2000,
+  };
+  assert.equal(describeFailure({ ...connect, reason: "refused" }), "connection refused");
+  assert.equal(describeFailure({ ...connect, reason: "timeout" }), "no answer within 2 s");
+  assert.equal(describeFailure({ ...connect, reason: "unknown-host" }), 'unknown host "h"');
+  assert.equal(
+    describeFailure({ ...connect, reason: "other", detail: "Network is unreachable." }),
+    "Network is unreachable",
+  );
+  assert.equal(
+    describeFailure({
+      type: "register-failed",
+      server,
+      reason: "closed",
+      detail: "",
+      timeoutMs: 0,
+    }),
+    "the server closed the connection during the registration",
+  );
+  assert.equal(
+    describeFailure({
+      type: "register-failed",
+      server,
+      reason: "full",
+      detail: "ERROR 105 Too many connections",
+      timeoutMs: 0,
+    }),
+    "the server is full (ERROR 105 Too many connections)",
+  );
+  assert.equal(
+    describeFailure({ type: "name-refused", name: "abc", code: 104, text: "Username taken" }),
+    'the username "abc" is still in use (ERROR 104 Username taken)',
+  );
+});
+
+Deno.test("queueFullHint says why the line was not sent and what to do", () => {
+  assert.equal(
+    queueFullHint(100, true),
+    "Not sent: 100 messages already wait for the client to reconnect; send this one once it is " +
+      "back.",
+  );
+  assert.match(queueFullHint(100, false), /^Not sent: 100 messages already wait to be sent/);
+});
+
+// ---------------------------------------------------------------------------------------------
 // ChatSession against a fake server
 
 const encoder = new TextEncoder();
@@ -509,6 +800,8 @@ class FakeServer {
   constructor(
     onRegister: (peer: FakePeer, half: Half, name: string) => string | null = (_p, half, name) =>
       `REGISTERED ${half} ${name}\n\n`,
+    /** Answers every other message, when given: the text returned is written back. */
+    onMessage?: (peer: FakePeer, message: Message) => string | null,
   ) {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     this.listener = listener;
@@ -516,15 +809,24 @@ class FakeServer {
       for await (const conn of listener) {
         this.peers.push(
           new FakePeer(conn, (peer, e) => {
-            if (e.kind === "message" && e.message.type === "REGISTER" && peer.half === null) {
+            if (e.kind !== "message") return;
+            let answer: string | null = null;
+            if (e.message.type === "REGISTER" && peer.half === null) {
               peer.half = e.message.half;
-              const answer = onRegister(peer, e.message.half, e.message.name);
-              if (answer !== null) peer.write(answer).catch(() => {});
+              answer = onRegister(peer, e.message.half, e.message.name);
+            } else if (onMessage) {
+              answer = onMessage(peer, e.message);
             }
+            if (answer !== null) peer.write(answer).catch(() => {});
           }),
         );
       }
     })().catch(() => {});
+  }
+
+  /** The peers of `half` accepted so far, oldest first. */
+  halves(half: Half): FakePeer[] {
+    return this.peers.filter((p) => p.half === half);
   }
 
   get port(): number {
@@ -546,7 +848,10 @@ class FakeServer {
   }
 }
 
-/** Runs `body` with a fake server and a session of user "abc" on it, then closes both. */
+/**
+ * Runs `body` with a fake server (default: one that answers only registrations) and a session
+ * of user "abc" on it, then closes both.
+ */
 async function withSession(
   body: (s: {
     session: ChatSession;
@@ -555,8 +860,9 @@ async function withSession(
     tosend: FakePeer;
     torecv: FakePeer;
   }) => Promise<void>,
+  options: Partial<ChatSessionOptions> = {},
+  server = new FakeServer(),
 ): Promise<void> {
-  const server = new FakeServer();
   const events: ClientEvent[] = [];
   const session = new ChatSession({
     host: "127.0.0.1",
@@ -564,6 +870,7 @@ async function withSession(
     name: "abc",
     timeoutMs: WAIT_MS,
     onEvent: (e) => events.push(e),
+    ...options,
   });
   try {
     const opened = await session.open();
@@ -940,4 +1247,345 @@ Deno.test("ChatSession.open reports a registration answer that is not a message"
   } finally {
     await server.close();
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// ChatSession: ERROR 106, the window, reconnecting, TLS
+
+const FAST_RETRY = { baseMs: 20, capMs: 40, jitter: 0 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sendOf = (e: DecodeEvent) =>
+  e.kind === "message" && e.message.type === "SEND"
+    ? `${e.message.to}:${new TextDecoder().decode(e.message.body)}`
+    : "";
+
+Deno.test("ChatSession resends a message refused with ERROR 106, each answer on its message", async () => {
+  await withSession(async ({ session, events, tosend }) => {
+    session.send("a", "1");
+    session.send("b", "2");
+    session.send("c", "3");
+    await until(() => tosend.events.length === 4, "three SENDs");
+    await tosend.write("SENT a\n\nERROR 106 Rate limit exceeded\n\nSENT c\n\n");
+    await until(() => tosend.events.length === 5, "the resend");
+    assert.equal(sendOf(tosend.events[4]), "b:2");
+    assert.deepEqual(events.slice(1), [{ type: "sent", to: "a" }, { type: "sent", to: "c" }]);
+    assert.equal(session.pending, 1);
+    await tosend.write("SENT b\n\n");
+    await until(() => events.length === 4, "the answer to the resend");
+    assert.deepEqual(events.at(-1), { type: "sent", to: "b" });
+    assert.deepEqual([session.delivered, session.notDelivered, session.pending], [3, 0, 0]);
+  }, { rateRetryBackoff: FAST_RETRY });
+});
+
+Deno.test("ChatSession sends one at a time after ERROR 106 so that nothing overtakes a resend", async () => {
+  await withSession(async ({ session, tosend }) => {
+    session.send("x", "1");
+    await until(() => tosend.events.length === 2, "the SEND");
+    await tosend.write("ERROR 106 Rate limit exceeded\n\n");
+    await until(() => tosend.events.length === 3, "the resend");
+    // Typed while the resent one awaits its answer: they wait behind it.
+    session.send("x", "2");
+    session.send("x", "3");
+    await sleep(100);
+    assert.deepEqual(tosend.events.slice(1).map(sendOf), ["x:1", "x:1"], "2 waits behind 1");
+    await tosend.write("SENT x\n\n");
+    await until(() => tosend.events.length === 4, "the second");
+    await sleep(100);
+    assert.equal(tosend.events.length, 4, "3 waits behind 2");
+    await tosend.write("SENT x\n\n");
+    await until(() => tosend.events.length === 5, "the third");
+    await tosend.write("SENT x\n\n");
+    await until(() => session.pending === 0, "every answer");
+    // Caught up: pipelining again.
+    session.send("x", "4");
+    session.send("x", "5");
+    await until(() => tosend.events.length === 7, "two SENDs at once");
+    assert.deepEqual(tosend.events.slice(1).map(sendOf), [
+      "x:1",
+      "x:1",
+      "x:2",
+      "x:3",
+      "x:4",
+      "x:5",
+    ]);
+  }, { rateRetryBackoff: FAST_RETRY });
+});
+
+Deno.test("ChatSession gives up on ERROR 106 after rounds in which nothing got through", async () => {
+  const refusing = new FakeServer(
+    undefined,
+    (_peer, m) => m.type === "SEND" ? "ERROR 106 Rate limit exceeded\n\n" : null,
+  );
+  await withSession(
+    async ({ session, events, tosend }) => {
+      session.send("xyz", "1");
+      assert.ok(await session.settle(WAIT_MS));
+      // Sent, then resent after each of the two waits: refused three times.
+      assert.equal(tosend.events.length, 4);
+      assert.deepEqual(events.slice(1), [{
+        type: "not-delivered",
+        to: "xyz",
+        code: 106,
+        text: "Rate limit exceeded",
+        attempts: 3,
+      }]);
+      assert.equal(session.notDelivered, 1);
+      // The next message gets its own chances.
+      session.send("xyz", "2");
+      assert.ok(await session.settle(WAIT_MS));
+      assert.equal(tosend.events.length, 7);
+    },
+    { rateRetryBackoff: FAST_RETRY, rateRetryRounds: 2 },
+    refusing,
+  );
+});
+
+Deno.test("ChatSession keeps at most its window of messages awaiting answers", async () => {
+  await withSession(async ({ session, tosend }) => {
+    for (const n of [1, 2, 3]) session.send("x", String(n));
+    await until(() => tosend.events.length === 3, "two SENDs");
+    await sleep(100);
+    assert.equal(tosend.events.length, 3, "the third waits");
+    assert.equal(session.pending, 3);
+    await tosend.write("SENT x\n\n");
+    await until(() => tosend.events.length === 4, "the third SEND");
+  }, { window: 2 });
+});
+
+Deno.test("ChatSession with reconnect comes back, reports what awaited an answer, sends what was typed", async () => {
+  await withSession(async ({ session, events, server, tosend, torecv }) => {
+    session.send("xyz", "1");
+    await until(() => tosend.events.length === 2, "the SEND");
+    tosend.close();
+    torecv.close();
+    await until(() => events.some((e) => e.type === "reconnecting"), "the reconnecting line");
+    assert.deepEqual(events.slice(1), [
+      { type: "unconfirmed", to: "xyz", why: "the connection was lost" },
+      {
+        type: "reconnecting",
+        server: session.server,
+        lost: true,
+        detail: "the server closed the connection",
+        delayMs: 200,
+      },
+    ]);
+    assert.equal(session.reconnecting, true);
+    assert.equal(session.send("xyz", "2"), true, "queued while reconnecting");
+    await until(() => server.halves("TOSEND").length === 2, "the new TOSEND");
+    const again = server.halves("TOSEND")[1];
+    await until(() => again.events.length === 2, "the queued SEND");
+    assert.equal(again.text, "REGISTER TOSEND abc\n\nSEND xyz\nContent-length: 1\n\n2");
+    assert.deepEqual(events[3], { type: "reconnected", name: "abc", server: session.server });
+    assert.equal(session.ready, true);
+    await again.write("SENT xyz\n\n");
+    const recv = server.halves("TORECV")[1];
+    await recv.write("FORWARD xyz\nContent-length: 4\n\nback");
+    await until(() => events.length === 6, "the answer and the message");
+    assert.deepEqual(events.slice(4), [
+      { type: "sent", to: "xyz" },
+      { type: "message", from: "xyz", text: "back" },
+    ]);
+    assert.deepEqual([session.unconfirmed, session.delivered], [1, 1]);
+  }, { reconnect: true, reconnectBackoff: { baseMs: 200, capMs: 400, jitter: 0 } });
+});
+
+Deno.test("ChatSession with reconnect says why attempts fail once, not at every attempt", async () => {
+  let tosends = 0;
+  const flaky = new FakeServer((peer, half, name) => {
+    if (half === "TOSEND" && ++tosends >= 2 && tosends <= 4) {
+      peer.close(); // attempts 1 to 3 fail alike
+      return null;
+    }
+    return `REGISTERED ${half} ${name}\n\n`;
+  });
+  await withSession(
+    async ({ events, tosend, torecv }) => {
+      tosend.close();
+      torecv.close();
+      await until(() => events.some((e) => e.type === "reconnected"), "the reconnection");
+      assert.deepEqual(events.slice(1).map((e) => e.type === "reconnecting" ? e.detail : e.type), [
+        "the server closed the connection",
+        "the server closed the connection during the registration",
+        "reconnected",
+      ]);
+      assert.equal(tosends, 5);
+    },
+    { reconnect: true, reconnectBackoff: FAST_RETRY },
+    flaky,
+  );
+});
+
+Deno.test("ChatSession with reconnect gives up when the username stays taken", async () => {
+  let tosends = 0;
+  const taken = new FakeServer((_peer, half, name) =>
+    half === "TOSEND" && ++tosends > 1
+      ? "ERROR 104 Username taken\n\n"
+      : `REGISTERED ${half} ${name}\n\n`
+  );
+  await withSession(
+    async ({ session, events, tosend, torecv }) => {
+      tosend.close();
+      torecv.close();
+      await until(() => events.some((e) => e.type === "reconnecting"), "the reconnecting line");
+      session.send("xyz", "queued");
+      assert.equal(await session.ended, "disconnected");
+      assert.deepEqual(events.slice(2), [
+        {
+          type: "reconnecting",
+          server: session.server,
+          lost: false,
+          detail: 'the username "abc" is still in use (ERROR 104 Username taken)',
+          delayMs: 40,
+        },
+        { type: "not-sent", to: "xyz", why: "the client could not reconnect" },
+        {
+          type: "reconnect-failed",
+          server: session.server,
+          name: "abc",
+          code: 104,
+          text: "Username taken",
+          tries: 3,
+        },
+      ]);
+      assert.equal(session.notSent, 1);
+    },
+    { reconnect: true, reconnectBackoff: FAST_RETRY, nameTakenTries: 3 },
+    taken,
+  );
+});
+
+Deno.test("ChatSession.leave while reconnecting stops at once and reports what was queued", async () => {
+  await withSession(async ({ session, events, tosend, torecv }) => {
+    tosend.close();
+    torecv.close();
+    await until(() => session.reconnecting, "the reconnecting state");
+    assert.ok(session.send("xyz", "one"));
+    assert.ok(session.send("xyz", "two"));
+    assert.equal(session.send("xyz", "three"), false, "the queue holds two");
+    assert.equal(session.full, true);
+    await session.leave();
+    assert.equal(await session.ended, "left");
+    assert.deepEqual(events.slice(2), [
+      { type: "not-sent", to: "xyz", why: "you left before the client could reconnect" },
+      { type: "not-sent", to: "xyz", why: "you left before the client could reconnect" },
+      { type: "left", confirmed: false, offline: true },
+    ]);
+    assert.equal(session.notSent, 2);
+  }, {
+    reconnect: true,
+    reconnectBackoff: { baseMs: 60_000, capMs: 60_000, jitter: 0 },
+    maxQueued: 2,
+  });
+});
+
+Deno.test("ChatSession.open without TLS recognises a TLS server's answer", async () => {
+  // What a TLS server answers to plain text: a TLS alert record.
+  const server = new FakeServer(() => "\x15\x03\x03\x00\x02\x02\x32");
+  try {
+    const [result] = await openAgainst(server);
+    assert.deepEqual(!result.ok && result.event, {
+      type: "register-failed",
+      server: `127.0.0.1:${server.port}`,
+      reason: "tls-server",
+      detail: "",
+      timeoutMs: 0,
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test({
+  name: "ChatSession over TLS registers with a trusted certificate and names an untrusted one" +
+    needsOpenssl,
+  ignore: !hasOpenssl,
+  fn: async () => {
+    await withTempDir(async (dir) => {
+      const files = await makeCertificate(dir, "server");
+      const cert = await Deno.readTextFile(files.cert);
+      const key = await Deno.readTextFile(files.key);
+      const real = await startServer({ hostname: "127.0.0.1", port: 0, tls: { cert, key } });
+      const events: ClientEvent[] = [];
+      const open = (tls: ChatSessionOptions["tls"]) =>
+        new ChatSession({
+          host: "127.0.0.1",
+          port: real.port,
+          name: "abc",
+          timeoutMs: WAIT_MS,
+          onEvent: (e) => events.push(e),
+          tls,
+        });
+      try {
+        const trusted = open({ caCerts: [cert] });
+        assert.deepEqual(await trusted.open(), { ok: true });
+        assert.deepEqual(events, [{
+          type: "registered",
+          name: "abc",
+          server: `127.0.0.1:${real.port}`,
+          hint: false,
+          tls: true,
+        }]);
+        await trusted.leave();
+        const result = await open({}).open();
+        assert.ok(!result.ok && result.event.type === "connect-failed");
+        assert.equal(
+          !result.ok && result.event.type === "connect-failed" && result.event.reason,
+          "tls-untrusted",
+        );
+      } finally {
+        await real.close();
+      }
+    });
+  },
+});
+
+Deno.test("ChatSession turns whatever bytes a server sends into events, never an exception", async () => {
+  // A seeded generator, so that a failure can be replayed.
+  let seed = 20261125;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const pieces = [
+    "SENT xyz\n\n",
+    "ERROR 102 Unable to send\n\n",
+    "ERROR 106 Rate limit exceeded\n\n",
+    "ERROR 999 ?\n\n",
+    "UNREGISTERED abc\n\n",
+    "FORWARD xyz\nContent-length: 3\n\nabc",
+    "FORWARD xyz\nContent-length: 5\n\nab",
+    "FORWARD bob\ncontent-LENGTH: 2\r\n\r\nhi",
+    "FORWARD \nContent-length: x\n\n",
+    "REGISTERED TOSEND abc\n\n",
+    "\x15\x03\x03\x00\x02",
+    "\r\n",
+    "\n\n",
+    "\x00\xff\x1b[2J",
+  ];
+  const garbage = () => {
+    let text = "";
+    for (let i = rand(4); i >= 0; i--) {
+      const piece = pieces[rand(pieces.length)];
+      text += rand(3) === 0 ? piece.slice(0, rand(piece.length + 1)) : piece;
+    }
+    return text;
+  };
+  await withSession(async ({ session, events, tosend, torecv }) => {
+    for (let round = 0; round < 300; round++) {
+      if (rand(2) === 0) session.send("xyz", `m${round}`);
+      const peer = rand(3) === 0 ? tosend : torecv;
+      if (peer.closed || session.done) break;
+      await peer.write(garbage()).catch(() => {});
+    }
+    await sleep(100);
+    for (const e of events) {
+      const text = renderEvent(e, { color: false });
+      assert.equal(typeof text, "string");
+      // A handler that threw would surface as a connection error from the transport.
+      assert.ok(
+        !(e.type === "disconnected" && /connection error/.test(e.detail)),
+        `an exception became a connection error: ${text}`,
+      );
+    }
+  }, { rateRetryBackoff: FAST_RETRY });
 });

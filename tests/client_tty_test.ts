@@ -252,3 +252,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "chat client on a terminal with --reconnect shows the loss and the return above the prompt" +
+    ignoreReason,
+  ignore: !hasTmux,
+  fn: async () => {
+    let server = await startServer({ hostname: "127.0.0.1", port: 0 });
+    const port = server.port;
+    const t = new Terminal();
+    try {
+      await t.start(["alice", "127.0.0.1", "--port", String(port), "--reconnect"]);
+      await t.waitFor((s) => s.at(-1) === "alice>", "the prompt");
+      await server.close();
+      await t.waitFor(
+        (s) => s.some((l) => l.startsWith(`Connection to the server "127.0.0.1:${port}" lost`)),
+        "the line saying the connection was lost",
+      );
+      await t.type("@alice back again");
+      await t.press("Enter");
+      await t.type("half");
+      server = await startServer({ hostname: "127.0.0.1", port });
+      const screen = await t.waitFor(
+        (s) => s.includes("alice: back again") && s.at(-1) === "alice> half",
+        "the queued message after reconnecting",
+      );
+      assert.ok(
+        screen.includes(`Reconnected as alice on 127.0.0.1:${port}.`),
+        screen.join("\n"),
+      );
+      await t.press("C-u", "C-c");
+      const end = await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+      assert.ok(end.includes("Left the chat."), end.join("\n"));
+    } finally {
+      await t.close();
+      await server.close();
+    }
+  },
+});

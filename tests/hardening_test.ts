@@ -292,3 +292,12 @@ Deno.test("startServer fails a message queued behind a slow recipient after twic
     await slow;
   });
 });
+
+Deno.test("startServer closes at once a connection that starts a TLS handshake on a plain port", async () => {
+  await withServer({ registerTimeoutMs: 60_000 }, async (_s, w, log) => {
+    const tlsClient = await w.connect("tls client");
+    await tlsClient.send(new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1]));
+    await tlsClient.expectClosed();
+    assert.ok(log.some((e) => e.event === "dropped" && /speaks TLS/.test(e.reason)));
+  });
+});

@@ -119,11 +119,22 @@ export async function runChat(
   return { code: status.code, stdout: p.stdout.join("\n"), stderr: p.stderr.join("\n") };
 }
 
-/** Starts `chat server` on a free loopback port and returns the process and its port. */
+/**
+ * Starts `chat server` on a free loopback port (or on `port`, to restart a server where one
+ * ran before) and returns the process and its port.
+ */
 export async function startChatServer(
   extra: string[] = [],
+  atPort = 0,
 ): Promise<{ server: ChatProcess; port: number }> {
-  const server = new ChatProcess(["server", "--host", "127.0.0.1", "--port", "0", ...extra]);
+  const server = new ChatProcess([
+    "server",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(atPort),
+    ...extra,
+  ]);
   let line: string;
   try {
     line = await server.waitFor(/listening on|"event":"listening"/);
@@ -134,4 +145,69 @@ export async function startChatServer(
   }
   const port = Number(/:(\d+)\s*$/.exec(line)?.[1] ?? /"address":"[^"]*:(\d+)"/.exec(line)?.[1]);
   return { server, port };
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A `chat client USERNAME 127.0.0.1 --port PORT` process whose stdin the test writes line by
+ * line (the piped face).
+ */
+export class PipedClient {
+  readonly name: string;
+  readonly process: ChatProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #stdinOpen = true;
+
+  constructor(name: string, port: number, extra: string[] = [], env: Record<string, string> = {}) {
+    this.name = name;
+    this.process = new ChatProcess(
+      ["client", name, "127.0.0.1", "--port", String(port), ...extra],
+      { stdin: "piped", env },
+    );
+    this.#stdin = this.process.child.stdin.getWriter();
+  }
+
+  /** Waits for the registration to be confirmed (on stderr). */
+  async registered(): Promise<void> {
+    await this.process.waitFor(/^Registered as /, { stream: "stderr" });
+  }
+
+  /** Types lines (each gets its LF) in one write. */
+  async type(...lines: string[]): Promise<void> {
+    await this.#stdin.write(encoder.encode(lines.map((l) => l + "\n").join("")));
+  }
+
+  /** Ends the input. */
+  async endInput(): Promise<void> {
+    if (!this.#stdinOpen) return;
+    this.#stdinOpen = false;
+    try {
+      await this.#stdin.close();
+    } catch { /* the process is gone */ }
+  }
+
+  /** Ends the input and waits for the exit code. */
+  async exit(): Promise<number> {
+    await this.endInput();
+    return (await this.process.exit()).code;
+  }
+
+  get stdout(): string[] {
+    return this.process.stdout;
+  }
+
+  get stderr(): string[] {
+    return this.process.stderr;
+  }
+
+  /** Kills the process if still running and releases everything. */
+  async dispose(): Promise<void> {
+    this.process.kill("SIGKILL");
+    if (this.#stdinOpen) {
+      this.#stdinOpen = false;
+      await this.#stdin.abort().catch(() => {});
+    }
+    await this.process.exit();
+  }
 }
