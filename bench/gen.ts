@@ -1,0 +1,725 @@
+/**
+ * The load generator: a separate process, driven by `bench/main.ts` over standard input and
+ * output (one JSON command per line in, one JSON answer per line out). It opens users (two
+ * connections each, registered with the real protocol) and drives them in one of three ways:
+ *
+ * - `closed`: each user sends a 64-byte message to the next user of a ring and sends the next
+ *   one only after its `SENT`;
+ * - `open`: messages go out at a fixed offered rate, round-robin over the users, whether or
+ *   not earlier ones were answered;
+ * - `broadcast`: `SEND ALL` at a fixed rate, round-robin over the users; each body carries its
+ *   send time so recipients can time the delivery.
+ *
+ * Latency is from writing the `SEND` to reading its `SENT`. Every user's `TORECV` answers each
+ * `FORWARD` with `RECEIVED` at once.
+ *
+ * The process is bounded: it exits by itself at its `--deadline`, when its input closes, or on
+ * `quit`. Sockets use `node:net` or `Deno.connect` (`--api`); the protocol is parsed by hand,
+ * just enough for what the server writes, to keep the generator light.
+ *
+ * Usage: `deno run --allow-net bench/gen.ts --port N [--host H] [--api node|deno]
+ * [--deadline SECONDS]`
+ *
+ * @module
+ */
+import * as net from "node:net";
+import { parseArgs } from "node:util";
+import { Histogram, type HistogramData } from "./hist.ts";
+
+/** Socket API the generator uses. */
+export type GenApi = "node" | "deno";
+
+/** A command from `bench/main.ts`. */
+export type GenCommand =
+  | {
+    cmd: "connect";
+    /** Index of the first user (users are named `u<index>`). */
+    first: number;
+    /** Users to open. */
+    count: number;
+    /** Users being opened at once. */
+    concurrency: number;
+    /** How long one user may take to connect and register both halves. */
+    timeoutMs: number;
+    /** Stop opening users after this many failures in a row. */
+    maxFailures: number;
+  }
+  | { cmd: "closed" }
+  | { cmd: "open"; rate: number }
+  | { cmd: "broadcast"; rate: number }
+  | { cmd: "mark" }
+  | { cmd: "report" }
+  | { cmd: "idle"; timeoutMs: number }
+  | { cmd: "quit" };
+
+/** The answer to `connect`. */
+export interface ConnectReply {
+  ok: true;
+  /** Users with both halves registered. */
+  connected: number;
+  /** Users that could not connect or register in time. */
+  failed: number;
+  /** Time taken, ms. */
+  ms: number;
+}
+
+/** The answer to `report`: what happened since the last `mark`. */
+export interface GenReport {
+  ok: true;
+  /** Time since `mark`, ms. */
+  elapsedMs: number;
+  /** SENT answers received. */
+  acked: number;
+  /** ERROR answers to SEND. */
+  errors: number;
+  /** FORWARDs received (and answered) by this generator's users. */
+  deliveries: number;
+  /** SENT answers per user, in user order. */
+  perUser: number[];
+  /** SEND → SENT latency, µs. */
+  lat: HistogramData;
+  /** Broadcast: SEND ALL → FORWARD at each recipient, µs. */
+  dlat: HistogramData;
+  /** Open loop and broadcast: how late each send went out against its schedule, µs. */
+  lag: HistogramData;
+  /** Messages sent and not answered yet. */
+  outstanding: number;
+  /** Connections the server closed since the users were opened. */
+  lostConns: number;
+}
+
+const LF = 10;
+const READ_SIZE = 2048;
+const BODY_SIZE = 64;
+const ENC = new TextEncoder();
+const CH_R = 82; // 'R'
+const CH_S = 83; // 'S'
+const CH_E = 69; // 'E'
+const CH_F = 70; // 'F'
+
+/** One end of a connection, as the generator needs it. */
+interface Sock {
+  write(bytes: Uint8Array): void;
+  close(): void;
+}
+
+type OnData = (chunk: Uint8Array) => void;
+
+function openNode(host: string, port: number, onData: OnData, onClose: () => void): Promise<Sock> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    const fail = (e: Error) => {
+      s.destroy();
+      reject(e);
+    };
+    s.once("error", fail);
+    s.once("connect", () => {
+      s.off("error", fail);
+      // Deno's node:net ignores the noDelay option (no TCP_NODELAY is set): set it explicitly,
+      // or Nagle holds back a second small write until the first is acknowledged (up to 200 ms).
+      s.setNoDelay(true);
+      s.on("error", () => {/* "close" follows */});
+      s.on("data", onData);
+      s.once("close", onClose);
+      resolve({
+        write(bytes) {
+          s.write(bytes);
+        },
+        close() {
+          s.destroy();
+        },
+      });
+    });
+  });
+}
+
+class DenoSock implements Sock {
+  #conn: Deno.TcpConn;
+  #busy = false;
+  #pending: Uint8Array[] = [];
+  #closed = false;
+
+  constructor(conn: Deno.TcpConn, onData: OnData, onClose: () => void) {
+    this.#conn = conn;
+    this.#read(onData, onClose);
+  }
+
+  async #read(onData: OnData, onClose: () => void): Promise<void> {
+    const buf = new Uint8Array(READ_SIZE);
+    try {
+      for (;;) {
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        onData(buf.subarray(0, n));
+      }
+    } catch { /* closed */ }
+    this.close();
+    onClose();
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    if (this.#busy) {
+      this.#pending.push(bytes);
+      return;
+    }
+    this.#busy = true;
+    this.#write(bytes);
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    try {
+      for (;;) {
+        let off = 0;
+        while (off < bytes.length) {
+          off += await this.#conn.write(off === 0 ? bytes : bytes.subarray(off));
+        }
+        if (this.#pending.length === 0 || this.#closed) break;
+        bytes = concat(this.#pending);
+        this.#pending = [];
+      }
+    } catch {
+      this.close();
+    }
+    this.#busy = false;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pending = [];
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+}
+
+async function openDeno(
+  host: string,
+  port: number,
+  onData: OnData,
+  onClose: () => void,
+): Promise<Sock> {
+  const conn = await Deno.connect({ hostname: host, port });
+  conn.setNoDelay(true);
+  return new DenoSock(conn, onData, onClose);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State shared by all users of this process.
+
+type Mode = "idle" | "closed" | "open" | "broadcast";
+let mode: Mode = "idle";
+let outstanding = 0;
+let acked = 0;
+let errors = 0;
+let deliveries = 0;
+let lostConns = 0;
+let markTime = performance.now();
+const lat = new Histogram();
+const dlat = new Histogram();
+const lag = new Histogram();
+
+const FILLER = new Uint8Array(BODY_SIZE).fill(120); // "xxx..."
+
+/** One user: a TOSEND and a TORECV connection, and the state of both parsers. */
+class User {
+  readonly name: string;
+  send: Sock | null = null;
+  recv: Sock | null = null;
+  /** Bit 1: TOSEND registered; bit 2: TORECV registered. */
+  regs = 0;
+  dead = false;
+  onReg: ((ok: boolean) => void) | null = null;
+
+  /** The ring message: SEND to the next user, built once. */
+  msg: Uint8Array = FILLER;
+  /** Send times (performance.now) of the messages awaiting an answer, oldest first. */
+  times: number[] = [];
+  completed = 0;
+
+  // TOSEND parser: first byte of the current message, and whether the last byte was LF.
+  #sFirst = 0;
+  #sPrevLF = false;
+
+  // TORECV parser: header bytes so far, body bytes still to come, start of the body.
+  #hdr = new Uint8Array(96);
+  #hdrLen = 0;
+  #bodyLeft = 0;
+  #bodySeen = 0;
+  #stamp = new Uint8Array(20);
+  #from: Uint8Array | null = null;
+  #reply: Uint8Array | null = null;
+
+  constructor(index: number) {
+    this.name = `u${index}`;
+  }
+
+  readonly onSendData = (chunk: Uint8Array): void => {
+    this.#parseSend(chunk);
+    if (pacer !== null) pumpDue();
+  };
+
+  #parseSend(chunk: Uint8Array): void {
+    const n = chunk.length;
+    let pos = 0;
+    while (pos < n) {
+      const idx = chunk.indexOf(LF, pos);
+      if (idx === -1) {
+        if (this.#sFirst === 0) this.#sFirst = chunk[pos];
+        this.#sPrevLF = false;
+        return;
+      }
+      if (idx > pos) {
+        if (this.#sFirst === 0) this.#sFirst = chunk[pos];
+        this.#sPrevLF = false;
+      }
+      if (this.#sPrevLF) {
+        const first = this.#sFirst;
+        this.#sFirst = 0;
+        this.#sPrevLF = false;
+        if (first !== 0) this.#onSendMessage(first);
+      } else {
+        this.#sPrevLF = true;
+      }
+      pos = idx + 1;
+    }
+  }
+
+  #onSendMessage(first: number): void {
+    if ((this.regs & 1) === 0) {
+      if (first === CH_R) this.regs |= 1;
+      this.onReg?.(first === CH_R);
+      return;
+    }
+    if (first === CH_S) {
+      const now = performance.now();
+      const t = this.times.shift();
+      if (t !== undefined) {
+        lat.record((now - t) * 1000);
+        outstanding--;
+      }
+      this.completed++;
+      acked++;
+      if (mode === "closed") this.sendRing();
+    } else if (first === CH_E) {
+      if (this.times.shift() !== undefined) outstanding--;
+      errors++;
+      if (mode === "closed") this.sendRing();
+    }
+  }
+
+  readonly onRecvData = (chunk: Uint8Array): void => {
+    this.#parseRecv(chunk);
+    if (pacer !== null) pumpDue();
+  };
+
+  #parseRecv(chunk: Uint8Array): void {
+    const n = chunk.length;
+    let pos = 0;
+    while (pos < n) {
+      if (this.#bodyLeft > 0) {
+        const take = Math.min(this.#bodyLeft, n - pos);
+        if (this.#bodySeen < this.#stamp.length) {
+          const k = Math.min(take, this.#stamp.length - this.#bodySeen);
+          this.#stamp.set(chunk.subarray(pos, pos + k), this.#bodySeen);
+        }
+        this.#bodySeen += take;
+        this.#bodyLeft -= take;
+        pos += take;
+        if (this.#bodyLeft === 0) this.#onForward();
+        continue;
+      }
+      const idx = chunk.indexOf(LF, pos);
+      const end = idx === -1 ? n : idx + 1;
+      const len = end - pos;
+      if (this.#hdrLen + len > this.#hdr.length) {
+        const grown = new Uint8Array(Math.max(this.#hdr.length * 2, this.#hdrLen + len));
+        grown.set(this.#hdr.subarray(0, this.#hdrLen));
+        this.#hdr = grown;
+      }
+      this.#hdr.set(chunk.subarray(pos, end), this.#hdrLen);
+      this.#hdrLen += len;
+      pos = end;
+      if (idx === -1) continue;
+      if (this.#hdrLen === 1) {
+        this.#hdrLen = 0; // a stray blank line
+      } else if (this.#hdr[this.#hdrLen - 2] === LF) {
+        this.#onRecvHeader();
+        this.#hdrLen = 0;
+      }
+    }
+  }
+
+  #onRecvHeader(): void {
+    const h = this.#hdr;
+    const first = h[0];
+    if (first !== CH_F) {
+      if ((this.regs & 2) === 0) {
+        if (first === CH_R) this.regs |= 2;
+        this.onReg?.(first === CH_R);
+      }
+      return;
+    }
+    // "FORWARD <from>\nContent-length: <n>\n\n"
+    const nl = h.indexOf(LF);
+    const from = h.subarray(8, nl);
+    const colon = h.indexOf(58, nl);
+    let length = 0;
+    for (let i = colon + 1; i < this.#hdrLen; i++) {
+      const c = h[i];
+      if (c >= 48 && c <= 57) length = length * 10 + c - 48;
+      else if (c === LF) break;
+    }
+    if (!sameBytes(from, this.#from)) {
+      this.#from = from.slice();
+      const reply = new Uint8Array(9 + from.length + 2);
+      reply.set(ENC.encode("RECEIVED "));
+      reply.set(from, 9);
+      reply[reply.length - 2] = LF;
+      reply[reply.length - 1] = LF;
+      this.#reply = reply;
+    }
+    this.#bodySeen = 0;
+    this.#bodyLeft = length;
+    if (length === 0) this.#onForward();
+  }
+
+  #onForward(): void {
+    this.recv?.write(this.#reply!);
+    deliveries++;
+    if (mode === "broadcast" && this.#bodySeen >= 1) {
+      let us = 0;
+      const end = Math.min(this.#bodySeen, this.#stamp.length);
+      for (let i = 0; i < end; i++) {
+        const c = this.#stamp[i];
+        if (c < 48 || c > 57) break;
+        us = us * 10 + c - 48;
+      }
+      if (us > 0) dlat.record(performance.now() * 1000 - us);
+    }
+  }
+
+  /** Sends the ring message now. */
+  sendRing(): void {
+    if (this.dead) return;
+    this.times.push(performance.now());
+    outstanding++;
+    this.send!.write(this.msg);
+  }
+
+  /** Sends SEND ALL with the send time in the body. */
+  sendAll(): void {
+    if (this.dead) return;
+    const now = performance.now();
+    const stamp = String(Math.round(now * 1000)).padEnd(BODY_SIZE, ".");
+    this.times.push(now);
+    outstanding++;
+    this.send!.write(ENC.encode(`SEND ALL\nContent-length: ${BODY_SIZE}\n\n${stamp}`));
+  }
+
+  lost(): void {
+    if (!this.dead && this.regs === 3) lostConns++;
+    this.dead = true;
+    if (this.times.length > 0) {
+      outstanding -= this.times.length;
+      this.times = [];
+    }
+  }
+
+  close(): void {
+    this.dead = true;
+    this.send?.close();
+    this.recv?.close();
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
+  if (b === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands.
+
+let host = "127.0.0.1";
+let port = 0;
+let api: GenApi = "node";
+const users: User[] = [];
+
+function open(onData: OnData, onClose: () => void): Promise<Sock> {
+  return api === "node"
+    ? openNode(host, port, onData, onClose)
+    : openDeno(host, port, onData, onClose);
+}
+
+/** Connects and registers one user; resolves false (with its sockets closed) on failure. */
+function openUser(u: User, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      u.onReg = null;
+      if (!ok) u.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    u.onReg = (ok) => {
+      if (!ok) finish(false);
+      else if (u.regs === 3) finish(true);
+    };
+    const onClose = () => {
+      if (done) u.lost();
+      else finish(false);
+    };
+    open(u.onSendData, onClose).then((s) => {
+      if (done) return s.close();
+      u.send = s;
+      s.write(ENC.encode(`REGISTER TOSEND ${u.name}\n\n`));
+    }, () => finish(false));
+    open(u.onRecvData, onClose).then((s) => {
+      if (done) return s.close();
+      u.recv = s;
+      s.write(ENC.encode(`REGISTER TORECV ${u.name}\n\n`));
+    }, () => finish(false));
+  });
+}
+
+async function connectUsers(c: Extract<GenCommand, { cmd: "connect" }>): Promise<ConnectReply> {
+  const t0 = performance.now();
+  let next = 0;
+  let failed = 0;
+  let failRun = 0;
+  let stop = false;
+  const opened: User[] = [];
+  const worker = async () => {
+    while (!stop && next < c.count) {
+      const u = new User(c.first + next++);
+      if (await openUser(u, c.timeoutMs)) {
+        opened.push(u);
+        failRun = 0;
+      } else {
+        failed++;
+        if (++failRun >= c.maxFailures) stop = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, c.concurrency) }, worker));
+  opened.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)));
+  users.push(...opened);
+  // The ring: each user sends to the next one of this generator.
+  for (let i = 0; i < users.length; i++) {
+    const to = users[(i + 1) % users.length].name;
+    const head = ENC.encode(`SEND ${to}\nContent-length: ${BODY_SIZE}\n\n`);
+    const msg = new Uint8Array(head.length + BODY_SIZE);
+    msg.set(head);
+    msg.set(FILLER, head.length);
+    users[i].msg = msg;
+  }
+  return { ok: true, connected: opened.length, failed, ms: Math.round(performance.now() - t0) };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The open-loop schedule: message k is due at `start + k * interval`. Due messages are sent
+ * whenever the generator wakes up: after each chunk it reads (several times a millisecond under
+ * load) and on a 1 ms timer. Spinning instead would keep this process always runnable, and on a
+ * shared machine the scheduler then takes the core away for whole time slices.
+ */
+interface Pacer {
+  start: number;
+  interval: number;
+  k: number;
+  own: Mode;
+  fire: (k: number) => void;
+  timer: ReturnType<typeof setInterval>;
+}
+let pacer: Pacer | null = null;
+
+function pumpDue(): void {
+  const p = pacer;
+  if (p === null) return;
+  if (mode !== p.own) {
+    clearInterval(p.timer);
+    pacer = null;
+    return;
+  }
+  let now = performance.now();
+  while (p.start + p.k * p.interval <= now) {
+    lag.record((now - (p.start + p.k * p.interval)) * 1000);
+    p.fire(p.k++);
+    now = performance.now();
+  }
+}
+
+/** Fires `fire(k)` for k = 0, 1, ... at `rate` per second while `mode` stays `own`. */
+function pace(rate: number, own: Mode, fire: (k: number) => void): void {
+  if (pacer !== null) clearInterval(pacer.timer);
+  pacer = {
+    start: performance.now(),
+    interval: 1000 / rate,
+    k: 0,
+    own,
+    fire,
+    timer: setInterval(pumpDue, 1),
+  };
+  pumpDue();
+}
+
+function startLoad(c: GenCommand): void {
+  const live = users.filter((u) => !u.dead);
+  if (live.length === 0) return;
+  if (c.cmd === "closed") {
+    mode = "closed";
+    for (const u of live) if (u.times.length === 0) u.sendRing();
+  } else if (c.cmd === "open") {
+    mode = "open";
+    pace(c.rate, "open", (k) => live[k % live.length].sendRing());
+  } else if (c.cmd === "broadcast") {
+    mode = "broadcast";
+    pace(c.rate, "broadcast", (k) => {
+      // Skip users whose last broadcast is still awaiting its answer.
+      for (let j = 0; j < live.length; j++) {
+        const u = live[(k + j) % live.length];
+        if (u.times.length === 0) return u.sendAll();
+      }
+    });
+  }
+}
+
+function mark(): void {
+  markTime = performance.now();
+  acked = 0;
+  errors = 0;
+  deliveries = 0;
+  lat.reset();
+  dlat.reset();
+  lag.reset();
+  for (const u of users) u.completed = 0;
+}
+
+function report(): GenReport {
+  return {
+    ok: true,
+    elapsedMs: performance.now() - markTime,
+    acked,
+    errors,
+    deliveries,
+    perUser: users.map((u) => u.completed),
+    lat: lat.toJSON(),
+    dlat: dlat.toJSON(),
+    lag: lag.toJSON(),
+    outstanding,
+    lostConns,
+  };
+}
+
+async function idle(timeoutMs: number): Promise<{ ok: true; outstanding: number }> {
+  mode = "idle";
+  const until = performance.now() + timeoutMs;
+  while (outstanding > 0 && performance.now() < until) await sleep(5);
+  return { ok: true, outstanding };
+}
+
+async function handle(c: GenCommand): Promise<unknown> {
+  switch (c.cmd) {
+    case "connect":
+      return await connectUsers(c);
+    case "closed":
+    case "open":
+    case "broadcast":
+      startLoad(c);
+      return { ok: true };
+    case "mark":
+      mark();
+      return { ok: true };
+    case "report":
+      return report();
+    case "idle":
+      return await idle(c.timeoutMs);
+    case "quit":
+      return { ok: true };
+  }
+}
+
+async function writeAll(bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string" },
+      api: { type: "string", default: "node" },
+      deadline: { type: "string", default: "600" },
+    },
+  });
+  host = values.host;
+  port = Number(values.port);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    console.error("gen: --port N is required");
+    Deno.exit(2);
+  }
+  if (values.api !== "node" && values.api !== "deno") {
+    console.error('gen: --api must be "node" or "deno"');
+    Deno.exit(2);
+  }
+  api = values.api;
+  // Bounded in time whatever happens to the parent.
+  const deadline = setTimeout(() => {
+    console.error("gen: deadline reached, exiting");
+    Deno.exit(3);
+  }, Number(values.deadline) * 1000);
+  Deno.unrefTimer(deadline);
+
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+  let buffered = "";
+  for await (const text of lines) {
+    buffered += text;
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) !== -1) {
+      const line = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (line === "") continue;
+      let answer: unknown;
+      let quit = false;
+      try {
+        const c = JSON.parse(line) as GenCommand;
+        quit = c.cmd === "quit";
+        answer = await handle(c);
+      } catch (error) {
+        answer = { ok: false, error: String(error) };
+      }
+      await writeAll(ENC.encode(JSON.stringify(answer) + "\n"));
+      if (quit) {
+        mode = "idle";
+        for (const u of users) u.close();
+        Deno.exit(0);
+      }
+    }
+  }
+  // The parent went away: stop.
+  Deno.exit(0);
+}
+
+if (import.meta.main) await main();
