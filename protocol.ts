@@ -160,8 +160,34 @@ function trimEnd(bytes: Uint8Array, start: number, end: number): number {
 
 /** Splits `text` at its first run of spaces: `[head, rest]`, both trimmed. */
 function splitFirst(text: string): [string, string] {
+  // Fast path for ASCII text (every canonical message): no regular expression, no match array.
+  let start = 0;
+  let end = text.length;
+  while (start < end && isAsciiSpace(text.charCodeAt(start))) start++;
+  while (end > start && isAsciiSpace(text.charCodeAt(end - 1))) end--;
+  let cut = start;
+  for (; cut < end; cut++) {
+    const c = text.charCodeAt(cut);
+    if (c >= 0x80) return splitFirstUnicode(text);
+    if (isAsciiSpace(c)) break;
+  }
+  let rest = cut;
+  while (rest < end && isAsciiSpace(text.charCodeAt(rest))) rest++;
+  for (let k = rest; k < end; k++) {
+    if (text.charCodeAt(k) >= 0x80) return splitFirstUnicode(text);
+  }
+  return [text.slice(start, cut), text.slice(rest, end)];
+}
+
+/** {@link splitFirst} for text with non-ASCII characters, where `\s` includes Unicode spaces. */
+function splitFirstUnicode(text: string): [string, string] {
   const m = /^(\S*)\s*(.*)$/s.exec(text.trim());
   return m ? [m[1], m[2].trim()] : ["", ""];
+}
+
+/** True for the ASCII characters that `\s` matches: space, tab, LF, VT, FF, CR. */
+function isAsciiSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
 }
 
 /**

@@ -109,7 +109,9 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   rateLimit: 50,
   rateBurst: 100,
   drainTimeoutMs: 5_000,
-  transport: "deno",
+  // node:net inside Deno: fair to every connection under load, and about a third of the memory
+  // per idle user of Deno.listen (figures in bench/README.md).
+  transport: "node",
   log: () => {},
 };
 
@@ -846,6 +848,7 @@ Options:
   --tls-key FILE         The certificate's private key (PEM)
   --quiet                Log nothing but the startup line and errors
   --log-format FORMAT    "text" (default) or "json" (one JSON object per line)
+  --transport API        Socket API: "node" (node:net, default) or "deno" (Deno.listen)
   -h, --help             Show this help
 
 Logs go to standard output. Stop the server with Ctrl-C (SIGINT) or SIGTERM.
@@ -877,6 +880,81 @@ const SERVER_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** Where a {@link LineSink} writes: standard output, or anything written to like it. */
+export interface LineWriter {
+  /** Writes some of `bytes` and resolves with how many were written. */
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/**
+ * Log lines on their way out, written in batches without ever blocking the server: a terminal
+ * or pipe that reads slowly (or not at all) holds at most `maxBytes` of lines; past that, lines
+ * are counted and dropped, and the count is written once output catches up.
+ */
+export class LineSink {
+  readonly #out: LineWriter;
+  readonly #maxBytes: number;
+  #lines: string[] = [];
+  #bytes = 0;
+  #dropped = 0;
+  #broken = false;
+  #flushing: Promise<void> | null = null;
+  static readonly #encoder = new TextEncoder();
+
+  /** Creates a sink writing to `out`, holding at most `maxBytes` (default 1 MiB) of lines. */
+  constructor(out: LineWriter, maxBytes = 1024 * 1024) {
+    this.#out = out;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Lines dropped so far because output did not keep up. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Queues one line (without its line end). */
+  line(text: string): void {
+    if (this.#broken) return;
+    if (this.#bytes + text.length > this.#maxBytes) {
+      this.#dropped++;
+      return;
+    }
+    this.#lines.push(text);
+    this.#bytes += text.length + 1;
+    this.#flushing ??= this.#flush();
+  }
+
+  /** Resolves once every queued line is written (or output failed). */
+  async drain(): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    // Let the lines of this turn of the event loop gather into one write.
+    await Promise.resolve();
+    try {
+      while (this.#lines.length > 0 && !this.#broken) {
+        const lines = this.#lines;
+        const dropped = this.#dropped;
+        this.#lines = [];
+        this.#bytes = 0;
+        let text = lines.join("\n") + "\n";
+        if (dropped > 0) {
+          this.#dropped = 0;
+          text = `(${dropped} log lines dropped: the output did not keep up)\n` + text;
+        }
+        const bytes = LineSink.#encoder.encode(text);
+        for (let off = 0; off < bytes.length;) off += await this.#out.write(bytes.subarray(off));
+      }
+    } catch {
+      this.#broken = true; // output closed: keep serving, stop logging
+      this.#lines = [];
+    } finally {
+      this.#flushing = null;
+    }
+  }
+}
+
 /** Entry point of `chat server`: returns the process exit code. */
 export async function serverMain(args: string[]): Promise<number> {
   const { values: v, positionals } = parseCommandLine(args, SERVER_OPTIONS, SERVER_USAGE);
@@ -891,7 +969,7 @@ export async function serverMain(args: string[]): Promise<number> {
   if (format !== "text" && format !== "json") {
     throw new UsageError(`Invalid --log-format "${format}": use "text" or "json".`, SERVER_USAGE);
   }
-  const transport = (v.transport as string | undefined) ?? "deno";
+  const transport = (v.transport as string | undefined) ?? "node";
   if (transport !== "deno" && transport !== "node") {
     throw new UsageError(`Invalid --transport "${transport}": use "deno" or "node".`, SERVER_USAGE);
   }
@@ -953,12 +1031,8 @@ export async function serverMain(args: string[]): Promise<number> {
   }
 
   const quiet = v.quiet === true;
-  const encoder = new TextEncoder();
-  const write = (line: string) => {
-    try {
-      Deno.stdout.writeSync(encoder.encode(line + "\n"));
-    } catch { /* stdout closed: keep serving */ }
-  };
+  const sink = new LineSink(Deno.stdout);
+  const write = (line: string) => sink.line(line);
   const log: Logger = (e) => {
     if (quiet && e.event !== "listening") return;
     write(
@@ -1028,6 +1102,7 @@ export async function serverMain(args: string[]): Promise<number> {
   log({ event: "stopping", reason });
   await server.close();
   log({ event: "stopped" });
+  await sink.drain();
   for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   globalThis.removeEventListener("unhandledrejection", contain);
   globalThis.removeEventListener("error", contain);

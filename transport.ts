@@ -2,8 +2,9 @@
  * The byte transport under the chat server and client: TCP listeners and connections behind
  * one small callback interface, so the socket API can be swapped in this file alone.
  *
- * Two back ends: `"deno"` (`Deno.listen` / `Deno.connect`, the default) and `"node"`
- * (`node:net` running inside Deno).
+ * Two back ends: `"deno"` (`Deno.listen` / `Deno.connect`, the default of this module and of
+ * the client) and `"node"` (`node:net` running inside Deno, the server's default: under load it
+ * serves every connection fairly, where `Deno.Conn` read loops starve some; see bench/README.md).
  *
  * @module
  */
@@ -292,7 +293,7 @@ async function listenNode(
       onSocket,
     )
       .on("tlsClientError", () => {/* a failed handshake concerns that client only */})
-    : net.createServer({ noDelay: true }, onSocket);
+    : net.createServer(onSocket);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: options.hostname, port: options.port }, () => {
@@ -319,7 +320,7 @@ async function connectNode(options: ConnectOptions, handler: ConnHandler): Promi
       servername: net.isIP(options.hostname) ? undefined : options.hostname,
       ...(options.tls.caCerts ? { ca: options.tls.caCerts } : {}),
     })
-    : net.connect({ host: options.hostname, port: options.port, noDelay: true });
+    : net.connect({ host: options.hostname, port: options.port });
   await new Promise<void>((resolve, reject) => {
     socket.once(options.tls ? "secureConnect" : "connect", () => {
       socket.off("error", reject);
@@ -343,6 +344,9 @@ class NodeConn implements Conn {
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
+    // Deno's node:net ignores the `noDelay` option of createServer and connect; only this call
+    // turns Nagle's algorithm off. With it on, a small answer can wait for a delayed ACK.
+    socket.setNoDelay(true);
     this.remoteHost = socket.remoteAddress ?? "?";
     this.remote = formatAddr(this.remoteHost, socket.remotePort ?? 0);
   }
@@ -375,7 +379,8 @@ class NodeConn implements Conn {
       this.#finish(error);
       this.#doneResolve();
     });
-    this.#socket.on("end", () => this.#socket.end());
+    // The peer finished sending: finish ours too (once: a second end() builds an error object).
+    this.#socket.on("end", () => this.end());
   }
 
   write(bytes: Uint8Array): void {
@@ -383,7 +388,7 @@ class NodeConn implements Conn {
   }
 
   end(): void {
-    if (!this.#closed) this.#socket.end();
+    if (!this.#closed && !this.#socket.writableEnded) this.#socket.end();
   }
 
   close(): void {
