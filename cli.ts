@@ -76,14 +76,16 @@ export function parsePort(value: string, usage: string, allowZero = false): numb
  */
 export function parseDuration(value: string, flag: string, usage: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  if (!m || Number(m[1]) <= 0) {
+  const n = m ? Number(m[1]) : 0;
+  const ms = m ? Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000) : 0;
+  // Checked after rounding: "0.4ms" would otherwise become a deadline of 0 ms.
+  if (!(ms >= 1 && Number.isSafeInteger(ms))) {
     throw new UsageError(
-      `Invalid ${flag} "${value}": use a positive duration such as "30s", "500ms" or "2m".`,
+      `Invalid ${flag} "${value}": use a duration of at least 1 ms, such as "30s", "500ms" or "2m".`,
       usage,
     );
   }
-  const n = Number(m[1]);
-  return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000);
+  return ms;
 }
 
 /**
