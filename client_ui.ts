@@ -289,7 +289,8 @@ export function formatAddress(host: string, port: number): string {
 }
 
 function seconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
+  // Under a tenth of a second, "0 s" would read as no wait at all.
+  return ms < 100 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
 }
 
 /** Renders one event as the text to show (a message with several lines keeps them, indented). */
@@ -373,7 +374,7 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
         case "refused":
           return red(
             c,
-            head + "connection refused. Is the server running? Start one with `chat server`",
+            head + "connection refused. Is the server running? Start one with `chat server`.",
           );
         case "unknown-host":
           return red(

@@ -184,7 +184,7 @@ Deno.test("renderEvent words a refused connection as the brief asks", () => {
       timeoutMs: 10_000,
     }, plain),
     'Cannot connect to "127.0.0.1:5500": connection refused. Is the server running? ' +
-      "Start one with `chat server`",
+      "Start one with `chat server`.",
   );
 });
 
@@ -199,6 +199,11 @@ Deno.test("renderEvent words unknown hosts, timeouts and other connection failur
     renderEvent({ ...base, reason: "timeout", detail: "", timeoutMs: 2500 }, plain),
     'Cannot connect to "nohost:5500": no answer within 2.5 s. Check the address and port, and ' +
       "that no firewall is in the way.",
+  );
+  assert.match(
+    renderEvent({ ...base, reason: "timeout", detail: "", timeoutMs: 5 }, plain),
+    /no answer within 5 ms\./,
+    "a wait under 0.1 s is not rounded to 0 s",
   );
   assert.equal(
     renderEvent(
@@ -588,7 +593,7 @@ Deno.test("renderEvent words every TLS failure with what to do", () => {
   assert.equal(
     renderEvent({ ...base, reason: "refused", detail: "" }, plain),
     'Cannot connect to "127.0.0.1:5500" over TLS: connection refused. Is the server running? ' +
-      "Start one with `chat server`",
+      "Start one with `chat server`.",
   );
   assert.equal(
     renderEvent(

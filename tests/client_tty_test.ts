@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { chatCommand } from "./cli_cmd.ts";
 import { type TestUser, withWires } from "./wire.ts";
 import { startServer } from "../server.ts";
+import { startChatServer } from "./spawn.ts";
 
 const WAIT_MS = 10_000;
 
@@ -148,13 +149,17 @@ Deno.test({
           `the half line is on screen once:\n${screen.join("\n")}`,
         );
 
+        // Typing goes on where it stopped: the cursor is still at the end of the half line.
+        await t.type(" more");
+        await t.waitFor((s) => s.at(-1) === `alice> ${HALF_LINE} more`, "the line typed on");
+
         // Enter sends it; bob receives it and acknowledges.
         await t.press("Enter");
         const forward = await bob.torecv.next(WAIT_MS);
         assert.equal(forward.type, "FORWARD");
         assert.equal(
           forward.type === "FORWARD" && new TextDecoder().decode(forward.body),
-          HALF_LINE.slice("@bob ".length),
+          HALF_LINE.slice("@bob ".length) + " more",
         );
         await bob.torecv.send("RECEIVED alice\n\n");
         await t.waitFor(
@@ -167,7 +172,7 @@ Deno.test({
         await t.press("Tab");
         await t.waitFor((s) => s.at(-1) === "alice> @bob", "the completed name");
         await t.press("C-u", "Up");
-        await t.waitFor((s) => s.at(-1) === `alice> ${HALF_LINE}`, "the recalled line");
+        await t.waitFor((s) => s.at(-1) === `alice> ${HALF_LINE} more`, "the recalled line");
 
         // Ctrl-D on an empty line leaves cleanly.
         await t.press("C-u", "C-d");
@@ -288,6 +293,79 @@ Deno.test({
     } finally {
       await t.close();
       await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "chat client on two terminals replays the original's sample session" + ignoreReason,
+  ignore: !hasTmux,
+  fn: async () => {
+    const { server, port } = await startChatServer();
+    const [abc, xyz] = [new Terminal(), new Terminal()];
+    try {
+      const registered = (name: string) =>
+        `Registered as ${name} on 127.0.0.1:${port}. Type "@name message" to send, ` +
+        '"@ALL message" for everyone, /help for help.';
+      await abc.start(["abc", "127.0.0.1", "--port", String(port)]);
+      await abc.waitFor((s) => s.at(-1) === "abc>", "abc's prompt");
+      await xyz.start(["xyz", "127.0.0.1", "--port", String(port)]);
+      await xyz.waitFor((s) => s.at(-1) === "xyz>", "xyz's prompt");
+
+      await abc.type("@xyz:Hiii");
+      await abc.press("Enter");
+      await abc.waitFor((s) => s.at(-2) === "Message successfully sent to xyz", "abc's report");
+      await xyz.waitFor((s) => s.at(-2) === "abc: Hiii", "the message on xyz's screen");
+      await xyz.type("@abc:Hello, how are you?");
+      await xyz.press("Enter");
+      await xyz.waitFor((s) => s.at(-2) === "Message successfully sent to abc", "xyz's report");
+
+      assert.deepEqual(
+        await abc.waitFor((s) => s.at(-2) === "xyz: Hello, how are you?", "the reply"),
+        [
+          registered("abc"),
+          "abc> @xyz:Hiii",
+          "Message successfully sent to xyz",
+          "xyz: Hello, how are you?",
+          "abc>",
+        ],
+      );
+      assert.deepEqual(await xyz.screen(), [
+        registered("xyz"),
+        "abc: Hiii",
+        "xyz> @abc:Hello, how are you?",
+        "Message successfully sent to abc",
+        "xyz>",
+      ]);
+
+      // abc leaves with Ctrl-C, xyz with Ctrl-D: both exit 0 and the server logs both.
+      await abc.press("C-c");
+      await abc.waitFor((s) => s.at(-1) === "[exit 0]" && s.at(-2) === "Left the chat.", "exit");
+      await xyz.press("C-d");
+      await xyz.waitFor((s) => s.at(-1) === "[exit 0]" && s.at(-2) === "Left the chat.", "exit");
+      await server.waitFor(/^xyz : UNREGISTERED$/);
+      const log = [...server.stdout];
+      for (const at of [1, 3]) { // each client registers its two halves at once: either order
+        if (/TORECV$/.test(log[at]) && /TOSEND$/.test(log[at + 1])) {
+          [log[at], log[at + 1]] = [log[at + 1], log[at]];
+        }
+      }
+      assert.deepEqual(log, [
+        `Chat server listening on 127.0.0.1:${port}`,
+        "abc : REGISTERED TOSEND",
+        "abc : REGISTERED TORECV",
+        "xyz : REGISTERED TOSEND",
+        "xyz : REGISTERED TORECV",
+        "Message successfully forwarded from abc to xyz",
+        "Message successfully forwarded from xyz to abc",
+        "abc : UNREGISTERED",
+        "xyz : UNREGISTERED",
+      ]);
+    } finally {
+      await abc.close();
+      await xyz.close();
+      server.kill("SIGTERM");
+      await server.exit();
     }
   },
 });
