@@ -339,8 +339,14 @@ class Relay {
           reason: `unexpected ${m.type} from a client`,
           closed: false,
         });
-        return s.reply(errorMessage(ErrorCode.HeaderIncomplete));
+        s.reply(errorMessage(ErrorCode.HeaderIncomplete));
+        return this.answeredWrong(s, `it answered ${m.type} instead of RECEIVED`);
     }
+  }
+
+  /** A recipient answered something other than RECEIVED: the message in flight failed. */
+  answeredWrong(s: Session, why: string): void {
+    if (s.inflight !== null && s.has("TORECV")) this.acknowledged(s, "", false, why);
   }
 
   onDecodeError(s: Session, error: import("./protocol.ts").DecodeError): void {
@@ -379,6 +385,7 @@ class Relay {
       return s.reply(errorMessage(ErrorCode.NoUserRegistered));
     }
     s.reply(errorMessage(ErrorCode.HeaderIncomplete));
+    this.answeredWrong(s, `it answered with something unreadable (${reason})`);
   }
 
   register(s: Session, half: Half, name: string): void {
@@ -715,6 +722,10 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
           while (!relay.quiet() && performance.now() < until) {
             await new Promise((r) => setTimeout(r, 20));
           }
+          // What is still unacknowledged will not be: its senders get ERROR 102 before the end.
+          for (const s of relay.sessions) {
+            relay.failDeliveries(s, "did not acknowledge it before the server stopped");
+          }
           // Close cleanly: what was written still reaches the clients.
           for (const s of relay.sessions) s.conn.end();
           const ended = Promise.all([...relay.sessions].map((s) => s.conn.done));
@@ -846,7 +857,8 @@ Options:
                          to be acknowledged before closing (default 5s)
   --tls-cert FILE        Serve TLS with this certificate chain (PEM); needs --tls-key
   --tls-key FILE         The certificate's private key (PEM)
-  --quiet                Log nothing but the startup line and errors
+  --quiet                Log nothing but the startup line (internal errors still go to
+                         standard error)
   --log-format FORMAT    "text" (default) or "json" (one JSON object per line)
   --transport API        Socket API: "node" (node:net, default) or "deno" (Deno.listen)
   -h, --help             Show this help
@@ -1066,11 +1078,18 @@ export async function serverMain(args: string[]): Promise<number> {
           `choose another port with --port.`,
       );
     } else if (
-      error instanceof Deno.errors.AddrNotAvailable || /EADDRNOTAVAIL/.test(String(error))
+      // Deno's node:net reports an address this machine does not have as "listen EINVAL".
+      error instanceof Deno.errors.AddrNotAvailable ||
+      /EADDRNOTAVAIL|listen EINVAL/.test(String(error))
     ) {
       console.error(
         `Cannot listen on "${where}": this machine has no such address. Use --host 0.0.0.0 ` +
           `or one of its own addresses.`,
+      );
+    } else if (/ENOTFOUND|failed to lookup address/.test(String(error))) {
+      console.error(
+        `Cannot listen on "${where}": no such host name. Use --host 0.0.0.0 or one of this ` +
+          `machine's own addresses.`,
       );
     } else {
       const message = error instanceof Error ? error.message : String(error);

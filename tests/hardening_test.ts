@@ -301,3 +301,143 @@ Deno.test("startServer closes at once a connection that starts a TLS handshake o
     assert.ok(log.some((e) => e.event === "dropped" && /speaks TLS/.test(e.reason)));
   });
 });
+
+Deno.test("startServer fails the message in flight at once when the recipient answers anything but RECEIVED", async () => {
+  // The ack timeout is far away: a prompt ERROR 102 comes from the wrong answer itself.
+  await withServer({ ackTimeoutMs: 60_000 }, async (_s, w, log) => {
+    const abc = await w.user("abc");
+    const xyz = await w.user("xyz");
+    for (const wrong of ["HELLO\n\n", "RECIEVED abc\n\n", "SENT abc\n\n", "X-Ack: yes\n\n"]) {
+      await abc.tosend.send("SEND xyz\nContent-length: 2\n\nhi");
+      assert.equal((await xyz.torecv.next()).type, "FORWARD");
+      await xyz.torecv.send(wrong);
+      assert.deepEqual(await xyz.torecv.next(), {
+        type: "ERROR",
+        code: 103,
+        text: "Header incomplete",
+      }, JSON.stringify(wrong));
+      assert.deepEqual(await abc.tosend.next(), {
+        type: "ERROR",
+        code: 102,
+        text: "Unable to send",
+      }, JSON.stringify(wrong));
+    }
+    // The recipient stays usable: its next answer is matched to the next message.
+    await abc.tosend.send("SEND xyz\nContent-length: 2\n\nok");
+    assert.equal((await xyz.torecv.next()).type, "FORWARD");
+    await xyz.torecv.send("RECEIVED abc\n\n");
+    assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
+    assert.ok(log.some((e) => e.event === "not-delivered" && /RECIEVED abc/.test(e.reason)));
+  });
+});
+
+Deno.test("startServer ignores a third user's RECEIVED for a message it was not sent", async () => {
+  await withServer({ ackTimeoutMs: 60_000 }, async (_s, w) => {
+    const abc = await w.user("abc");
+    const xyz = await w.user("xyz");
+    const mallory = await w.user("mallory");
+    await abc.tosend.send("SEND xyz\nContent-length: 2\n\nhi");
+    assert.equal((await xyz.torecv.next()).type, "FORWARD");
+    // On either of mallory's connections, naming the right sender or not.
+    await mallory.torecv.send("RECEIVED abc\n\n");
+    await mallory.tosend.send("RECEIVED abc\n\n");
+    await mallory.torecv.send("RECEIVED xyz\n\n");
+    await abc.tosend.expectNothing();
+    await xyz.torecv.send("RECEIVED abc\n\n");
+    assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
+    await mallory.torecv.expectNothing(0);
+  });
+});
+
+/** Polls `check` until it is true, for at most `ms`. */
+async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await delay(20);
+  }
+}
+
+for (const transport of ["deno", "node"] as const) {
+  Deno.test(`startServer (${transport} transport) frees a connection it refuses or cuts without waiting for the client to close it`, async () => {
+    await withServer({ transport, maxPerAddress: 3 }, async (server, w) => {
+      const abc = await w.user("abc");
+      const extra = await w.connect("extra");
+      // The fourth connection from this address is refused; the client keeps its side open.
+      const refused = await w.connect("refused");
+      assert.deepEqual(await refused.next(), {
+        type: "ERROR",
+        code: 105,
+        text: "Too many connections",
+      });
+      await refused.expectClosed();
+      await until(() => server.connectionCount() === 3, "the refused connection is gone");
+      // A SEND without Content-length: ERROR 103, and the user is gone at once.
+      await abc.tosend.send("SEND xyz\n\n");
+      assert.deepEqual(await abc.tosend.next(), {
+        type: "ERROR",
+        code: 103,
+        text: "Header incomplete",
+      });
+      await until(() => server.connectionCount() === 1, "abc's connections are gone");
+      assert.deepEqual(server.onlineUsers(), []);
+      await extra.send("REGISTER TOSEND abc\n\n");
+      assert.deepEqual(await extra.next(), { type: "REGISTERED", half: "TOSEND", name: "abc" });
+    });
+  });
+}
+
+Deno.test("ChatServer.close answers ERROR 102 for what is still unacknowledged when the drain time is up", async () => {
+  await withServer({ ackTimeoutMs: 60_000, drainTimeoutMs: 300 }, async (server, w) => {
+    const abc = await w.user("abc");
+    const xyz = await w.user("xyz");
+    await abc.tosend.send("SEND xyz\nContent-length: 2\n\nhi");
+    assert.equal((await xyz.torecv.next()).type, "FORWARD"); // and xyz never answers
+    await server.close();
+    assert.deepEqual(await abc.tosend.next(), {
+      type: "ERROR",
+      code: 102,
+      text: "Unable to send",
+    });
+    await abc.tosend.expectClosed();
+    await xyz.torecv.expectClosed();
+  });
+});
+
+Deno.test("startServer disconnects a sender that never reads its answers, and others keep chatting", async () => {
+  await withServer({ rateLimit: 0, maxWriteQueueBytes: 64 * 1024 }, async (server, w, log) => {
+    const abc = await w.user("abc");
+    const xyz = await w.user("xyz");
+    // A raw connection that writes and never reads: each SEND gets an ERROR 102 that backs up
+    // until the server gives up on it. Bounded in bytes, not in time.
+    const flood = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const encoder = new TextEncoder();
+    const chunk = encoder.encode("SEND nobody\nContent-length: 1\n\nx".repeat(4000));
+    const flooding = (async () => {
+      await flood.write(encoder.encode("REGISTER TOSEND flood\n\n"));
+      for (let sent = 0; sent < 512 * 1024 * 1024; sent += chunk.length) {
+        for (let off = 0; off < chunk.length;) off += await flood.write(chunk.subarray(off));
+      }
+    })().then(() => "ran out", () => "cut");
+    try {
+      for (let i = 0; i < 20; i++) {
+        await abc.tosend.send("SEND xyz\nContent-length: 2\n\nhi");
+        assert.equal((await xyz.torecv.next()).type, "FORWARD");
+        await xyz.torecv.send("RECEIVED abc\n\n");
+        assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
+      }
+      // The server cut it: the writes failed rather than ran out.
+      assert.equal(await flooding, "cut");
+      assert.ok(
+        log.some((e) =>
+          e.event === "dropped" && e.name === "flood" && /does not read/.test(e.reason)
+        ),
+        "flood dropped as too slow",
+      );
+      await until(() => server.connectionCount() === 4, "flood's connection is gone");
+    } finally {
+      flood.close();
+      await flooding;
+    }
+  });
+});

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { runChat, startChatServer } from "./spawn.ts";
 import { withWires } from "./wire.ts";
+import { conformanceCases } from "./conformance.ts";
 
 Deno.test("chat server relays the original sample session and logs it in the original's style", async () => {
   const { server, port } = await startChatServer();
@@ -159,4 +160,68 @@ Deno.test("chat without a known command exits 2 with the usage line", async () =
   const bad = await runChat(["serve"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^Unknown command "serve": use "server" or "client"\./);
+});
+
+Deno.test("chat server passes every conformance case as a process with its default options", async (t) => {
+  // One long-lived server for all cases: they use names of their own, as against a real one.
+  const { server, port } = await startChatServer();
+  try {
+    for (const c of conformanceCases) {
+      await t.step(c.name, () => c.run({ hostname: "127.0.0.1", port }));
+    }
+  } finally {
+    server.kill("SIGTERM");
+    assert.equal((await server.exit()).code, 0);
+  }
+});
+
+Deno.test("chat server on SIGINT refuses new messages, lets the one in flight finish and exits 0", async () => {
+  const { server, port } = await startChatServer(["--drain-timeout", "60s"]);
+  try {
+    await withWires({ hostname: "127.0.0.1", port }, async (w) => {
+      const abc = await w.user("abc");
+      const xyz = await w.user("xyz");
+      await abc.tosend.send("SEND xyz\nContent-length: 2\n\nhi");
+      assert.equal((await xyz.torecv.next()).type, "FORWARD");
+      server.kill("SIGINT");
+      await server.waitFor(/^Stopping \(SIGINT\)$/);
+      await xyz.tosend.send("SEND abc\nContent-length: 2\n\nno");
+      assert.deepEqual(await xyz.tosend.next(), {
+        type: "ERROR",
+        code: 102,
+        text: "Unable to send",
+      });
+      await xyz.torecv.send("RECEIVED abc\n\n");
+      assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
+      for (const wire of [abc.tosend, abc.torecv, xyz.tosend, xyz.torecv]) {
+        await wire.expectClosed();
+      }
+    });
+    assert.equal((await server.exit()).code, 0);
+    assert.equal(server.stdout.at(-1), "Server stopped");
+  } finally {
+    server.kill("SIGKILL");
+    await server.exit();
+  }
+});
+
+Deno.test("chat server exits at once with code 130 on a second signal while draining", async () => {
+  // The drain would last a minute; exit() kills with SIGKILL (code 137) after 10 s.
+  const { server, port } = await startChatServer(["--drain-timeout", "60s"]);
+  try {
+    await withWires({ hostname: "127.0.0.1", port }, async (w) => {
+      const abc = await w.user("abc");
+      const xyz = await w.user("xyz");
+      await abc.tosend.send("SEND xyz\nContent-length: 2\n\nhi");
+      assert.equal((await xyz.torecv.next()).type, "FORWARD"); // never acknowledged
+      server.kill("SIGTERM");
+      await server.waitFor(/^Stopping \(SIGTERM\)$/);
+      server.kill("SIGINT");
+      assert.equal((await server.exit()).code, 130);
+    });
+    assert.ok(!server.stdout.includes("Server stopped"), server.stdout.join("\n"));
+  } finally {
+    server.kill("SIGKILL");
+    await server.exit();
+  }
 });
