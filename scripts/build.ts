@@ -2,10 +2,11 @@
  * Builds the single `chat` executable with `deno compile`.
  *
  *   deno task compile              ./chat for this platform
- *   deno task release              dist/chat-<target> for every target, and dist/SHA256SUMS
+ *   deno task release              dist/chat-VERSION-TARGET for every target, and dist/SHA256SUMS
  *
  * `deno compile` downloads a runtime (`denort`) for each target the first time. Without internet
- * access, set DENORT_BIN to a local `denort` of the same Deno version for this platform.
+ * access, set DENORT_BIN to a local `denort` of the same Deno version for this platform. Every
+ * failure is one sentence on standard error and exit code 1 (2 for a mistake in the arguments).
  *
  * @module
  */
@@ -20,32 +21,92 @@ export const RELEASE_TARGETS = [
   "x86_64-pc-windows-msvc",
 ] as const;
 
-/** Permissions baked into the executable: network, and reading files for TLS certificates. */
+/**
+ * Permissions baked into the executable: network, and reading files (only ever the TLS
+ * certificates and keys named with --tls-cert, --tls-key and --ca). The files are named at run
+ * time, so the grant cannot be narrowed to paths at build time. No write, env, run or sys access.
+ */
 export const PERMISSIONS = ["--allow-net", "--allow-read"];
+
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname)
+  .replace(/^\/([A-Za-z]:)/, "$1");
 
 const HELP = `Usage: deno task compile [--output FILE]
        deno task release [--out-dir DIR]
 
-Builds the chat executable with deno compile (permissions: ${PERMISSIONS.join(" ")}).
-Without internet access, set DENORT_BIN to a denort binary of Deno ${Deno.version.deno} for
-this platform.
+Builds the chat executable with deno compile (permissions: ${PERMISSIONS.join(" ")}):
+  compile    FILE for this platform (${Deno.build.target}), default ./chat
+  release    DIR/chat-${denoJson.version}-TARGET (.exe on Windows), default dist/, and
+             DIR/SHA256SUMS, for every TARGET:
+               ${RELEASE_TARGETS.join("\n               ")}
+
+deno compile downloads its runtime (denort) for each target the first time, so building needs
+internet access; without it, set DENORT_BIN to a denort binary of Deno ${Deno.version.deno} for
+this platform (release then builds this platform only).
 `;
 
+const DOWNLOAD_FAILED =
+  /dl\.deno\.land|error sending request|dns error|failed to lookup|Connect\)|timed out/i;
+
+/** The last meaningful line of deno compile's error output, without colours. */
+function lastLine(stderr: string): string {
+  // deno-lint-ignore no-control-regex
+  const lines = stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim())
+    .filter((l) => l && !/^(Caused by:|Stack backtrace:|\d+: <unknown>)$/.test(l));
+  return (lines.at(-1) ?? "unknown error").replace(/^(error:|\d+:)\s*/, "").replace(/\.$/, "")
+    .replace(/^No such file or directory \(os error 2\)$/, "no such file");
+}
+
 /** Why a build failed, in one sentence a user can act on. */
-export function explainFailure(stderr: string, target: string): string {
-  if (/dl\.deno\.land|error sending request|dns error|failed to lookup|Connect\)/i.test(stderr)) {
+export function explainFailure(
+  stderr: string,
+  target: string,
+  denortBin = Deno.env.get("DENORT_BIN"),
+): string {
+  if (denortBin) {
+    return `Cannot build for "${target}": the runtime in DENORT_BIN ("${denortBin}") could not ` +
+      `be used (${lastLine(stderr)}); point DENORT_BIN at a denort binary of Deno ` +
+      `${Deno.version.deno} for this platform, or unset it to download one.`;
+  }
+  if (DOWNLOAD_FAILED.test(stderr)) {
     return `Cannot build for "${target}": deno compile needs its runtime (denort) for that ` +
-      `target and could not download it (no internet access?). Connect to the internet, or set ` +
+      `target and could not download it (no internet access?); connect to the internet, or set ` +
       `DENORT_BIN to a denort binary of Deno ${Deno.version.deno} for this platform.`;
   }
-  if (/DENORT_BIN/.test(stderr) || /No such file/.test(stderr)) {
-    return `Cannot build for "${target}": the runtime in DENORT_BIN ` +
-      `("${Deno.env.get("DENORT_BIN") ?? ""}") could not be used. Point it at a denort binary of ` +
-      `Deno ${Deno.version.deno} for this platform.`;
+  return `Cannot build for "${target}": ${lastLine(stderr)}.`;
+}
+
+/**
+ * Runs the executable just built for this platform: it must answer `--version` as chat, not as
+ * the deno CLI (which is what a DENORT_BIN pointing at `deno` instead of `denort` produces).
+ * Resolves to an error sentence, or null.
+ */
+async function verify(output: string): Promise<string | null> {
+  let text = "";
+  try {
+    const child = new Deno.Command(executable(output), {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const out = await child.output();
+    clearTimeout(timer);
+    text = new TextDecoder().decode(out.stdout).trim() || new TextDecoder().decode(out.stderr);
+  } catch (error) {
+    text = error instanceof Error ? error.message : String(error);
   }
-  const last = stderr.trim().split("\n").filter((l) => l.trim()).slice(-1)[0] ?? "unknown error";
-  // deno-lint-ignore no-control-regex
-  return `Cannot build for "${target}": ${last.replace(/\x1b\[[0-9;]*m/g, "").trim()}`;
+  const expected = `chat ${denoJson.version}`;
+  if (text === expected) return null;
+  const denortBin = Deno.env.get("DENORT_BIN");
+  if (/^deno \d/.test(text) && denortBin) {
+    return `Cannot build for "${Deno.build.target}": DENORT_BIN ("${denortBin}") is the deno ` +
+      `command, not its runtime denort, so the file built runs as plain deno; point DENORT_BIN ` +
+      `at a denort binary of Deno ${Deno.version.deno} for this platform.`;
+  }
+  return `Cannot build for "${Deno.build.target}": the file built does not run as chat ` +
+    `(\`${output} --version\` printed "${lastLine(text)}", not "${expected}").`;
 }
 
 /** Compiles main.ts into `output`; resolves to an error sentence, or null on success. */
@@ -54,11 +115,11 @@ export async function compile(output: string, target?: string): Promise<string |
     "compile",
     ...PERMISSIONS,
     "--exclude",
-    "node_modules",
+    `${ROOT}node_modules`,
     "--output",
     output,
     ...(target ? ["--target", target] : []),
-    new URL("../main.ts", import.meta.url).pathname,
+    `${ROOT}main.ts`,
   ];
   const result = await new Deno.Command(Deno.execPath(), {
     args,
@@ -66,9 +127,18 @@ export async function compile(output: string, target?: string): Promise<string |
     stderr: "piped",
     env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
   }).output();
-  if (result.success) return null;
-  const stderr = new TextDecoder().decode(result.stderr);
-  return explainFailure(stderr, target ?? Deno.build.target);
+  const name = target ?? Deno.build.target;
+  if (!result.success) return explainFailure(new TextDecoder().decode(result.stderr), name);
+  if (name !== Deno.build.target) return null;
+  const error = await verify(output);
+  if (error) await Deno.remove(executable(output)).catch(() => {});
+  return error;
+}
+
+/** The file deno compile wrote for `output` on this platform, as a path to run. */
+function executable(output: string): string {
+  const file = Deno.build.os === "windows" && !/\.exe$/i.test(output) ? `${output}.exe` : output;
+  return /^([A-Za-z]:)?[\\/]/.test(file) || /^\.\.?[\\/]/.test(file) ? file : `./${file}`;
 }
 
 async function sha256(path: string): Promise<string> {
@@ -76,32 +146,47 @@ async function sha256(path: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** `a`, `a and b`, `a, b and c`. */
+function list(items: string[]): string {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
 async function release(outDir: string): Promise<number> {
   await Deno.mkdir(outDir, { recursive: true });
   const local = Deno.env.get("DENORT_BIN");
   const sums: string[] = [];
   const failures: string[] = [];
+  const noDownload: string[] = [];
+  const skipped = local ? RELEASE_TARGETS.filter((t) => t !== Deno.build.target) : [];
   for (const target of RELEASE_TARGETS) {
-    if (local && target !== Deno.build.target) {
-      failures.push(
-        `Skipped "${target}": DENORT_BIN is a runtime for this platform ` +
-          `("${Deno.build.target}") only; other targets need internet access.`,
-      );
-      continue;
-    }
+    if (skipped.includes(target)) continue;
     const name = `chat-${denoJson.version}-${target}${target.includes("windows") ? ".exe" : ""}`;
     const path = `${outDir}/${name}`;
     console.log(`Building ${path}`);
     const error = await compile(path, target);
-    if (error) {
-      failures.push(error);
-      continue;
-    }
-    sums.push(`${await sha256(path)}  ${name}`);
+    if (error === null) sums.push(`${await sha256(path)}  ${name}`);
+    else if (/could not download/.test(error)) {
+      noDownload.push(target);
+    } else failures.push(error);
   }
+  if (sums.length === 0) await Deno.remove(outDir).catch(() => {}); // only if left empty
   if (sums.length > 0) {
     await Deno.writeTextFile(`${outDir}/SHA256SUMS`, sums.join("\n") + "\n");
     console.log(`Wrote ${outDir}/SHA256SUMS (${sums.length} of ${RELEASE_TARGETS.length} targets)`);
+  }
+  if (noDownload.length > 0) {
+    failures.unshift(
+      `Cannot build for ${list(noDownload)}: deno compile needs its runtime (denort) for each ` +
+        `target and could not download it (no internet access?); connect to the internet, or ` +
+        `set DENORT_BIN to a denort binary of Deno ${Deno.version.deno} to build for this ` +
+        `platform only.`,
+    );
+  }
+  if (skipped.length > 0) {
+    failures.push(
+      `Skipped ${list(skipped)}: DENORT_BIN is a runtime for this platform ` +
+        `(${Deno.build.target}) only, and building the others needs internet access.`,
+    );
   }
   for (const f of failures) console.error(f);
   return failures.length === 0 ? 0 : 1;
@@ -112,20 +197,24 @@ async function build(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const flag = (name: string, fallback: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-  };
-  if (args.includes("--release")) return await release(flag("--out-dir", "dist"));
-  const output = flag("--output", "chat");
+  const isRelease = args[0] === "--release";
+  const rest = isRelease ? args.slice(1) : args;
+  const known = isRelease ? "--out-dir" : "--output";
+  if (rest.length > 0 && (rest[0] !== known || rest.length !== 2)) {
+    console.error(
+      `Unexpected arguments "${rest.join(" ")}": the only option is ${known} ` +
+        `${isRelease ? "DIR" : "FILE"} (deno task ${isRelease ? "release" : "compile"} --help).`,
+    );
+    return 2;
+  }
+  if (isRelease) return await release(rest[1] ?? "dist");
+  const output = rest[1] ?? "chat";
   const error = await compile(output);
   if (error) {
     console.error(error);
     return 1;
   }
-  console.log(
-    `Built ./${output.replace(/^\.\//, "")} (chat ${denoJson.version}, ${Deno.build.target})`,
-  );
+  console.log(`Built ${executable(output)} (chat ${denoJson.version}, ${Deno.build.target})`);
   return 0;
 }
 
