@@ -59,9 +59,11 @@ Chats with the users of a chat server: type "@name message" to send to one user,
 "@ALL message" to send to everyone online. Incoming messages show as "name: text".
 
 Arguments:
-  USERNAME               Letters and digits only (asked for when missing on a terminal)
+  USERNAME               1 to 64 ASCII letters and digits, not "ALL" (asked for when
+                         missing on a terminal)
   SERVER                 Host name, IPv4 or IPv6 address of the server, optionally with
-                         ":PORT" ("[::1]:5500" for IPv6); asked for when missing
+                         ":PORT" ("[::1]:5500" for IPv6); asked for when missing on a
+                         terminal
 
 Options:
   --port PORT            Server port (default 5500)
@@ -81,7 +83,9 @@ Options:
 Typing (each line is one message):
   @name message          To one user; the original's "@name:message" works too
   @ALL message           To everyone online
-  /help  /quit  /clear   In-chat help, leave (also Ctrl-D, Ctrl-C), clear the screen
+  /help                  In-chat help
+  /quit, /exit           Leave (also Ctrl-D, Ctrl-C)
+  /clear                 Clear the screen
   On a terminal, Tab completes commands and the @names seen so far, Up/Down recall lines.
   Other lines are not sent: the client says why. Colours are off when NO_COLOR is set.
 
@@ -1082,7 +1086,7 @@ export async function clientMain(args: string[]): Promise<number> {
   const terminal = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
   const parsed = parseClientArgs(args, terminal);
   if (parsed === "help") {
-    console.log(CLIENT_HELP);
+    console.log(CLIENT_HELP.trimEnd());
     return 0;
   }
   let tls: ChatSessionOptions["tls"];

@@ -50,7 +50,7 @@ export async function main(args: string[]): Promise<number> {
       case "-h":
       case "--help":
       case "help":
-        console.log(MAIN_HELP);
+        console.log(MAIN_HELP.trimEnd());
         return 0;
       case "-V":
       case "--version":

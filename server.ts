@@ -834,15 +834,18 @@ Runs the chat server: users connect to it with "chat client" or any client of th
 two-socket chat protocol (see PROTOCOL.md).
 
 Options:
-  --host ADDRESS         Interface to listen on (default 0.0.0.0; "::" for IPv6)
+  --host ADDRESS         Interface to listen on (default 0.0.0.0; "::" for IPv6,
+                         "127.0.0.1" for this machine only)
   --port PORT            Port to listen on, 0 for any free port (default 5500)
   --ack-timeout TIME     How long a recipient may take to answer a message before the
                          sender is told it failed and the recipient is disconnected
                          (default 30s; units ms, s, m)
-  --max-header-bytes N   Largest message header accepted (default 8k)
+  --max-header-bytes N   Largest message header accepted; longer ones get ERROR 103 and
+                         the connection is closed (default 8k)
   --max-body-bytes N     Largest message body accepted; larger ones are refused with
                          ERROR 102 (default 64k)
-  --max-queue N          Most messages waiting for one recipient (default 256)
+  --max-queue N          Most messages waiting for one recipient; more get ERROR 102 at
+                         once (default 256)
   --register-timeout TIME
                          Close connections that have not registered by then (default 10s)
   --stall-timeout TIME   Close connections that start a message and stop sending it
@@ -971,7 +974,7 @@ export class LineSink {
 export async function serverMain(args: string[]): Promise<number> {
   const { values: v, positionals } = parseCommandLine(args, SERVER_OPTIONS, SERVER_USAGE);
   if (v.help) {
-    console.log(SERVER_HELP);
+    console.log(SERVER_HELP.trimEnd());
     return 0;
   }
   if (positionals.length > 0) {
