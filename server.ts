@@ -168,6 +168,10 @@ class Session implements ConnHandler {
   /** Bytes of answers filled in but held behind an earlier one still owed. */
   held = 0;
   pendingSends = 0;
+  /** True while a SEND ALL of this connection is being delivered. */
+  broadcasting = false;
+  /** SEND ALLs waiting for the one being delivered to finish, in order. */
+  readonly broadcasts: (() => void)[] = [];
   inflight: Delivery | null = null;
   readonly queue: Delivery[] = [];
   /** When the connection opened (for the registration deadline). */
@@ -467,35 +471,64 @@ class Relay {
     };
     const bytes = encode({ type: "FORWARD", from, body });
 
-    if (to === BROADCAST) {
-      const targets: User[] = [];
-      for (const user of this.users.values()) {
-        if (user.name !== from && user.send !== null && user.recv !== null) targets.push(user);
-      }
-      let waiting = targets.length;
-      let failed = 0;
-      const settle = () => {
-        this.log({ event: "broadcast", from, delivered: targets.length - failed, failed });
-        finish(failed === 0 ? { type: "SENT", to } : errorMessage(ErrorCode.UnableToSend));
-      };
-      if (waiting === 0) return settle();
-      for (const user of targets) {
-        this.deliver(user.recv!, from, user.name, bytes, body, (ok) => {
-          if (!ok) failed++;
-          if (--waiting === 0) settle();
-        });
-      }
-      return;
-    }
+    if (to === BROADCAST) return this.broadcast(s, from, bytes, body.length, finish);
 
     const target = this.online(to);
     if (target === undefined) {
       this.log({ event: "not-delivered", from, to, reason: `"${to}" is not online` });
       return finish(errorMessage(ErrorCode.UnableToSend));
     }
-    this.deliver(target.recv!, from, to, bytes, body, (ok) => {
+    this.deliver(target.recv!, from, to, bytes, body.length, (ok) => {
       finish(ok ? { type: "SENT", to } : errorMessage(ErrorCode.UnableToSend));
     });
+  }
+
+  /**
+   * Delivers a SEND ALL to every other online user. One broadcast per sender is delivered at a
+   * time: a later one waits until every recipient of the one before has answered. A SEND ALL
+   * costs one rate-limit token but asks for a FORWARD to everyone, so without this a few senders
+   * could keep every user's queue full and hold up everyone else's messages.
+   */
+  broadcast(
+    s: Session,
+    from: string,
+    bytes: Uint8Array,
+    bodyBytes: number,
+    finish: (m: Message) => void,
+  ): void {
+    if (s.broadcasting) {
+      s.broadcasts.push(() => this.broadcast(s, from, bytes, bodyBytes, finish));
+      return;
+    }
+    const next = () => {
+      s.broadcasting = false;
+      s.broadcasts.shift()?.();
+    };
+    if (s.conn.closed || this.draining) {
+      const reason = s.conn.closed ? "the sender disconnected" : "the server is shutting down";
+      this.log({ event: "not-delivered", from, to: BROADCAST, reason });
+      finish(errorMessage(ErrorCode.UnableToSend));
+      return next();
+    }
+    s.broadcasting = true;
+    const targets: User[] = [];
+    for (const user of this.users.values()) {
+      if (user.name !== from && user.send !== null && user.recv !== null) targets.push(user);
+    }
+    let waiting = targets.length;
+    let failed = 0;
+    const settle = () => {
+      this.log({ event: "broadcast", from, delivered: targets.length - failed, failed });
+      finish(failed === 0 ? { type: "SENT", to: BROADCAST } : errorMessage(ErrorCode.UnableToSend));
+      next();
+    };
+    if (waiting === 0) return settle();
+    for (const user of targets) {
+      this.deliver(user.recv!, from, user.name, bytes, bodyBytes, (ok) => {
+        if (!ok) failed++;
+        if (--waiting === 0) settle();
+      });
+    }
   }
 
   /**
@@ -540,7 +573,7 @@ class Relay {
     from: string,
     to: string,
     bytes: Uint8Array,
-    body: Uint8Array,
+    bodyBytes: number,
     done: (ok: boolean) => void,
   ): void {
     const delivery: Delivery = {
@@ -550,7 +583,7 @@ class Relay {
       sentAt: 0,
       queuedAt: performance.now(),
       done: (ok, reason) => {
-        if (ok) this.log({ event: "forwarded", from, to, bytes: body.length });
+        if (ok) this.log({ event: "forwarded", from, to, bytes: bodyBytes });
         else this.log({ event: "not-delivered", from, to, reason });
         done(ok);
       },

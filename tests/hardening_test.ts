@@ -441,3 +441,46 @@ Deno.test("startServer disconnects a sender that never reads its answers, and ot
     }
   });
 });
+
+Deno.test("startServer delivers one SEND ALL per sender at a time: the next waits for every answer", async () => {
+  await withServer({}, async (_s, w) => {
+    const abc = await w.user("abc");
+    const xyz = await w.user("xyz");
+    const qqq = await w.user("qqq");
+    await abc.tosend.send(
+      "SEND ALL\nContent-length: 3\n\none" + "SEND ALL\nContent-length: 3\n\ntwo",
+    );
+    const first = { type: "FORWARD", from: "abc", body: new TextEncoder().encode("one") };
+    assert.deepEqual(await xyz.torecv.next(), first);
+    assert.deepEqual(await qqq.torecv.next(), first);
+    await xyz.torecv.send("RECEIVED abc\n\n");
+    // qqq has not answered the first broadcast yet: the second reaches nobody meanwhile.
+    await xyz.torecv.expectNothing();
+    await abc.tosend.expectNothing();
+    await qqq.torecv.send("RECEIVED abc\n\n");
+    assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "ALL" });
+    const second = { type: "FORWARD", from: "abc", body: new TextEncoder().encode("two") };
+    assert.deepEqual(await xyz.torecv.next(), second);
+    assert.deepEqual(await qqq.torecv.next(), second);
+    await xyz.torecv.send("RECEIVED abc\n\n");
+    await qqq.torecv.send("RECEIVED abc\n\n");
+    assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "ALL" });
+  });
+});
+
+Deno.test("startServer answers a queued SEND ALL with ERROR 102 when its sender has gone", async () => {
+  await withServer({}, async (_s, w, log) => {
+    const abc = await w.user("abc");
+    const xyz = await w.user("xyz");
+    await abc.tosend.send("SEND ALL\nContent-length: 1\n\na" + "SEND ALL\nContent-length: 1\n\nb");
+    await xyz.torecv.next();
+    await abc.tosend.close();
+    for (let i = 0; i < 100 && !log.some((e) => e.event === "disconnected"); i++) await delay(20);
+    await xyz.torecv.send("RECEIVED abc\n\n");
+    // The second broadcast is never forwarded, and nothing is left waiting for an answer.
+    await xyz.torecv.expectNothing();
+    assert.ok(
+      log.some((e) => e.event === "not-delivered" && e.reason === "the sender disconnected"),
+    );
+  });
+});
