@@ -6,7 +6,9 @@
  * - `closed`: each user sends a 64-byte message to the next user of a ring and sends the next
  *   one only after its `SENT`;
  * - `open`: messages go out at a fixed offered rate, round-robin over the users, whether or
- *   not earlier ones were answered;
+ *   not earlier ones were answered; with `verify` (the soak), each body carries the sender's
+ *   index and a sequence number, and the recipient checks the sender, the recipient and the
+ *   order, so that a `SENT` whose `FORWARD` never arrived is counted as lost;
  * - `broadcast`: `SEND ALL` at a fixed rate, round-robin over the users; each body carries its
  *   send time so recipients can time the delivery.
  *
@@ -45,7 +47,7 @@ export type GenCommand =
     maxFailures: number;
   }
   | { cmd: "closed" }
-  | { cmd: "open"; rate: number }
+  | { cmd: "open"; rate: number; verify?: boolean }
   | { cmd: "broadcast"; rate: number }
   | { cmd: "mark" }
   | { cmd: "report" }
@@ -72,6 +74,8 @@ export interface GenReport {
   acked: number;
   /** ERROR answers to SEND. */
   errors: number;
+  /** The same by code ("102", "106", ...). */
+  errorCodes: Record<string, number>;
   /** FORWARDs received (and answered) by this generator's users. */
   deliveries: number;
   /** SENT answers per user, in user order. */
@@ -86,6 +90,24 @@ export interface GenReport {
   outstanding: number;
   /** Connections the server closed since the users were opened. */
   lostConns: number;
+  /** Open loop with `verify`: what the recipients' checks found since `mark`. */
+  verify: VerifyCounts | null;
+}
+
+/** What the recipients of verified (soak) messages found. */
+export interface VerifyCounts {
+  /** FORWARDs of verified messages that arrived intact, from the right sender, in order. */
+  verified: number;
+  /** Messages answered `SENT` whose FORWARD never reached the recipient. */
+  lostAcked: number;
+  /** FORWARDs whose `FORWARD <name>` is not the user whose index the body carries. */
+  wrongSender: number;
+  /** FORWARDs of verified messages that reached a user other than the one they were sent to. */
+  misdelivered: number;
+  /** FORWARDs that arrived twice or out of order (sequence not above the last one seen). */
+  outOfOrder: number;
+  /** FORWARDs from anyone else (the soak's hostile users), answered but not verified. */
+  foreign: number;
 }
 
 const LF = 10;
@@ -226,8 +248,21 @@ let mode: Mode = "idle";
 let outstanding = 0;
 let acked = 0;
 let errors = 0;
+let errorCodes: Record<string, number> = {};
 let deliveries = 0;
 let lostConns = 0;
+/** Open loop with bodies that carry the sender and a sequence number (see {@link VerifyCounts}). */
+let verify = false;
+const vc: VerifyCounts = {
+  verified: 0,
+  lostAcked: 0,
+  wrongSender: 0,
+  misdelivered: 0,
+  outOfOrder: 0,
+  foreign: 0,
+};
+/** Users of this generator by index, to find the sender a verified body names. */
+const byIndex = new Map<number, User>();
 let markTime = performance.now();
 const lat = new Histogram();
 const dlat = new Histogram();
@@ -238,6 +273,9 @@ const FILLER = new Uint8Array(BODY_SIZE).fill(120); // "xxx..."
 /** One user: a TOSEND and a TORECV connection, and the state of both parsers. */
 class User {
   readonly name: string;
+  readonly index: number;
+  /** The next user of the ring: whom this user sends to. */
+  next: User | null = null;
   send: Sock | null = null;
   recv: Sock | null = null;
   /** Bit 1: TOSEND registered; bit 2: TORECV registered. */
@@ -250,10 +288,21 @@ class User {
   /** Send times (performance.now) of the messages awaiting an answer, oldest first. */
   times: number[] = [];
   completed = 0;
+  /** Verify mode: header of the ring message, next sequence number, and those awaiting answers. */
+  head: Uint8Array | null = null;
+  seq = 0;
+  seqs: number[] = [];
+  /** Verify mode: this user's messages whose FORWARD reached the recipient, not answered yet. */
+  delivered = new Set<number>();
+  /** Verify mode, as a recipient: the last sequence number seen from the ring predecessor. */
+  lastSeqIn = -1;
 
   // TOSEND parser: first byte of the current message, and whether the last byte was LF.
   #sFirst = 0;
   #sPrevLF = false;
+  /** Bytes of the current message so far, and its byte at offset 8 (an ERROR's last digit). */
+  #sOff = 0;
+  #sCode = 0;
 
   // TORECV parser: header bytes so far, body bytes still to come, start of the body.
   #hdr = new Uint8Array(96);
@@ -262,10 +311,12 @@ class User {
   #bodySeen = 0;
   #stamp = new Uint8Array(20);
   #from: Uint8Array | null = null;
+  #fromName = "";
   #reply: Uint8Array | null = null;
 
   constructor(index: number) {
     this.name = `u${index}`;
+    this.index = index;
   }
 
   readonly onSendData = (chunk: Uint8Array): void => {
@@ -281,25 +332,36 @@ class User {
       if (idx === -1) {
         if (this.#sFirst === 0) this.#sFirst = chunk[pos];
         this.#sPrevLF = false;
+        this.#seg(chunk, pos, n);
         return;
       }
       if (idx > pos) {
         if (this.#sFirst === 0) this.#sFirst = chunk[pos];
         this.#sPrevLF = false;
+        this.#seg(chunk, pos, idx);
       }
       if (this.#sPrevLF) {
         const first = this.#sFirst;
         this.#sFirst = 0;
         this.#sPrevLF = false;
-        if (first !== 0) this.#onSendMessage(first);
+        const code = this.#sCode;
+        this.#sOff = this.#sCode = 0;
+        if (first !== 0) this.#onSendMessage(first, code);
       } else {
         this.#sPrevLF = true;
+        if (this.#sFirst !== 0) this.#sOff++;
       }
       pos = idx + 1;
     }
   }
 
-  #onSendMessage(first: number): void {
+  /** Notes the byte at offset 8 of a message ("ERROR 10X": X), for the error counts. */
+  #seg(chunk: Uint8Array, from: number, to: number): void {
+    if (this.#sOff <= 8 && to - from > 8 - this.#sOff) this.#sCode = chunk[from + 8 - this.#sOff];
+    this.#sOff += to - from;
+  }
+
+  #onSendMessage(first: number, code: number): void {
     if ((this.regs & 1) === 0) {
       if (first === CH_R) this.regs |= 1;
       this.onReg?.(first === CH_R);
@@ -312,11 +374,22 @@ class User {
         lat.record((now - t) * 1000);
         outstanding--;
       }
+      if (verify) {
+        // The recipient is in this process and wrote RECEIVED before the server could say SENT.
+        const seq = this.seqs.shift();
+        if (seq !== undefined && !this.delivered.delete(seq)) vc.lostAcked++;
+      }
       this.completed++;
       acked++;
       if (mode === "closed") this.sendRing();
     } else if (first === CH_E) {
       if (this.times.shift() !== undefined) outstanding--;
+      const key = code >= 48 && code <= 57 ? `10${code - 48}` : "?";
+      errorCodes[key] = (errorCodes[key] ?? 0) + 1;
+      if (verify) {
+        const seq = this.seqs.shift();
+        if (seq !== undefined) this.delivered.delete(seq);
+      }
       errors++;
       if (mode === "closed") this.sendRing();
     }
@@ -386,6 +459,7 @@ class User {
     }
     if (!sameBytes(from, this.#from)) {
       this.#from = from.slice();
+      this.#fromName = new TextDecoder().decode(from);
       const reply = new Uint8Array(9 + from.length + 2);
       reply.set(ENC.encode("RECEIVED "));
       reply.set(from, 9);
@@ -399,6 +473,7 @@ class User {
   }
 
   #onForward(): void {
+    if (verify) this.#check();
     this.recv?.write(this.#reply!);
     deliveries++;
     if (mode === "broadcast" && this.#bodySeen >= 1) {
@@ -413,12 +488,55 @@ class User {
     }
   }
 
+  /**
+   * Verify mode: checks a FORWARD's body, `S<sender index>:<seq>.` then filler, against its
+   * `FORWARD <name>` line and the ring, and tells the sender it arrived.
+   */
+  #check(): void {
+    const st = this.#stamp;
+    const end = Math.min(this.#bodySeen, st.length);
+    if (end < 4 || st[0] !== CH_S) {
+      vc.foreign++;
+      return;
+    }
+    let i = 1;
+    let idx = 0;
+    let seq = 0;
+    for (; i < end && st[i] !== 58; i++) idx = idx * 10 + st[i] - 48;
+    for (i++; i < end && st[i] !== 46; i++) seq = seq * 10 + st[i] - 48;
+    const sender = byIndex.get(idx);
+    if (sender === undefined || this.#fromName !== sender.name) {
+      // Not from the user the body names (or not one of ours at all).
+      if (/^u\d+$/.test(this.#fromName)) vc.wrongSender++;
+      else vc.foreign++;
+      return;
+    }
+    if (sender.next !== this) {
+      vc.misdelivered++;
+      return;
+    }
+    if (seq <= this.lastSeqIn) vc.outOfOrder++;
+    else vc.verified++;
+    this.lastSeqIn = seq;
+    sender.delivered.add(seq);
+  }
+
   /** Sends the ring message now. */
   sendRing(): void {
     if (this.dead) return;
     this.times.push(performance.now());
     outstanding++;
-    this.send!.write(this.msg);
+    if (verify && this.head !== null) {
+      const seq = this.seq++;
+      this.seqs.push(seq);
+      const body = `S${this.index}:${seq}.`.padEnd(BODY_SIZE, "x");
+      const msg = new Uint8Array(this.head.length + BODY_SIZE);
+      msg.set(this.head);
+      ENC.encodeInto(body, msg.subarray(this.head.length));
+      this.send!.write(msg);
+    } else {
+      this.send!.write(this.msg);
+    }
   }
 
   /** Sends SEND ALL with the send time in the body. */
@@ -438,6 +556,8 @@ class User {
       outstanding -= this.times.length;
       this.times = [];
     }
+    this.seqs = [];
+    this.delivered.clear();
   }
 
   close(): void {
@@ -523,14 +643,17 @@ async function connectUsers(c: Extract<GenCommand, { cmd: "connect" }>): Promise
   await Promise.all(Array.from({ length: Math.max(1, c.concurrency) }, worker));
   opened.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)));
   users.push(...opened);
+  for (const u of opened) byIndex.set(u.index, u);
   // The ring: each user sends to the next one of this generator.
   for (let i = 0; i < users.length; i++) {
-    const to = users[(i + 1) % users.length].name;
-    const head = ENC.encode(`SEND ${to}\nContent-length: ${BODY_SIZE}\n\n`);
+    const next = users[(i + 1) % users.length];
+    const head = ENC.encode(`SEND ${next.name}\nContent-length: ${BODY_SIZE}\n\n`);
     const msg = new Uint8Array(head.length + BODY_SIZE);
     msg.set(head);
     msg.set(FILLER, head.length);
     users[i].msg = msg;
+    users[i].head = head;
+    users[i].next = next;
   }
   return { ok: true, connected: opened.length, failed, ms: Math.round(performance.now() - t0) };
 }
@@ -591,6 +714,7 @@ function startLoad(c: GenCommand): void {
     for (const u of live) if (u.times.length === 0) u.sendRing();
   } else if (c.cmd === "open") {
     mode = "open";
+    verify = c.verify === true;
     pace(c.rate, "open", (k) => live[k % live.length].sendRing());
   } else if (c.cmd === "broadcast") {
     mode = "broadcast";
@@ -608,10 +732,18 @@ function mark(): void {
   markTime = performance.now();
   acked = 0;
   errors = 0;
+  errorCodes = {};
   deliveries = 0;
   lat.reset();
   dlat.reset();
   lag.reset();
+  vc.verified =
+    vc.lostAcked =
+    vc.wrongSender =
+    vc.misdelivered =
+    vc.outOfOrder =
+    vc.foreign =
+      0;
   for (const u of users) u.completed = 0;
 }
 
@@ -621,6 +753,7 @@ function report(): GenReport {
     elapsedMs: performance.now() - markTime,
     acked,
     errors,
+    errorCodes,
     deliveries,
     perUser: users.map((u) => u.completed),
     lat: lat.toJSON(),
@@ -628,6 +761,7 @@ function report(): GenReport {
     lag: lag.toJSON(),
     outstanding,
     lostConns,
+    verify: verify ? { ...vc } : null,
   };
 }
 

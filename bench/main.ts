@@ -5,7 +5,9 @@
  *
  * Scenarios: `closed` (saturation, closed loop), `open` (fixed offered rate, latency),
  * `broadcast` (SEND ALL at a steady rate) and `scale` (as many users as possible, idle then
- * active). Server CPU time comes from `/proc/PID/stat`, memory from `/proc/PID/status`; the
+ * active); and, only when asked for, `soak` (normal users at a fixed rate, alone and then beside
+ * hostile clients from `bench/hostile.ts`; see `soak.ts`). Server CPU time comes from
+ * `/proc/PID/stat`, memory from `/proc/PID/status`; the
  * server and the generators are pinned to different cores with `taskset` when it exists.
  *
  * Prints a table and writes JSON (default `bench/results/latest.json`). See bench/README.md.
@@ -25,9 +27,13 @@ import {
 } from "./proc.ts";
 import { Child, killAll } from "./procs.ts";
 import type { ConnectReply, GenApi, GenReport } from "./gen.ts";
+import { parseMix, renderSoak, runSoak, SOAK_CONFIGS, type SoakResult } from "./soak.ts";
+import type { HostileMix } from "./hostile.ts";
 
 /** The scenarios, in the order they run. */
-export const SCENARIOS = ["closed", "open", "broadcast", "scale"] as const;
+export const SCENARIOS = ["closed", "open", "broadcast", "scale", "soak"] as const;
+/** The scenarios a run without `--scenario` runs: the soak takes minutes, so only on demand. */
+export const DEFAULT_SCENARIOS = SCENARIOS.filter((s) => s !== "soak");
 /** One scenario's name. */
 export type ScenarioName = typeof SCENARIOS[number];
 /** Which socket API the server under test uses. */
@@ -49,8 +55,11 @@ export interface ScenarioConfig {
   idleMs?: number;
 }
 
-/** Full-mode and quick-mode sizes of each scenario. */
-export const CONFIGS: Record<"full" | "quick", Record<ScenarioName, ScenarioConfig>> = {
+/** Full-mode and quick-mode sizes of each scenario (the soak's are in `soak.ts`). */
+export const CONFIGS: Record<
+  "full" | "quick",
+  Record<Exclude<ScenarioName, "soak">, ScenarioConfig>
+> = {
   full: {
     closed: { users: 2000, warmupMs: 2000, windowMs: 6000 },
     open: { users: 2000, rate: 4000, warmupMs: 1500, windowMs: 8000 },
@@ -184,6 +193,8 @@ export interface BenchResults {
   runs: RunResult[];
   ratios: Ratio[];
   goals: Goal[];
+  /** The soak, when it ran (one per transport): see `soak.ts`. */
+  soak?: SoakResult[];
 }
 
 const HELP = `Usage: deno task bench [options]
@@ -194,13 +205,18 @@ the same load as the ceiling. Prints a table; writes JSON.
 
 Options:
   --quick                 Small smoke run (about 1 s per scenario), for CI
-  --scenario NAME         closed, open, broadcast, scale (repeatable or comma list; default all)
+  --scenario NAME         closed, open, broadcast, scale, soak (repeatable or comma list;
+                          default all but soak, which runs only when named)
   --transport KIND        deno, node or both (default both)
   --out FILE              Where to write the JSON (default bench/results/latest.json;
                           "-" prints it on standard output and the table on standard error)
   --no-relay              Skip the relay runs (no ceiling, no ratios)
   --gen-api API           Socket API of the load generator: node or deno (default node)
   --cpu-prof DIR          Run the server with --cpu-prof, writing profiles into DIR
+  --soak-seconds N        Soak: length of the baseline and of the hostile phase each
+                          (default 120; 10 with --quick)
+  --soak-mix KIND=N,...   Soak: hostile clients of each kind instead of the default split
+                          (garbage, slowloris, flood, broadcast, nonreader, huge, churn, spoof)
   -h, --help              Show this help
 
 Scenarios (full mode):
@@ -208,6 +224,12 @@ Scenarios (full mode):
   open       2,000 users, 4,000 msgs/s offered: latency p50/p99/p99.9
   broadcast  500 users, SEND ALL 20 times a second: deliveries/s, p99
   scale      10,000 users connected, idle then active: server memory per user
+  soak       1,000 users at 2,000 msgs/s for 120 s, then the same beside 1,000 hostile clients
+             (garbage, slowloris, floods, SEND ALL floods, non-readers, huge lengths, churn,
+             spoofed RECEIVED) for 120 s, then 10 s after they left: delivered messages, lost
+             acknowledged messages, p50/p99, server memory and CPU, survival. Not in the default
+             set; runs on the server's default transport (deno) unless --transport is given.
+             --quick: 100 users at 200 msgs/s and 100 hostile clients, 10 s phases.
 `;
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -224,6 +246,12 @@ interface Options {
   relay: boolean;
   genApi: GenApi;
   cpuProf: string | null;
+  /** Soak: length of each phase, s (null: the mode's default). */
+  soakSeconds: number | null;
+  /** Soak: hostile clients per kind, overriding the default split. */
+  soakMix: Partial<HostileMix>;
+  /** Transports for the soak: those asked for, else the server's default. */
+  soakTransports: Transport[];
 }
 
 class UsageError extends Error {}
@@ -242,6 +270,8 @@ function parseOptions(args: string[]): Options | null {
         "no-relay": { type: "boolean" },
         "gen-api": { type: "string" },
         "cpu-prof": { type: "string" },
+        "soak-seconds": { type: "string" },
+        "soak-mix": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -253,7 +283,7 @@ function parseOptions(args: string[]): Options | null {
   if (parsed.positionals.length > 0) {
     throw new UsageError(`Unexpected argument "${parsed.positionals[0]}".`);
   }
-  let scenarios: ScenarioName[] = [...SCENARIOS];
+  let scenarios: ScenarioName[] = [...DEFAULT_SCENARIOS];
   if (v.scenario) {
     const names = v.scenario.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
     for (const n of names) {
@@ -271,6 +301,19 @@ function parseOptions(args: string[]): Options | null {
   if (api !== "node" && api !== "deno") {
     throw new UsageError(`Invalid --gen-api "${api}": use node or deno.`);
   }
+  let soakSeconds: number | null = null;
+  if (v["soak-seconds"] !== undefined) {
+    soakSeconds = Number(v["soak-seconds"]);
+    if (!Number.isFinite(soakSeconds) || soakSeconds < 1 || soakSeconds > 3600) {
+      throw new UsageError(`Invalid --soak-seconds "${v["soak-seconds"]}": use 1 to 3600.`);
+    }
+  }
+  let soakMix: Partial<HostileMix> = {};
+  try {
+    if (v["soak-mix"] !== undefined) soakMix = parseMix(v["soak-mix"]);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
   return {
     quick: v.quick === true,
     scenarios,
@@ -279,13 +322,22 @@ function parseOptions(args: string[]): Options | null {
     relay: v["no-relay"] !== true,
     genApi: api,
     cpuProf: v["cpu-prof"] ?? null,
+    soakSeconds,
+    soakMix,
+    soakTransports: v.transport === undefined ? ["node"] : t === "both" ? ["deno", "node"] : [t],
   };
 }
 
 /** Machine facts every run needs. */
-interface Machine {
+export interface Machine {
   /** Extra `chat server` flags that lift its per-address, rate and connection limits. */
   serverFlags: string[];
+  /**
+   * The soak's `chat server` flags: per-address and connection limits lifted (every client is
+   * 127.0.0.1), the rate limit kept at its default (the floods should meet it; normal users,
+   * at 2 msgs/s each, should not).
+   */
+  soakServerFlags: string[];
   clockTicks: number;
   fdLimit: number;
   taskset: string | null;
@@ -300,7 +352,7 @@ let log: (line: string) => void = (line) => console.error(line);
  * sending as fast as it can. Lift the limits the server has (asked through its --help, so the
  * bench works with a server with or without them).
  */
-async function liftLimits(): Promise<string[]> {
+async function liftLimits(): Promise<{ flags: string[]; soak: string[] }> {
   const out = await new Deno.Command(DENO, {
     args: ["run", "--allow-net", "main.ts", "server", "--help"],
     cwd: ROOT,
@@ -310,18 +362,24 @@ async function liftLimits(): Promise<string[]> {
   }).output();
   const help = new TextDecoder().decode(out.stdout);
   const flags: string[] = [];
+  const soak: string[] = [];
   for (const flag of ["--max-per-address", "--max-connections", "--rate-limit"]) {
     if (help.includes(flag)) flags.push(flag, "0");
+    if (help.includes(flag) && flag !== "--rate-limit") soak.push(flag, "0");
   }
-  return flags;
+  // The server's defaults, spelled out so that the soak does not change with them.
+  if (help.includes("--rate-limit")) soak.push("--rate-limit", "50");
+  if (help.includes("--rate-burst")) soak.push("--rate-burst", "100");
+  return { flags, soak };
 }
 
 /** Starts the server (or relay) and waits for its "listening" line. */
-async function startTarget(
+export async function startTarget(
   kind: TargetKind,
   transport: Transport,
   m: Machine,
-  o: Options,
+  o: { cpuProf: string | null },
+  serverFlags = m.serverFlags,
 ): Promise<{ child: Child; port: number }> {
   const net = ["--host", "127.0.0.1", "--port", "0", "--transport", transport];
   const prof = o.cpuProf && kind === "server" ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProf}`] : [];
@@ -335,7 +393,7 @@ async function startTarget(
       "server",
       ...net,
       "--quiet",
-      ...m.serverFlags,
+      ...serverFlags,
     ]
     : [DENO, "run", "--allow-net", "bench/relay.ts", ...net];
   const child = Child.spawn({
@@ -358,7 +416,13 @@ async function startTarget(
   }
 }
 
-function startGens(count: number, port: number, m: Machine, o: Options, deadlineSec: number) {
+export function startGens(
+  count: number,
+  port: number,
+  m: Machine,
+  o: { genApi: GenApi },
+  deadlineSec: number,
+) {
   return Array.from({ length: count }, (_, i) =>
     Child.spawn({
       cmd: [
@@ -736,7 +800,7 @@ export function renderTables(res: BenchResults): string {
     | "l"
     | "r"
   )[];
-  let text = table(rows, align);
+  let text = res.runs.length > 0 ? table(rows, align) : "";
   if (res.goals.length > 0) {
     const g: string[][] = [["goal", "transport", "measured", "target", "met"]];
     for (const x of res.goals) {
@@ -751,6 +815,8 @@ export function renderTables(res: BenchResults): string {
     }
     text += "\n\n" + table(g, ["l", "l", "r", "r", "l"]);
   }
+  if (res.soak && res.soak.length > 0) text += (text ? "\n\n" : "") + renderSoak(res.soak);
+  if (res.runs.length === 0) return text;
   text += "\n\nµs/msg: server CPU (user+kernel, from /proc/PID/stat) per acknowledged message " +
     "(broadcast: per delivery). kB/user: server RSS growth per connected user (scale: idle).\n" +
     "bound (closed loops): srv = server core ≥ 90 % busy, gen = generator core ≥ 90 % busy, " +
@@ -785,8 +851,10 @@ async function main(args: string[]): Promise<number> {
   const taskset = findTaskset();
   const cpus = navigator.hardwareConcurrency;
   const pin = taskset !== null && cpus >= 2;
+  const limits = await liftLimits();
   const m: Machine = {
-    serverFlags: await liftLimits(),
+    serverFlags: limits.flags,
+    soakServerFlags: limits.soak,
     clockTicks: await clockTicksPerSecond(),
     fdLimit: await openFilesHardLimit(),
     taskset,
@@ -808,7 +876,10 @@ async function main(args: string[]): Promise<number> {
   const t0 = performance.now();
 
   // Bounded whatever happens: stop everything well past the expected time.
-  const limitSec = o.quick ? 180 : 1200;
+  const soakCfg = SOAK_CONFIGS[mode];
+  const soakSec = o.soakSeconds ?? soakCfg.windowMs / 1000;
+  const limitSec = (o.quick ? 180 : 1200) +
+    (o.scenarios.includes("soak") ? o.soakTransports.length * (2 * soakSec + 120) : 0);
   const guard = setTimeout(() => {
     log(`still running after ${limitSec} s: stopping`);
     killAll();
@@ -821,9 +892,24 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
 
   const runs: RunResult[] = [];
+  const soaks: SoakResult[] = [];
   let failed = false;
   try {
     for (const scenario of o.scenarios) {
+      if (scenario === "soak") {
+        for (const transport of o.soakTransports) {
+          try {
+            const cfg = { ...soakCfg, windowMs: soakSec * 1000 };
+            const r = await runSoak(transport, cfg, o.soakMix, m, o, log);
+            soaks.push(r);
+            if (!r.survived) failed = true;
+          } catch (error) {
+            failed = true;
+            log(`soak/${transport} failed: ${error instanceof Error ? error.message : error}`);
+          }
+        }
+        continue;
+      }
       for (const transport of o.transports) {
         for (const kind of (o.relay ? ["server", "relay"] : ["server"]) as TargetKind[]) {
           try {
@@ -863,10 +949,15 @@ async function main(args: string[]): Promise<number> {
       genApi: o.genApi,
       serverFlags: m.serverFlags,
     },
-    config: Object.fromEntries(o.scenarios.map((s) => [s, configs[s]])),
+    config: Object.fromEntries(
+      o.scenarios.map((
+        s,
+      ) => [s, s === "soak" ? { ...soakCfg, windowMs: soakSec * 1000 } : configs[s]]),
+    ),
     runs,
     ratios: ratios(runs),
     goals: goals(runs, o.quick),
+    ...(soaks.length > 0 ? { soak: soaks } : {}),
   };
   const json = JSON.stringify(results, null, 2) + "\n";
   const text = renderTables(results);

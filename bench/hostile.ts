@@ -1,0 +1,647 @@
+/**
+ * The soak's hostile clients: a separate process, driven by `bench/main.ts` like the load
+ * generator (one JSON command per line on standard input, one JSON answer per line out). It
+ * keeps a fixed number of misbehaving clients connected to the server, of these kinds:
+ *
+ * | kind        | what each one does                                                              |
+ * | ----------- | ------------------------------------------------------------------------------- |
+ * | `garbage`   | random bytes, or junk protocol lines, 4 times a second; never registers         |
+ * | `slowloris` | a header one byte every `slowMs`: half never finish REGISTER, half register and |
+ * |             | then dribble a SEND                                                             |
+ * | `flood`     | a registered user sending SENDs as fast as it is allowed to write (within the   |
+ * |             | process's `floodRate`): to normal users, to the non-readers (4 KiB bodies), to   |
+ * |             | names nobody has                                                                |
+ * | `broadcast` | a registered user sending `SEND ALL` the same way                               |
+ * | `nonreader` | a registered user that never answers a FORWARD: half read and drop what comes,  |
+ * |             | half never read at all                                                          |
+ * | `huge`      | a registered TOSEND with huge `Content-length`s: 2 GB streamed slowly, a number |
+ * |             | of 26 digits, legal 64 KiB bodies to normal users, an endless header line       |
+ * | `churn`     | connects and drops, 4 times a second: bare, after REGISTER, after both halves   |
+ * | `spoof`     | a registered user answering FORWARDs with `RECEIVED <someone else>`, sending    |
+ * |             | unsolicited RECEIVEDs and `UNREGISTER <normal user>`, and trying to register    |
+ * |             | normal users' names                                                             |
+ *
+ * When the server closes a hostile client, it comes back after a short pause, so the numbers
+ * hold for the whole phase. Hostile users are named by kind (`fl3`, `nr12`, ...), never `u<N>`,
+ * and their bodies start with `H`, so the normal users can tell their messages apart.
+ *
+ * Bounded: everything stops on `stop` or `quit`, when the input closes, or at `--deadline`.
+ *
+ * Usage: `deno run --allow-net bench/hostile.ts --port N [--host H] [--deadline SECONDS]`
+ *
+ * @module
+ */
+import * as net from "node:net";
+import { parseArgs } from "node:util";
+
+/** The kinds of hostile client, in the order they are reported. */
+export const HOSTILE_KINDS = [
+  "garbage",
+  "slowloris",
+  "flood",
+  "broadcast",
+  "nonreader",
+  "huge",
+  "churn",
+  "spoof",
+] as const;
+/** One kind of hostile client. */
+export type HostileKind = typeof HOSTILE_KINDS[number];
+/** How many clients of each kind. */
+export type HostileMix = Record<HostileKind, number>;
+
+/** A command from `bench/main.ts`. */
+export type HostileCommand =
+  | {
+    cmd: "start";
+    mix: HostileMix;
+    /** Names of the normal users (targets of floods, huge bodies and spoofs). */
+    normals: string[];
+    /** Most SENDs per second written by all `flood` and `broadcast` clients together. */
+    floodRate: number;
+    /** Slowloris: ms between bytes. */
+    slowMs: number;
+  }
+  | { cmd: "report" }
+  | { cmd: "stop" }
+  | { cmd: "quit" };
+
+/** What one kind of client did and got, since `start`. */
+export interface KindStats {
+  /** Clients of this kind kept connected. */
+  clients: number;
+  /** Connections opened. */
+  opened: number;
+  /** Connections that could not be opened. */
+  connectFailed: number;
+  /** Connections the server closed. */
+  serverClosed: number;
+  /** Bytes written. */
+  bytesOut: number;
+  /** SENDs written (flood, broadcast, huge). */
+  sends: number;
+  /** Answers and messages from the server, by their first word (ERRORs by code). */
+  got: Record<string, number>;
+  /** REGISTERED answers for a normal user's name: a takeover (should stay 0). */
+  takeovers: number;
+}
+
+/** The answer to `report` (and `stop`). */
+export interface HostileReport {
+  ok: true;
+  elapsedMs: number;
+  kinds: Record<HostileKind, KindStats>;
+  /** Connections open now. */
+  open: number;
+}
+
+const ENC = new TextEncoder();
+const LF = 10;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+let host = "127.0.0.1";
+let port = 0;
+let running = false;
+let startedAt = 0;
+let normals: string[] = [];
+let floodRate = 0;
+let slowMs = 3000;
+const stats = {} as Record<HostileKind, KindStats>;
+const live = new Set<net.Socket>();
+/** Flood and broadcast clients ready to write: the pump gives them their share of floodRate. */
+const flooders = new Set<Flooder>();
+
+function resetStats(mix: HostileMix): void {
+  for (const k of HOSTILE_KINDS) {
+    stats[k] = {
+      clients: mix[k],
+      opened: 0,
+      connectFailed: 0,
+      serverClosed: 0,
+      bytesOut: 0,
+      sends: 0,
+      got: {},
+      takeovers: 0,
+    };
+  }
+}
+
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)];
+const normal = () => normals.length > 0 ? pick(normals) : "u0";
+
+/**
+ * The server's messages, by first line: FORWARD bodies are skipped by their length. Only what a
+ * hostile client needs: counting answers and noticing FORWARDs and REGISTERED.
+ */
+class Reader {
+  #buf = new Uint8Array(0);
+  #skip = 0;
+
+  constructor(readonly onMessage: (line: string) => void) {}
+
+  feed(chunk: Uint8Array): void {
+    if (this.#skip > 0) {
+      const n = Math.min(this.#skip, chunk.length);
+      this.#skip -= n;
+      chunk = chunk.subarray(n);
+    }
+    if (chunk.length === 0) return;
+    const buf = this.#buf.length === 0 ? chunk : concat(this.#buf, chunk);
+    let pos = 0;
+    for (;;) {
+      if (this.#skip > 0) {
+        const n = Math.min(this.#skip, buf.length - pos);
+        this.#skip -= n;
+        pos += n;
+        if (this.#skip > 0) break;
+      }
+      // The end of the header: LF LF (the server writes LF only).
+      let end = -1;
+      for (let i = buf.indexOf(LF, pos); i !== -1; i = buf.indexOf(LF, i + 1)) {
+        if (i + 1 < buf.length && buf[i + 1] === LF) {
+          end = i;
+          break;
+        }
+      }
+      if (end === -1) break;
+      const header = new TextDecoder().decode(buf.subarray(pos, end));
+      pos = end + 2;
+      const nl = header.indexOf("\n");
+      const first = nl === -1 ? header : header.slice(0, nl);
+      if (first.startsWith("FORWARD ")) {
+        const m = /content-length:\s*(\d+)/i.exec(header);
+        this.#skip = m ? Number(m[1]) : 0;
+      }
+      this.onMessage(first);
+    }
+    this.#buf = pos >= buf.length ? new Uint8Array(0) : buf.slice(pos);
+    if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(0); // not the server's output
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** One hostile connection. */
+class Conn {
+  readonly sock: net.Socket;
+  readonly closed: Promise<void>;
+  #byUs = false;
+
+  constructor(
+    readonly kind: HostileKind,
+    sock: net.Socket,
+    onMessage: ((line: string) => void) | null,
+  ) {
+    this.sock = sock;
+    const st = stats[kind];
+    const reader = new Reader((line) => {
+      const key = line.startsWith("ERROR ") ? line.slice(0, 9) : line.split(" ")[0];
+      st.got[key] = (st.got[key] ?? 0) + 1;
+      if (/^REGISTERED \S+ u\d+$/.test(line)) st.takeovers++;
+      onMessage?.(line);
+    });
+    sock.on("data", (chunk: Uint8Array) => reader.feed(chunk));
+    sock.on("error", () => {/* "close" follows */});
+    this.closed = new Promise((resolve) =>
+      sock.once("close", () => {
+        live.delete(sock);
+        if (!this.#byUs) st.serverClosed++;
+        resolve();
+      })
+    );
+  }
+
+  write(bytes: Uint8Array | string): void {
+    if (this.sock.destroyed) return;
+    const b = typeof bytes === "string" ? ENC.encode(bytes) : bytes;
+    stats[this.kind].bytesOut += b.length;
+    this.sock.write(b);
+  }
+
+  /** Bytes written but not yet taken by the kernel. */
+  get backlog(): number {
+    return this.sock.writableLength;
+  }
+
+  get open(): boolean {
+    return !this.sock.destroyed;
+  }
+
+  close(): void {
+    this.#byUs = true;
+    this.sock.destroy();
+  }
+}
+
+/** Opens a connection; null when it cannot be opened within 5 s. */
+function connect(kind: HostileKind, onMessage: ((line: string) => void) | null = null) {
+  return new Promise<Conn | null>((resolve) => {
+    const s = net.connect({ host, port });
+    const timer = setTimeout(() => fail(), 5000);
+    const fail = () => {
+      clearTimeout(timer);
+      s.destroy();
+      stats[kind].connectFailed++;
+      resolve(null);
+    };
+    s.once("error", fail);
+    s.once("connect", () => {
+      clearTimeout(timer);
+      s.off("error", fail);
+      s.setNoDelay(true);
+      if (!running) {
+        s.destroy();
+        return resolve(null);
+      }
+      live.add(s);
+      stats[kind].opened++;
+      resolve(new Conn(kind, s, onMessage));
+    });
+  });
+}
+
+/** Waits until `conn` closes, `running` ends, or `ms` pass; true if it is still open. */
+async function hold(conn: Conn, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([conn.closed, new Promise<void>((r) => timer = setTimeout(r, ms))]);
+  clearTimeout(timer);
+  return running && conn.open;
+}
+
+/**
+ * Opens a user's two connections and registers them; null if either fails. `onRecv` sees the
+ * messages arriving on TORECV.
+ */
+async function openUser(
+  kind: HostileKind,
+  name: string,
+  onRecv: ((line: string, recv: Conn) => void) | null,
+  onSend: ((line: string) => void) | null = null,
+): Promise<{ send: Conn; recv: Conn } | null> {
+  let recv: Conn | null = null;
+  const [send, r] = await Promise.all([
+    connect(kind, onSend),
+    connect(kind, (line) => onRecv?.(line, recv!)),
+  ]);
+  recv = r;
+  if (send === null || recv === null) {
+    send?.close();
+    recv?.close();
+    return null;
+  }
+  send.write(`REGISTER TOSEND ${name}\n\n`);
+  recv.write(`REGISTER TORECV ${name}\n\n`);
+  return { send, recv };
+}
+
+/** Runs `once` for one client over and over while the soak lasts, pausing between rounds. */
+async function keep(pauseMs: number, once: (round: number) => Promise<void>): Promise<void> {
+  for (let round = 0; running; round++) {
+    try {
+      await once(round);
+    } catch { /* a round that failed: try again after the pause */ }
+    if (running) await sleep(pauseMs * (0.5 + Math.random()));
+  }
+}
+
+const JUNK = [
+  "HELLO\r\n\r\n",
+  "GET / HTTP/1.1\r\nHost: chat\r\n\r\n",
+  "SEND\n\n",
+  "REGISTER TOSEND\n\n",
+  "REGISTER TOSEND bad name!\n\n",
+  "REGISTER TORECV ALL\n\n",
+  "REGISTER SIDEWAYS x\n\n",
+  "RECEIVED\n\n",
+  "FORWARD u0\nContent-length: 3\n\nabc",
+  "SENT u0\n\n",
+  "ERROR 102 Unable to send\n\n",
+  "\n\n\n\n",
+  "\u0000\u0001\u0002\u00ff\n\n",
+];
+
+async function garbage(i: number): Promise<void> {
+  await keep(200, async () => {
+    const c = await connect("garbage");
+    if (c === null) return;
+    if (i % 3 === 2) {
+      // A TLS ClientHello on a plain server, then garbage.
+      c.write(new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+    }
+    while (await hold(c, 250)) {
+      if (i % 3 === 0) c.write(crypto.getRandomValues(new Uint8Array(512)));
+      else c.write(pick(JUNK));
+    }
+    c.close();
+  });
+}
+
+async function slowloris(i: number): Promise<void> {
+  await keep(200, async () => {
+    const c = await connect("slowloris");
+    if (c === null) return;
+    let text = `REGISTER TOSEND sl${i}\n\n`;
+    if (i % 2 === 1) {
+      // Registered (so the registration deadline does not apply), then a SEND that never ends.
+      c.write(text);
+      text = `SEND ${normal()}\nContent-length: 5\n\nhello`;
+    }
+    for (let k = 0; k < text.length && await hold(c, slowMs); k++) c.write(text[k]);
+    while (await hold(c, slowMs)) { /* finished (it should not get this far): just wait */ }
+    c.close();
+  });
+}
+
+/** A flood or broadcast client, fed by {@link pump}. */
+interface Flooder {
+  kind: "flood" | "broadcast";
+  send: Conn;
+  n: number;
+}
+
+const FLOOD_BODY = "H".padEnd(32, "h");
+const BIG_BODY = "H".padEnd(4096, "h");
+const floodMsg = (to: string, body: string) =>
+  `SEND ${to}\nContent-length: ${body.length}\n\n${body}`;
+
+function floodBatch(f: Flooder, count: number): string {
+  let out = "";
+  for (let k = 0; k < count; k++, f.n++) {
+    if (f.kind === "broadcast") out += floodMsg("ALL", FLOOD_BODY);
+    else {
+      const r = f.n % 8;
+      const nr = stats.nonreader.clients;
+      if (r < 5) out += floodMsg(normal(), FLOOD_BODY);
+      else if (r < 7 && nr > 0) out += floodMsg(`nr${f.n % nr}`, BIG_BODY);
+      else out += floodMsg(`nobody${f.n % 1000}`, FLOOD_BODY);
+    }
+  }
+  return out;
+}
+
+/**
+ * Every 10 ms, shares out floodRate / 100 SENDs among the flood and broadcast clients whose
+ * sockets are not backed up. The cap keeps this process from taking the whole core it shares
+ * with the normal users' generator: the soak measures the server, not a starved generator.
+ */
+async function pump(): Promise<void> {
+  let turn = 0;
+  while (running) {
+    await sleep(10);
+    const ready = [...flooders].filter((f) => f.send.open && f.send.backlog < 64 * 1024);
+    if (ready.length === 0) continue;
+    let budget = Math.max(1, Math.round(floodRate / 100));
+    const each = Math.max(1, Math.ceil(budget / ready.length));
+    for (let k = 0; k < ready.length && budget > 0; k++) {
+      const f = ready[(turn + k) % ready.length];
+      const n = Math.min(each, budget);
+      budget -= n;
+      f.send.write(floodBatch(f, n));
+      stats[f.kind].sends += n;
+    }
+    turn++;
+  }
+}
+
+/** Answers each FORWARD on TORECV properly (flood and broadcast users are not non-readers). */
+function answerForwards(line: string, recv: Conn): void {
+  if (line.startsWith("FORWARD ")) recv.write(`RECEIVED ${line.slice(8)}\n\n`);
+}
+
+async function flooder(kind: "flood" | "broadcast", i: number): Promise<void> {
+  const name = `${kind === "flood" ? "fl" : "bc"}${i}`;
+  await keep(500, async () => {
+    const u = await openUser(kind, name, answerForwards);
+    if (u === null) return;
+    const f: Flooder = { kind, send: u.send, n: i };
+    flooders.add(f);
+    await Promise.race([u.send.closed, u.recv.closed, stopped]);
+    flooders.delete(f);
+    u.send.close();
+    u.recv.close();
+  });
+}
+
+async function nonreader(i: number): Promise<void> {
+  await keep(500, async () => {
+    // Half drop what arrives unread (they notice being closed); half never read at all, and
+    // so cannot notice: they start again every 40 s (past the server's ack timeout).
+    const deaf = i % 2 === 1;
+    const u = await openUser("nonreader", `nr${i}`, null);
+    if (u === null) return;
+    if (deaf) {
+      await sleep(200); // let REGISTERED arrive, then stop reading
+      u.send.sock.pause();
+      u.recv.sock.pause();
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      u.send.closed,
+      u.recv.closed,
+      stopped,
+      new Promise<void>((r) => timer = setTimeout(r, deaf ? 40_000 : 1e9)),
+    ]);
+    clearTimeout(timer);
+    u.send.close();
+    u.recv.close();
+  });
+}
+
+async function huge(i: number): Promise<void> {
+  const variant = i % 4;
+  await keep(500, async () => {
+    const c = await connect("huge");
+    if (c === null) return;
+    c.write(`REGISTER TOSEND hg${i}\n\n`);
+    const junk = "H".padEnd(16 * 1024, "j");
+    if (variant === 0) {
+      // 2 GB announced, streamed at 80 KB/s: the server must skip it without holding it.
+      c.write(`SEND ${normal()}\nContent-length: 2000000000\n\n`);
+      stats.huge.sends++;
+      while (await hold(c, 200)) c.write(junk);
+    } else if (variant === 1) {
+      // A length no integer type holds.
+      while (await hold(c, 1000)) {
+        c.write(`SEND ${normal()}\nContent-length: 99999999999999999999999999\n\n`);
+        stats.huge.sends++;
+      }
+    } else if (variant === 2) {
+      // The largest legal body, to normal users, twice a second.
+      const body = "H".padEnd(64 * 1024, "b");
+      while (await hold(c, 500)) {
+        c.write(floodMsg(normal(), body));
+        stats.huge.sends++;
+      }
+    } else {
+      // A header line that never ends.
+      c.write(`SEND ${normal()}\nX-Pad: `);
+      while (await hold(c, 200)) c.write(junk);
+    }
+    c.close();
+  });
+}
+
+async function churn(i: number): Promise<void> {
+  await keep(250, async (round) => {
+    const variant = round % 3;
+    if (variant === 2) {
+      // A whole user, gone as soon as it is registered.
+      const u = await openUser("churn", `ch${i}`, null);
+      if (u === null) return;
+      await hold(u.recv, 100);
+      u.send.close();
+      u.recv.close();
+      return;
+    }
+    const c = await connect("churn");
+    if (c === null) return;
+    if (variant === 1) c.write(`REGISTER TOSEND ch${i}\n\n`);
+    c.close();
+  });
+}
+
+async function spoof(i: number): Promise<void> {
+  await keep(500, async () => {
+    // Answers every FORWARD naming someone else as the sender.
+    const u = await openUser("spoof", `sp${i}`, (line, recv) => {
+      if (line.startsWith("FORWARD ")) recv.write(`RECEIVED ${normal()}\n\n`);
+    });
+    if (u === null) return;
+    for (let k = 0; await hold(u.recv, 500); k++) {
+      u.recv.write(`RECEIVED ${normal()}\n\n`); // nothing awaits it
+      u.send.write(`RECEIVED ${normal()}\n\nUNREGISTER ${normal()}\n\n`);
+      if (k % 4 === i % 4) {
+        // Try to take over a normal user's name (the server must answer ERROR 104).
+        const name = normal();
+        const c = await connect("spoof");
+        if (c === null) continue;
+        c.write(`REGISTER TORECV ${name}\n\nREGISTER TOSEND ${name}\n\n`);
+        await hold(c, 300);
+        c.close();
+      }
+    }
+    u.send.close();
+    u.recv.close();
+  });
+}
+
+let stopped: Promise<void> = Promise.resolve();
+let stop: () => void = () => {};
+let tasks: Promise<void>[] = [];
+
+function start(c: Extract<HostileCommand, { cmd: "start" }>): void {
+  resetStats(c.mix);
+  normals = c.normals;
+  floodRate = c.floodRate;
+  slowMs = c.slowMs;
+  running = true;
+  startedAt = performance.now();
+  stopped = new Promise((r) => stop = r);
+  const m = c.mix;
+  const times = (n: number, f: (i: number) => Promise<void>) =>
+    Array.from({ length: n }, (_, i) => f(i));
+  tasks = [
+    pump(),
+    ...times(m.garbage, garbage),
+    ...times(m.slowloris, slowloris),
+    ...times(m.flood, (i) => flooder("flood", i)),
+    ...times(m.broadcast, (i) => flooder("broadcast", i)),
+    ...times(m.nonreader, nonreader),
+    ...times(m.huge, huge),
+    ...times(m.churn, churn),
+    ...times(m.spoof, spoof),
+  ];
+}
+
+function report(): HostileReport {
+  return {
+    ok: true,
+    elapsedMs: performance.now() - startedAt,
+    kinds: structuredClone(stats),
+    open: live.size,
+  };
+}
+
+async function halt(): Promise<void> {
+  running = false;
+  stop();
+  for (const s of live) s.destroy();
+  live.clear();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(tasks),
+    new Promise<void>((r) => timer = setTimeout(r, 10_000)),
+  ]);
+  clearTimeout(timer);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string" },
+      deadline: { type: "string", default: "600" },
+    },
+  });
+  host = values.host;
+  port = Number(values.port);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    console.error("hostile: --port N is required");
+    Deno.exit(2);
+  }
+  const deadline = setTimeout(() => {
+    console.error("hostile: deadline reached, exiting");
+    Deno.exit(3);
+  }, Number(values.deadline) * 1000);
+  Deno.unrefTimer(deadline);
+
+  const out = async (answer: unknown) => {
+    const bytes = ENC.encode(JSON.stringify(answer) + "\n");
+    let off = 0;
+    while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
+  };
+  let buffered = "";
+  for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    buffered += text;
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) !== -1) {
+      const line = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (line === "") continue;
+      let c: HostileCommand;
+      try {
+        c = JSON.parse(line);
+      } catch (error) {
+        await out({ ok: false, error: String(error) });
+        continue;
+      }
+      if (c.cmd === "start") {
+        if (running) await halt();
+        start(c);
+        await out({ ok: true });
+      } else if (c.cmd === "report") {
+        await out(report());
+      } else if (c.cmd === "stop") {
+        const r = report();
+        await halt();
+        await out(r);
+      } else if (c.cmd === "quit") {
+        await halt();
+        await out({ ok: true });
+        Deno.exit(0);
+      } else {
+        await out({ ok: false, error: `unknown command ${line.slice(0, 80)}` });
+      }
+    }
+  }
+  // The parent went away: stop.
+  Deno.exit(0);
+}
+
+if (import.meta.main) await main();
