@@ -240,15 +240,30 @@ class Session implements ConnHandler {
     return reply;
   }
 
-  /** Fills an answer slot and writes every answer that is now ready, in order. */
+  /**
+   * Fills an answer slot and writes every answer that is now ready, in order. Answers that
+   * become ready together (those held behind a slow one) go out in one write: a sender with
+   * thousands held must not cost thousands of writes, nor a shift of the whole list for each.
+   */
   resolve(reply: Reply, message: Message): void {
     reply.bytes = encode(message);
     this.held += reply.bytes.length;
-    while (this.replies.length > 0 && this.replies[0].bytes !== null) {
-      const r = this.replies.shift()!;
-      this.held -= r.bytes!.length;
-      this.write(r.bytes!);
-      r.after?.();
+    const replies = this.replies;
+    let ready = 0;
+    while (ready < replies.length && replies[ready].bytes !== null) ready++;
+    if (ready > 0) {
+      // Taken off the list before anything is written: a write can drop the connection, and
+      // what that sets off must not find these answers again.
+      const out = replies.splice(0, ready);
+      for (const r of out) this.held -= r.bytes!.length;
+      let from = 0;
+      for (let i = 0; i < out.length; i++) {
+        const after = out[i].after;
+        if (after === undefined && i < out.length - 1) continue;
+        this.write(joinReplies(out, from, i + 1));
+        from = i + 1;
+        after?.();
+      }
     }
     // Answers held behind an unfinished one are bytes waiting to be written, too.
     if (
@@ -268,6 +283,20 @@ class Session implements ConnHandler {
   get label(): string | undefined {
     return this.user?.name;
   }
+}
+
+/** The bytes of `replies[from, to)`, all filled in, as one buffer. */
+function joinReplies(replies: Reply[], from: number, to: number): Uint8Array {
+  if (to - from === 1) return replies[from].bytes!;
+  let length = 0;
+  for (let i = from; i < to; i++) length += replies[i].bytes!.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    out.set(replies[i].bytes!, at);
+    at += replies[i].bytes!.length;
+  }
+  return out;
 }
 
 function halfBit(half: Half): number {

@@ -484,3 +484,26 @@ Deno.test("startServer answers a queued SEND ALL with ERROR 102 when its sender 
     );
   });
 });
+
+Deno.test("startServer writes answers held behind a slow one together, in order, once it is answered", async () => {
+  await withServer({ rateLimit: 0 }, async (_s, w) => {
+    const abc = await w.user("abc");
+    const xyz = await w.user("xyz");
+    // The first SEND waits for xyz; the 300 after it fail at once (no such user) but are held.
+    let pipelined = "SEND xyz\nContent-length: 1\n\na";
+    for (let i = 0; i < 300; i++) pipelined += "SEND nobody\nContent-length: 1\n\nb";
+    await abc.tosend.send(pipelined);
+    await xyz.torecv.next();
+    await abc.tosend.expectNothing();
+    await xyz.torecv.send("RECEIVED abc\n\n");
+    assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
+    for (let i = 0; i < 300; i++) {
+      assert.deepEqual(await abc.tosend.next(), {
+        type: "ERROR",
+        code: 102,
+        text: "Unable to send",
+      });
+    }
+    await abc.tosend.expectNothing();
+  });
+});
