@@ -12,6 +12,7 @@ import {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_HEADER_BYTES,
   encode,
+  ERROR_TEXT,
   ErrorCode,
   errorMessage,
   type Half,
@@ -246,7 +247,7 @@ class Session implements ConnHandler {
    * thousands held must not cost thousands of writes, nor a shift of the whole list for each.
    */
   resolve(reply: Reply, message: Message): void {
-    reply.bytes = encode(message);
+    reply.bytes = encodeAnswer(message);
     this.held += reply.bytes.length;
     const replies = this.replies;
     let ready = 0;
@@ -283,6 +284,17 @@ class Session implements ConnHandler {
   get label(): string | undefined {
     return this.user?.name;
   }
+}
+
+/** Canonical ERROR answers, encoded once: a flood can be answered with many thousands. */
+const ERROR_BYTES = new Map<number, Uint8Array>();
+
+/** Encodes an answer; the canonical ERROR answers come from a cache (never modified). */
+function encodeAnswer(message: Message): Uint8Array {
+  if (message.type !== "ERROR" || message.text !== ERROR_TEXT[message.code]) return encode(message);
+  let bytes = ERROR_BYTES.get(message.code);
+  if (bytes === undefined) ERROR_BYTES.set(message.code, bytes = encode(message));
+  return bytes;
 }
 
 /** The bytes of `replies[from, to)`, all filled in, as one buffer. */
