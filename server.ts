@@ -286,6 +286,8 @@ class Session implements ConnHandler {
   }
 }
 
+const EMPTY_BYTES = new Uint8Array(0);
+
 /** Canonical ERROR answers, encoded once: a flood can be answered with many thousands. */
 const ERROR_BYTES = new Map<number, Uint8Array>();
 
@@ -510,16 +512,18 @@ class Relay {
       s.pendingSends--;
       s.resolve(slot, message);
     };
-    const bytes = encode({ type: "FORWARD", from, body });
-
-    if (to === BROADCAST) return this.broadcast(s, from, bytes, body.length, finish);
+    if (to === BROADCAST) {
+      return this.broadcast(s, from, encode({ type: "FORWARD", from, body }), body.length, finish);
+    }
 
     const target = this.online(to);
     if (target === undefined) {
       this.log({ event: "not-delivered", from, to, reason: `"${to}" is not online` });
       return finish(errorMessage(ErrorCode.UnableToSend));
     }
-    this.deliver(target.recv!, from, to, bytes, body.length, (ok) => {
+    // Encoded only once it will be queued: a flood at full queues costs no copies.
+    const forward = () => encode({ type: "FORWARD", from, body });
+    this.deliver(target.recv!, from, to, forward, body.length, (ok) => {
       finish(ok ? { type: "SENT", to } : errorMessage(ErrorCode.UnableToSend));
     });
   }
@@ -608,19 +612,23 @@ class Relay {
     return true;
   }
 
-  /** Queues a FORWARD for a recipient; `done` is called exactly once with the outcome. */
+  /**
+   * Queues a FORWARD (its bytes, or a function that encodes them) for a recipient; `done` is
+   * called exactly once with the outcome.
+   */
   deliver(
     r: Session,
     from: string,
     to: string,
-    bytes: Uint8Array,
+    forward: Uint8Array | (() => Uint8Array),
     bodyBytes: number,
     done: (ok: boolean) => void,
   ): void {
+    const full = r.queue.length >= this.options.maxQueuedForwards;
     const delivery: Delivery = {
       from,
       to,
-      bytes,
+      bytes: full ? EMPTY_BYTES : typeof forward === "function" ? forward() : forward,
       sentAt: 0,
       queuedAt: performance.now(),
       done: (ok, reason) => {
@@ -629,7 +637,7 @@ class Relay {
         done(ok);
       },
     };
-    if (r.queue.length >= this.options.maxQueuedForwards) {
+    if (full) {
       return delivery.done(false, `"${to}" has too many messages waiting`);
     }
     r.queue.push(delivery);
