@@ -416,6 +416,60 @@ export async function startTarget(
   }
 }
 
+/** What {@link connectUsers} reports. */
+export interface Connected {
+  /** Users connected and registered. */
+  users: number;
+  /** Users that could not connect or register. */
+  failedUsers: number;
+  /** How long connecting took, s. */
+  connectSec: number;
+}
+
+/**
+ * Starts as many generators as `count` users need (pushed onto `gens`, so that the caller stops
+ * them whatever happens) and has them connect and register the users `u0`…; throws if fewer than
+ * two could.
+ */
+export async function connectUsers(
+  tag: string,
+  count: number,
+  port: number,
+  m: Machine,
+  o: { genApi: GenApi },
+  deadlineSec: number,
+  gens: Child[],
+  limits: { timeoutMs: number; maxFailures: number },
+): Promise<Connected> {
+  // One generator holds at most 2,500 users (5,000 sockets), fewer if the fd limit is low: with
+  // 5,000 users a node:net generator process left both cores partly idle yet could not keep
+  // up (Deno's node:net slows down with sockets per process), with 2,500 it saturates the server.
+  const perGen = Math.max(1, Math.min(2500, Math.floor((m.fdLimit - 200) / 2)));
+  const genCount = Math.ceil(count / perGen);
+  gens.push(...startGens(genCount, port, m, o, deadlineSec));
+  const share = Math.ceil(count / genCount);
+  log(`${tag}: connecting ${count} users (${genCount} generator(s))`);
+  const t0 = performance.now();
+  const connects = await Promise.all(gens.map((g, i) =>
+    g.request<ConnectReply>({
+      cmd: "connect",
+      first: i * share,
+      count: Math.min(share, count - i * share),
+      concurrency: 100,
+      ...limits,
+    }, 300_000)
+  ));
+  const connectSec = (performance.now() - t0) / 1000;
+  const users = connects.reduce((n, c) => n + c.connected, 0);
+  const failedUsers = connects.reduce((n, c) => n + c.failed, 0);
+  if (users < 2) throw new Error(`${tag}: only ${users} user(s) could connect`);
+  log(
+    `${tag}: ${users} users connected in ${round(connectSec, 1)} s` +
+      (failedUsers > 0 ? `, ${failedUsers} failed` : ""),
+  );
+  return { users, failedUsers, connectSec };
+}
+
 export function startGens(
   count: number,
   port: number,
@@ -537,33 +591,19 @@ async function runOne(
     await sleep(300);
     const rssBase = (await rssKiB(target.pid)) ?? 0;
     const fdsBase = await openFiles(target.pid);
-    // One generator holds at most 2,500 users (5,000 sockets), fewer if the fd limit is low: with
-    // 5,000 users a node:net generator process left both cores partly idle yet could not keep
-    // up (Deno's node:net slows down with sockets per process), with 2,500 it saturates the server.
-    const perGen = Math.max(1, Math.min(2500, Math.floor((m.fdLimit - 200) / 2)));
-    const genCount = Math.ceil(cfg.users / perGen);
     const deadline = Math.ceil((cfg.warmupMs + cfg.windowMs + (cfg.idleMs ?? 0)) / 1000) + 120;
-    gens.push(...startGens(genCount, port, m, o, deadline));
-    const share = Math.ceil(cfg.users / genCount);
-    log(`${tag}: connecting ${cfg.users} users (${genCount} generator(s))`);
-    const t0 = performance.now();
-    const connects = await Promise.all(gens.map((g, i) =>
-      g.request<ConnectReply>({
-        cmd: "connect",
-        first: i * share,
-        count: Math.min(share, cfg.users - i * share),
-        concurrency: 100,
+    const { users, failedUsers, connectSec } = await connectUsers(
+      tag,
+      cfg.users,
+      port,
+      m,
+      o,
+      deadline,
+      gens,
+      {
         timeoutMs: scenario === "scale" ? 5000 : 15_000,
         maxFailures: scenario === "scale" ? 100 : 1_000_000,
-      }, 300_000)
-    ));
-    const connectSec = (performance.now() - t0) / 1000;
-    const users = connects.reduce((n, c) => n + c.connected, 0);
-    const failedUsers = connects.reduce((n, c) => n + c.failed, 0);
-    if (users < 2) throw new Error(`${tag}: only ${users} user(s) could connect`);
-    log(
-      `${tag}: ${users} users connected in ${round(connectSec, 1)} s` +
-        (failedUsers > 0 ? `, ${failedUsers} failed` : ""),
+      },
     );
 
     let rssIdle: number | null = null;

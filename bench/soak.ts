@@ -16,12 +16,12 @@
 import { Histogram, type LatencySummary } from "./hist.ts";
 import { cpuTicks, openFiles, rssKiB } from "./proc.ts";
 import { Child } from "./procs.ts";
-import type { ConnectReply, GenApi, GenReport, VerifyCounts } from "./gen.ts";
+import type { GenApi, GenReport, VerifyCounts } from "./gen.ts";
 import { HOSTILE_KINDS, type HostileMix, type HostileReport, type KindStats } from "./hostile.ts";
 import {
+  connectUsers,
   type Machine,
   type ScenarioConfig,
-  startGens,
   startTarget,
   type Transport,
 } from "./main.ts";
@@ -201,27 +201,16 @@ export async function runSoak(
   try {
     await sleep(300);
     rssBase = (await rssKiB(server.pid)) ?? 0;
-    const perGen = Math.max(1, Math.min(2500, Math.floor((m.fdLimit - 200) / 2)));
-    const genCount = Math.ceil(cfg.users / perGen);
-    gens.push(...startGens(genCount, port, m, o, Math.ceil(totalSec) + 180));
-    const share = Math.ceil(cfg.users / genCount);
-    log(`${tag}: connecting ${cfg.users} users (${genCount} generator(s))`);
-    const t0 = performance.now();
-    const connects = await Promise.all(gens.map((g, i) =>
-      g.request<ConnectReply>({
-        cmd: "connect",
-        first: i * share,
-        count: Math.min(share, cfg.users - i * share),
-        concurrency: 100,
-        timeoutMs: 15_000,
-        maxFailures: 1_000_000,
-      }, 300_000)
+    ({ users, failedUsers, connectSec } = await connectUsers(
+      tag,
+      cfg.users,
+      port,
+      m,
+      o,
+      Math.ceil(totalSec) + 180,
+      gens,
+      { timeoutMs: 15_000, maxFailures: 1_000_000 },
     ));
-    connectSec = (performance.now() - t0) / 1000;
-    users = connects.reduce((n, c) => n + c.connected, 0);
-    failedUsers = connects.reduce((n, c) => n + c.failed, 0);
-    if (users < 2) throw new Error(`${tag}: only ${users} user(s) could connect`);
-    log(`${tag}: ${users} users connected in ${round(connectSec, 1)} s`);
     await Promise.all(
       gens.map((g) =>
         g.request({ cmd: "open", rate: cfg.rate / gens.length, verify: true }, 15_000)
