@@ -67,6 +67,8 @@ export interface ServerOptions {
   maxBodyBytes: number;
   /** Most FORWARDs waiting for one recipient; past that, senders get ERROR 102 at once. */
   maxQueuedForwards: number;
+  /** Most bytes of FORWARDs waiting for one recipient; past that, senders get ERROR 102 at once. */
+  maxQueuedBytes: number;
   /** Most SENDs from one connection waiting for their answers; past that, ERROR 102 at once. */
   maxPendingSends: number;
   /** Most bytes waiting to be written to one connection before it is dropped as too slow. */
@@ -101,6 +103,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   maxQueuedForwards: 256,
+  maxQueuedBytes: 1024 * 1024,
   maxPendingSends: 256,
   maxWriteQueueBytes: 1024 * 1024,
   registerTimeoutMs: 10_000,
@@ -175,6 +178,8 @@ class Session implements ConnHandler {
   readonly broadcasts: (() => void)[] = [];
   inflight: Delivery | null = null;
   readonly queue: Delivery[] = [];
+  /** Bytes of the FORWARDs in {@link queue}. */
+  queuedBytes = 0;
   /** When the connection opened (for the registration deadline). */
   readonly openedAt = performance.now();
   /** When the first byte of the message being received arrived; 0 when between messages. */
@@ -624,7 +629,10 @@ class Relay {
     bodyBytes: number,
     done: (ok: boolean) => void,
   ): void {
-    const full = r.queue.length >= this.options.maxQueuedForwards;
+    // A FORWARD is its body plus a header of about 30 bytes and the sender's name.
+    const size = bodyBytes + from.length + 32;
+    const full = r.queue.length >= this.options.maxQueuedForwards ||
+      (r.queue.length > 0 && r.queuedBytes + size > this.options.maxQueuedBytes);
     const delivery: Delivery = {
       from,
       to,
@@ -641,6 +649,7 @@ class Relay {
       return delivery.done(false, `"${to}" has too many messages waiting`);
     }
     r.queue.push(delivery);
+    r.queuedBytes += delivery.bytes.length;
     this.pump(r);
   }
 
@@ -648,6 +657,7 @@ class Relay {
   pump(r: Session): void {
     if (r.inflight !== null || r.queue.length === 0 || r.conn.closed) return;
     const d = r.queue.shift()!;
+    r.queuedBytes -= d.bytes.length;
     r.inflight = d;
     d.sentAt = performance.now();
     r.write(d.bytes);
@@ -710,6 +720,7 @@ class Relay {
     const pending = r.inflight ? [r.inflight, ...r.queue] : [...r.queue];
     r.inflight = null;
     r.queue.length = 0;
+    r.queuedBytes = 0;
     for (const d of pending) d.done(false, `"${d.to}" ${reason}`);
   }
 
@@ -759,6 +770,7 @@ class Relay {
       // Queued behind a recipient that acknowledges slowly: give up rather than wait for ever.
       while (s.queue.length > 0 && now - s.queue[0].queuedAt >= 2 * o.ackTimeoutMs) {
         const late = s.queue.shift()!;
+        s.queuedBytes -= late.bytes.length;
         late.done(false, `"${late.to}" did not take it within ${2 * o.ackTimeoutMs} ms`);
       }
       const d = s.inflight;
@@ -928,6 +940,8 @@ Options:
                          ERROR 102 (default 64k)
   --max-queue N          Most messages waiting for one recipient; more get ERROR 102 at
                          once (default 256)
+  --max-queue-bytes N    Most bytes of messages waiting for one recipient; more get
+                         ERROR 102 at once (default 1m; one message is always let in)
   --register-timeout TIME
                          Close connections that have not registered by then (default 10s)
   --stall-timeout TIME   Close connections that start a message and stop sending it
@@ -962,6 +976,7 @@ const SERVER_OPTIONS = {
   "max-header-bytes": { type: "string" },
   "max-body-bytes": { type: "string" },
   "max-queue": { type: "string" },
+  "max-queue-bytes": { type: "string" },
   "register-timeout": { type: "string" },
   "stall-timeout": { type: "string" },
   "max-connections": { type: "string" },
@@ -1091,6 +1106,9 @@ export async function serverMain(args: string[]): Promise<number> {
   }
   if (str("max-queue") !== undefined) {
     options.maxQueuedForwards = parseCount(str("max-queue")!, "--max-queue", SERVER_USAGE);
+  }
+  if (str("max-queue-bytes") !== undefined) {
+    options.maxQueuedBytes = parseSize(str("max-queue-bytes")!, "--max-queue-bytes", SERVER_USAGE);
   }
   const durations = [
     ["register-timeout", "registerTimeoutMs"],

@@ -507,3 +507,24 @@ Deno.test("startServer writes answers held behind a slow one together, in order,
     await abc.tosend.expectNothing();
   });
 });
+
+Deno.test("startServer answers ERROR 102 at once past maxQueuedBytes for one recipient, one message always fits", async () => {
+  await withServer({ maxQueuedBytes: 3000, rateLimit: 0 }, async (_s, w) => {
+    const abc = await w.user("abc");
+    const xyz = await w.user("xyz"); // never answers
+    const big = "x".repeat(2000);
+    const send = `SEND xyz\nContent-length: ${big.length}\n\n${big}`;
+    // In flight, then queued (the queue was empty), then over the byte budget.
+    await abc.tosend.send(send + send + send);
+    assert.equal((await xyz.torecv.next()).type, "FORWARD");
+    await xyz.torecv.expectNothing();
+    await abc.tosend.expectNothing(); // answers wait in order behind the first
+    await xyz.torecv.send("RECEIVED abc\n\n");
+    assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
+    assert.equal((await xyz.torecv.next()).type, "FORWARD");
+    await xyz.torecv.send("RECEIVED abc\n\n");
+    assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
+    assert.deepEqual(await abc.tosend.next(), { type: "ERROR", code: 102, text: "Unable to send" });
+    await xyz.torecv.expectNothing();
+  });
+});
