@@ -68,8 +68,8 @@ export function parseInputLine(line: string): InputLine {
   if (!trimmed.startsWith("@")) {
     return {
       kind: "invalid",
-      hint: 'Not sent: start the line with "@name " to send to one user or "@ALL " for ' +
-        'everyone, e.g. "@xyz hello" (/help for more).',
+      // One row of an 80-column terminal, even after the "Line N: " of piped input.
+      hint: 'Not sent: type "@name message", or "@ALL message" for everyone.',
     };
   }
   const m = /^@([^\s:]*)(?::|\s|$)(.*)$/s.exec(trimmed)!;

@@ -145,7 +145,7 @@ Deno.test("chat client rejects malformed input lines with a hint and sends nothi
       "Line 5",
       "Line 6",
     ]);
-    assert.match(hints[0], /start the line with "@name "/);
+    assert.match(hints[0], /type "@name message"/);
     assert.match(hints[4], /Unknown command "\/who"/);
     assert.deepEqual(xyz.stdout, ["abc: fine"]);
   });

@@ -76,8 +76,8 @@ Deno.test("parseInputLine reads the slash commands and their aliases", () => {
 
 Deno.test("parseInputLine rejects every other form with a one-line hint", () => {
   const cases: [string, RegExp][] = [
-    ["hello", /start the line with "@name "/],
-    ["xyz: hello", /start the line with "@name "/],
+    ["hello", /type "@name message"/],
+    ["xyz: hello", /type "@name message"/],
     ["@ hello", /write the name right after "@"/],
     ["@", /write the name right after "@"/],
     ["@xyz", /nothing to send to xyz/],
