@@ -79,9 +79,11 @@ export function parseDuration(value: string, flag: string, usage: string): numbe
   const n = m ? Number(m[1]) : 0;
   const ms = m ? Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000) : 0;
   // Checked after rounding: "0.4ms" would otherwise become a deadline of 0 ms.
-  if (!(ms >= 1 && Number.isSafeInteger(ms))) {
+  // Timers take at most 2^31 - 1 ms (about 24.8 days); longer ones would fire at once.
+  if (!(ms >= 1 && ms <= 2 ** 31 - 1)) {
     throw new UsageError(
-      `Invalid ${flag} "${value}": use a duration of at least 1 ms, such as "30s", "500ms" or "2m".`,
+      `Invalid ${flag} "${value}": use a duration from 1 ms to 24 days, such as "30s", "500ms" ` +
+        `or "2m".`,
       usage,
     );
   }

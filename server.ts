@@ -174,8 +174,10 @@ class Session implements ConnHandler {
   pendingSends = 0;
   /** True while a SEND ALL of this connection is being delivered. */
   broadcasting = false;
-  /** SEND ALLs waiting for the one being delivered to finish, in order. */
-  readonly broadcasts: (() => void)[] = [];
+  /** SENDs waiting for that SEND ALL to finish, in order. */
+  readonly waiting: { to: string; body: Uint8Array; finish: (m: Message) => void }[] = [];
+  /** Bytes of the bodies in {@link waiting}. */
+  waitingBytes = 0;
   inflight: Delivery | null = null;
   readonly queue: Delivery[] = [];
   /** Bytes of the FORWARDs in {@link queue}. */
@@ -292,6 +294,17 @@ class Session implements ConnHandler {
 }
 
 const EMPTY_BYTES = new Uint8Array(0);
+
+/**
+ * The function that answers one SEND in its reserved slot. Made here, away from the SEND's
+ * body, so that what waits for an answer does not keep the body alive.
+ */
+function answerer(s: Session, slot: Reply): (m: Message) => void {
+  return (message) => {
+    s.pendingSends--;
+    s.resolve(slot, message);
+  };
+}
 
 /** Canonical ERROR answers, encoded once: a flood can be answered with many thousands. */
 const ERROR_BYTES = new Map<number, Uint8Array>();
@@ -513,71 +526,89 @@ class Relay {
       return s.resolve(slot, errorMessage(ErrorCode.UnableToSend));
     }
     s.pendingSends++;
-    const finish = (message: Message) => {
-      s.pendingSends--;
-      s.resolve(slot, message);
-    };
-    if (to === BROADCAST) {
-      return this.broadcast(s, from, encode({ type: "FORWARD", from, body }), body.length, finish);
+    const finish = answerer(s, slot);
+    if (s.broadcasting || s.waiting.length > 0) {
+      // Behind a SEND ALL still being delivered: wait in order, so that every recipient gets
+      // this sender's messages in the order they were sent.
+      if (s.waiting.length > 0 && s.waitingBytes + body.length > this.options.maxQueuedBytes) {
+        this.log({ event: "not-delivered", from, to, reason: "too many messages waiting to go" });
+        return finish(errorMessage(ErrorCode.UnableToSend));
+      }
+      s.waiting.push({ to, body, finish });
+      s.waitingBytes += body.length;
+      return;
     }
+    this.dispatch(s, from, to, body, finish);
+  }
 
+  /** Starts delivering one SEND whose turn has come. */
+  dispatch(
+    s: Session,
+    from: string,
+    to: string,
+    body: Uint8Array,
+    finish: (m: Message) => void,
+  ): void {
+    if (to === BROADCAST) return this.broadcast(s, from, body, finish);
     const target = this.online(to);
     if (target === undefined) {
       this.log({ event: "not-delivered", from, to, reason: `"${to}" is not online` });
       return finish(errorMessage(ErrorCode.UnableToSend));
     }
-    // Encoded only once it will be queued: a flood at full queues costs no copies.
-    const forward = () => encode({ type: "FORWARD", from, body });
-    this.deliver(target.recv!, from, to, forward, body.length, (ok) => {
+    this.deliver(target.recv!, from, to, body, null, (ok) => {
       finish(ok ? { type: "SENT", to } : errorMessage(ErrorCode.UnableToSend));
     });
   }
 
   /**
    * Delivers a SEND ALL to every other online user. One broadcast per sender is delivered at a
-   * time: a later one waits until every recipient of the one before has answered. A SEND ALL
-   * costs one rate-limit token but asks for a FORWARD to everyone, so without this a few senders
-   * could keep every user's queue full and hold up everyone else's messages.
+   * time: the sender's later messages wait until every recipient of the broadcast has answered.
+   * A SEND ALL costs one rate-limit token but asks for a FORWARD to everyone, so without this a
+   * few senders could keep every user's queue full and hold up everyone else's messages.
    */
-  broadcast(
-    s: Session,
-    from: string,
-    bytes: Uint8Array,
-    bodyBytes: number,
-    finish: (m: Message) => void,
-  ): void {
-    if (s.broadcasting) {
-      s.broadcasts.push(() => this.broadcast(s, from, bytes, bodyBytes, finish));
-      return;
-    }
-    const next = () => {
-      s.broadcasting = false;
-      s.broadcasts.shift()?.();
-    };
-    if (s.conn.closed || this.draining) {
-      const reason = s.conn.closed ? "the sender disconnected" : "the server is shutting down";
-      this.log({ event: "not-delivered", from, to: BROADCAST, reason });
-      finish(errorMessage(ErrorCode.UnableToSend));
-      return next();
-    }
+  broadcast(s: Session, from: string, body: Uint8Array, finish: (m: Message) => void): void {
     s.broadcasting = true;
     const targets: User[] = [];
     for (const user of this.users.values()) {
       if (user.name !== from && user.send !== null && user.recv !== null) targets.push(user);
     }
+    const bytes = targets.length > 0 ? encode({ type: "FORWARD", from, body }) : EMPTY_BYTES;
     let waiting = targets.length;
     let failed = 0;
     const settle = () => {
       this.log({ event: "broadcast", from, delivered: targets.length - failed, failed });
       finish(failed === 0 ? { type: "SENT", to: BROADCAST } : errorMessage(ErrorCode.UnableToSend));
-      next();
+      s.broadcasting = false;
+      // Not inside the callbacks of whichever connection finished this broadcast.
+      queueMicrotask(() => this.resume(s));
     };
     if (waiting === 0) return settle();
     for (const user of targets) {
-      this.deliver(user.recv!, from, user.name, bytes, bodyBytes, (ok) => {
+      const done = (ok: boolean) => {
         if (!ok) failed++;
         if (--waiting === 0) settle();
-      });
+      };
+      // A delivery can set off others that take a later target offline (a dropped reader).
+      if (this.online(user.name) !== user) done(false);
+      else this.deliver(user.recv!, from, user.name, body, bytes, done);
+    }
+  }
+
+  /** Starts what waited behind a finished SEND ALL, in order, up to the next SEND ALL. */
+  resume(s: Session): void {
+    while (!s.broadcasting && s.waiting.length > 0) {
+      const w = s.waiting.shift()!;
+      s.waitingBytes -= w.body.length;
+      const from = s.user?.name;
+      if (from === undefined || s.conn.closed || this.draining) {
+        const reason = from === undefined || s.conn.closed
+          ? "the sender left"
+          : "the server is shutting down";
+        this.log({ event: "not-delivered", from: from ?? "?", to: w.to, reason });
+        w.finish(errorMessage(ErrorCode.UnableToSend));
+        continue;
+      }
+      this.dispatch(s, from, w.to, w.body, w.finish);
     }
   }
 
@@ -618,17 +649,19 @@ class Relay {
   }
 
   /**
-   * Queues a FORWARD (its bytes, or a function that encodes them) for a recipient; `done` is
-   * called exactly once with the outcome.
+   * Queues a FORWARD of `body` for a recipient (`shared`: the same FORWARD already encoded, for
+   * a broadcast); `done` is called exactly once with the outcome. The FORWARD is encoded only
+   * once it is queued: a flood at full queues costs no copies.
    */
   deliver(
     r: Session,
     from: string,
     to: string,
-    forward: Uint8Array | (() => Uint8Array),
-    bodyBytes: number,
+    body: Uint8Array,
+    shared: Uint8Array | null,
     done: (ok: boolean) => void,
   ): void {
+    const bodyBytes = body.length;
     // A FORWARD is its body plus a header of about 30 bytes and the sender's name.
     const size = bodyBytes + from.length + 32;
     const full = r.queue.length >= this.options.maxQueuedForwards ||
@@ -636,7 +669,7 @@ class Relay {
     const delivery: Delivery = {
       from,
       to,
-      bytes: full ? EMPTY_BYTES : typeof forward === "function" ? forward() : forward,
+      bytes: full ? EMPTY_BYTES : shared ?? encode({ type: "FORWARD", from, body }),
       sentAt: 0,
       queuedAt: performance.now(),
       done: (ok, reason) => {
@@ -776,9 +809,10 @@ class Relay {
       const d = s.inflight;
       if (d !== null && now - d.sentAt >= this.options.ackTimeoutMs) {
         s.inflight = null;
-        d.done(false, `"${d.to}" did not answer within ${this.options.ackTimeoutMs} ms`);
-        // Its answers can no longer be matched to messages: close it.
+        // Its answers can no longer be matched to messages: close it, before its sender hears,
+        // so that nothing the answer sets off still counts it as online.
         this.drop(s, "did not acknowledge a message in time");
+        d.done(false, `"${d.to}" did not answer within ${this.options.ackTimeoutMs} ms`);
       }
     }
   }
@@ -1224,7 +1258,10 @@ export async function serverMain(args: string[]): Promise<number> {
   log({ event: "stopping", reason });
   await server.close();
   log({ event: "stopped" });
-  await sink.drain();
+  // A standard output that nobody reads must not keep the process from exiting.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([sink.drain(), new Promise((r) => timer = setTimeout(r, 2000))]);
+  clearTimeout(timer);
   for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   globalThis.removeEventListener("unhandledrejection", contain);
   globalThis.removeEventListener("error", contain);

@@ -387,7 +387,8 @@ class NodeConn implements Conn {
   }
 
   write(bytes: Uint8Array): void {
-    if (!this.#closed) this.#socket.write(bytes);
+    // As DenoConn does: after end(), writes are ignored ("write after end" would destroy it).
+    if (!this.#closed && !this.#socket.writableEnded) this.#socket.write(bytes);
   }
 
   end(): void {

@@ -480,7 +480,7 @@ Deno.test("startServer answers a queued SEND ALL with ERROR 102 when its sender 
     // The second broadcast is never forwarded, and nothing is left waiting for an answer.
     await xyz.torecv.expectNothing();
     assert.ok(
-      log.some((e) => e.event === "not-delivered" && e.reason === "the sender disconnected"),
+      log.some((e) => e.event === "not-delivered" && e.reason === "the sender left"),
     );
   });
 });
@@ -526,5 +526,38 @@ Deno.test("startServer answers ERROR 102 at once past maxQueuedBytes for one rec
     assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
     assert.deepEqual(await abc.tosend.next(), { type: "ERROR", code: 102, text: "Unable to send" });
     await xyz.torecv.expectNothing();
+  });
+});
+
+Deno.test("startServer keeps one sender's messages in order for each recipient across SEND ALLs", async () => {
+  await withServer({}, async (_s, w) => {
+    const abc = await w.user("abc");
+    const bbb = await w.user("bbb");
+    const ccc = await w.user("ccc");
+    await abc.tosend.send(
+      "SEND ALL\nContent-length: 2\n\nm1" + "SEND ALL\nContent-length: 2\n\nm2" +
+        "SEND bbb\nContent-length: 2\n\nm3",
+    );
+    const forward = (body: string) => ({
+      type: "FORWARD",
+      from: "abc",
+      body: new TextEncoder().encode(body),
+    });
+    assert.deepEqual(await bbb.torecv.next(), forward("m1"));
+    assert.deepEqual(await ccc.torecv.next(), forward("m1"));
+    await bbb.torecv.send("RECEIVED abc\n\n");
+    // ccc is slow: m3 must not overtake m2 on its way to bbb.
+    await bbb.torecv.expectNothing();
+    await ccc.torecv.send("RECEIVED abc\n\n");
+    assert.deepEqual(await bbb.torecv.next(), forward("m2"));
+    assert.deepEqual(await ccc.torecv.next(), forward("m2"));
+    await bbb.torecv.send("RECEIVED abc\n\n");
+    await ccc.torecv.send("RECEIVED abc\n\n");
+    assert.deepEqual(await bbb.torecv.next(), forward("m3"));
+    await bbb.torecv.send("RECEIVED abc\n\n");
+    for (const to of ["ALL", "ALL", "bbb"]) {
+      assert.deepEqual(await abc.tosend.next(), { type: "SENT", to });
+    }
+    await ccc.torecv.expectNothing();
   });
 });
