@@ -110,6 +110,11 @@ export interface VerifyCounts {
   foreign: number;
 }
 
+/** Verification counts that are all zero. */
+export function emptyVerifyCounts(): VerifyCounts {
+  return { verified: 0, lostAcked: 0, wrongSender: 0, misdelivered: 0, outOfOrder: 0, foreign: 0 };
+}
+
 const LF = 10;
 const READ_SIZE = 2048;
 const BODY_SIZE = 64;
@@ -253,14 +258,7 @@ let deliveries = 0;
 let lostConns = 0;
 /** Open loop with bodies that carry the sender and a sequence number (see {@link VerifyCounts}). */
 let verify = false;
-const vc: VerifyCounts = {
-  verified: 0,
-  lostAcked: 0,
-  wrongSender: 0,
-  misdelivered: 0,
-  outOfOrder: 0,
-  foreign: 0,
-};
+const vc: VerifyCounts = emptyVerifyCounts();
 /** Users of this generator by index, to find the sender a verified body names. */
 const byIndex = new Map<number, User>();
 let markTime = performance.now();

@@ -16,7 +16,7 @@
 import { Histogram, type LatencySummary } from "./hist.ts";
 import { cpuTicks, openFiles, rssKiB } from "./proc.ts";
 import { Child } from "./procs.ts";
-import type { GenApi, GenReport, VerifyCounts } from "./gen.ts";
+import { emptyVerifyCounts, type GenApi, type GenReport, type VerifyCounts } from "./gen.ts";
 import { HOSTILE_KINDS, type HostileMix, type HostileReport, type KindStats } from "./hostile.ts";
 import {
   connectUsers,
@@ -363,14 +363,7 @@ async function measurePhase(
     lat.merge(r.lat);
     lag.merge(r.lag);
     if (r.verify) {
-      verify ??= {
-        verified: 0,
-        lostAcked: 0,
-        wrongSender: 0,
-        misdelivered: 0,
-        outOfOrder: 0,
-        foreign: 0,
-      };
+      verify ??= emptyVerifyCounts();
       for (const k of Object.keys(verify) as (keyof VerifyCounts)[]) verify[k] += r.verify[k];
     }
   }
