@@ -65,6 +65,11 @@ export interface ListenOptions {
   transport?: TransportKind;
   /** Serve TLS with this certificate chain and private key (PEM text). */
   tls?: { cert: string; key: string };
+  /**
+   * How long a connection told to {@link Conn.end} may take to send what is queued before it
+   * is closed anyway (a peer that never reads would otherwise hold it open). Default 10 s.
+   */
+  endGraceMs?: number;
 }
 
 /** Options of {@link connect}. */
@@ -86,6 +91,9 @@ export interface ConnectOptions {
 // much each, twice (16 KiB made the deno transport's idle user three times as large as node's).
 // Chat messages are small; a 64 KiB body just takes a few more reads.
 const READ_SIZE = 4 * 1024;
+
+/** Default of {@link ListenOptions.endGraceMs}. */
+const END_GRACE_MS = 10_000;
 
 function formatAddr(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
@@ -118,7 +126,7 @@ export async function listen(
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      const conn = new DenoConn(raw);
+      const conn = new DenoConn(raw, options.endGraceMs);
       let handler: ConnHandler;
       try {
         handler = accept(conn);
@@ -185,8 +193,12 @@ class DenoConn implements Conn {
   #doneResolve!: () => void;
   readonly done: Promise<void> = new Promise((r) => this.#doneResolve = r);
 
-  constructor(raw: Deno.Conn | Deno.TlsConn) {
+  #endGraceMs: number;
+  #endTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(raw: Deno.Conn | Deno.TlsConn, endGraceMs = END_GRACE_MS) {
     this.#raw = raw;
+    this.#endGraceMs = endGraceMs;
     const addr = raw.remoteAddr as Deno.NetAddr;
     this.remoteHost = addr.hostname;
     this.remote = formatAddr(addr.hostname, addr.port);
@@ -252,9 +264,10 @@ class DenoConn implements Conn {
   }
 
   end(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#ending) return;
     this.#ending = true;
-    if (!this.#writing) this.close();
+    if (!this.#writing) return this.close();
+    this.#endTimer = setTimeout(() => this.close(), this.#endGraceMs);
   }
 
   close(): void {
@@ -264,6 +277,7 @@ class DenoConn implements Conn {
   #finish(error?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#endTimer);
     this.#queue = [];
     this.#queued = 0;
     try {
@@ -279,7 +293,7 @@ async function listenNode(
   accept: (conn: Conn) => ConnHandler,
 ): Promise<Listener> {
   const onSocket = (socket: net.Socket) => {
-    const conn = new NodeConn(socket);
+    const conn = new NodeConn(socket, options.endGraceMs);
     let handler: ConnHandler;
     try {
       handler = accept(conn);
@@ -345,8 +359,12 @@ class NodeConn implements Conn {
   #doneResolve!: () => void;
   readonly done: Promise<void> = new Promise((r) => this.#doneResolve = r);
 
-  constructor(socket: net.Socket) {
+  #endGraceMs: number;
+  #endTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(socket: net.Socket, endGraceMs = END_GRACE_MS) {
     this.#socket = socket;
+    this.#endGraceMs = endGraceMs;
     // Deno's node:net ignores the `noDelay` option of createServer and connect; only this call
     // turns Nagle's algorithm off. With it on, a small answer can wait for a delayed ACK.
     socket.setNoDelay(true);
@@ -397,6 +415,7 @@ class NodeConn implements Conn {
     // the connection limits, for ever).
     if (!this.#closed && !this.#socket.writableEnded) {
       this.#socket.end(() => this.#socket.destroy());
+      this.#endTimer = setTimeout(() => this.close(), this.#endGraceMs);
     }
   }
 
@@ -409,6 +428,7 @@ class NodeConn implements Conn {
   #finish(error?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#endTimer);
     this.#handler?.closed(error);
   }
 }
