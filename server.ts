@@ -186,6 +186,10 @@ class Session implements ConnHandler {
   readonly openedAt = performance.now();
   /** When the first byte of the message being received arrived; 0 when between messages. */
   partialSince = 0;
+  /** Since when the bytes waiting to be written to this connection have not moved; 0: none wait. */
+  writeStuckSince = 0;
+  /** {@link Conn.sentBytes} when that was last seen to move. */
+  lastSent = 0;
   /** True until the first bytes arrive. */
   firstRead = true;
   /** True when the connection was refused on arrival: its input is ignored. */
@@ -800,6 +804,16 @@ class Relay {
         this.drop(s, `a message stalled half-sent for ${o.stallTimeoutMs} ms`);
         continue;
       }
+      // The other direction: bytes for it wait while it reads nothing (under the write-queue
+      // limit, such a reader could otherwise hold its buffers for ever).
+      if (s.conn.queuedBytes === 0) s.writeStuckSince = 0;
+      else if (s.writeStuckSince === 0 || s.conn.sentBytes !== s.lastSent) {
+        s.writeStuckSince = now;
+        s.lastSent = s.conn.sentBytes;
+      } else if (now - s.writeStuckSince >= o.stallTimeoutMs) {
+        this.drop(s, `it has read nothing the server sent for ${o.stallTimeoutMs} ms`);
+        continue;
+      }
       // Queued behind a recipient that acknowledges slowly: give up rather than wait for ever.
       while (s.queue.length > 0 && now - s.queue[0].queuedAt >= 2 * o.ackTimeoutMs) {
         const late = s.queue.shift()!;
@@ -979,7 +993,7 @@ Options:
   --register-timeout TIME
                          Close connections that have not registered by then (default 10s)
   --stall-timeout TIME   Close connections that start a message and stop sending it
-                         halfway (default 60s)
+                         halfway, or stop reading what the server sends (default 60s)
   --max-connections N    Most connections in all; more are refused with ERROR 105
                          (default 50000, 0 for no limit)
   --max-per-address N    Most connections from one IP address (default 256, 0 for no limit)

@@ -22,6 +22,8 @@ export interface Conn {
   readonly remoteHost: string;
   /** Bytes queued but not yet handed to the kernel. */
   readonly queuedBytes: number;
+  /** Bytes handed to the kernel so far (with `"node"`, counted in whole written chunks). */
+  readonly sentBytes: number;
   /** True once closed by either side. */
   readonly closed: boolean;
   /** Resolves when the connection is closed and its reads and writes have all ended. */
@@ -185,6 +187,7 @@ class DenoConn implements Conn {
   #handler: ConnHandler | null = null;
   #queue: Uint8Array[] = [];
   #queued = 0;
+  #sent = 0;
   #writing = false;
   #ending = false;
   #closed = false;
@@ -209,6 +212,10 @@ class DenoConn implements Conn {
 
   get queuedBytes(): number {
     return this.#queued;
+  }
+
+  get sentBytes(): number {
+    return this.#sent;
   }
 
   get closed(): boolean {
@@ -250,7 +257,11 @@ class DenoConn implements Conn {
       while (this.#queue.length > 0 && !this.#closed) {
         const chunk = this.#queue[0];
         let off = 0;
-        while (off < chunk.length) off += await this.#raw.write(chunk.subarray(off));
+        while (off < chunk.length) {
+          const n = await this.#raw.write(chunk.subarray(off));
+          off += n;
+          this.#sent += n;
+        }
         this.#queue.shift();
         this.#queued -= chunk.length;
       }
@@ -374,6 +385,11 @@ class NodeConn implements Conn {
 
   get queuedBytes(): number {
     return this.#socket.writableLength;
+  }
+
+  get sentBytes(): number {
+    // node:net counts queued bytes in bytesWritten too.
+    return this.#socket.bytesWritten - this.#socket.writableLength;
   }
 
   get closed(): boolean {

@@ -561,3 +561,28 @@ Deno.test("startServer keeps one sender's messages in order for each recipient a
     await ccc.torecv.expectNothing();
   });
 });
+
+Deno.test("startServer closes a connection whose unread output does not move for the stall timeout", async () => {
+  // A write queue large enough that only the stall deadline can act.
+  await withServer(
+    { stallTimeoutMs: 400, rateLimit: 0, maxWriteQueueBytes: 256 * 1024 * 1024 },
+    async (server, w, log) => {
+      const xyz = await w.user("xyz");
+      // A raw client that registers, asks for ~6 MB of answers and never reads one.
+      const raw = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      try {
+        const ask = "REGISTER TOSEND abc\n\n" +
+          "SEND nobody\nContent-length: 0\n\n".repeat(240_000);
+        const bytes = new TextEncoder().encode(ask);
+        for (let off = 0; off < bytes.length;) off += await raw.write(bytes.subarray(off));
+        for (let i = 0; i < 200 && !log.some((e) => e.event === "dropped"); i++) await delay(50);
+      } finally {
+        raw.close();
+      }
+      const dropped = log.find((e) => e.event === "dropped");
+      assert.ok(dropped && dropped.event === "dropped", "the non-reader was not dropped");
+      assert.match(dropped.reason, /has read nothing the server sent for 400 ms/);
+      assert.equal(xyz.tosend.ended, false);
+    },
+  );
+});
