@@ -25,7 +25,7 @@
  * @module
  */
 import * as net from "node:net";
-import { parseArgs } from "node:util";
+import { serveCommands, startChild } from "./child.ts";
 import { Histogram, type HistogramData } from "./hist.ts";
 
 /** Socket API the generator uses. */
@@ -791,67 +791,19 @@ async function handle(c: GenCommand): Promise<unknown> {
   }
 }
 
-async function writeAll(bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
-}
-
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string" },
-      api: { type: "string", default: "node" },
-      deadline: { type: "string", default: "600" },
-    },
-  });
-  host = values.host;
-  port = Number(values.port);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    console.error("gen: --port N is required");
-    Deno.exit(2);
-  }
-  if (values.api !== "node" && values.api !== "deno") {
+  const args = startChild("gen", { api: "node" });
+  host = args.host;
+  port = args.port;
+  if (args.extra.api !== "node" && args.extra.api !== "deno") {
     console.error('gen: --api must be "node" or "deno"');
     Deno.exit(2);
   }
-  api = values.api;
-  // Bounded in time whatever happens to the parent.
-  const deadline = setTimeout(() => {
-    console.error("gen: deadline reached, exiting");
-    Deno.exit(3);
-  }, Number(values.deadline) * 1000);
-  Deno.unrefTimer(deadline);
-
-  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
-  let buffered = "";
-  for await (const text of lines) {
-    buffered += text;
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) !== -1) {
-      const line = buffered.slice(0, nl).trim();
-      buffered = buffered.slice(nl + 1);
-      if (line === "") continue;
-      let answer: unknown;
-      let quit = false;
-      try {
-        const c = JSON.parse(line) as GenCommand;
-        quit = c.cmd === "quit";
-        answer = await handle(c);
-      } catch (error) {
-        answer = { ok: false, error: String(error) };
-      }
-      await writeAll(ENC.encode(JSON.stringify(answer) + "\n"));
-      if (quit) {
-        mode = "idle";
-        for (const u of users) u.close();
-        Deno.exit(0);
-      }
-    }
-  }
-  // The parent went away: stop.
-  Deno.exit(0);
+  api = args.extra.api;
+  await serveCommands<GenCommand>(handle, () => {
+    mode = "idle";
+    for (const u of users) u.close();
+  });
 }
 
 if (import.meta.main) await main();

@@ -32,7 +32,7 @@
  * @module
  */
 import * as net from "node:net";
-import { parseArgs } from "node:util";
+import { serveCommands, startChild } from "./child.ts";
 
 /** The kinds of hostile client, in the order they are reported. */
 export const HOSTILE_KINDS = [
@@ -580,68 +580,32 @@ async function halt(): Promise<void> {
   clearTimeout(timer);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string" },
-      deadline: { type: "string", default: "600" },
-    },
-  });
-  host = values.host;
-  port = Number(values.port);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    console.error("hostile: --port N is required");
-    Deno.exit(2);
-  }
-  const deadline = setTimeout(() => {
-    console.error("hostile: deadline reached, exiting");
-    Deno.exit(3);
-  }, Number(values.deadline) * 1000);
-  Deno.unrefTimer(deadline);
-
-  const out = async (answer: unknown) => {
-    const bytes = ENC.encode(JSON.stringify(answer) + "\n");
-    let off = 0;
-    while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
-  };
-  let buffered = "";
-  for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-    buffered += text;
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) !== -1) {
-      const line = buffered.slice(0, nl).trim();
-      buffered = buffered.slice(nl + 1);
-      if (line === "") continue;
-      let c: HostileCommand;
-      try {
-        c = JSON.parse(line);
-      } catch (error) {
-        await out({ ok: false, error: String(error) });
-        continue;
-      }
-      if (c.cmd === "start") {
-        if (running) await halt();
-        start(c);
-        await out({ ok: true });
-      } else if (c.cmd === "report") {
-        await out(report());
-      } else if (c.cmd === "stop") {
-        const r = report();
-        await halt();
-        await out(r);
-      } else if (c.cmd === "quit") {
-        await halt();
-        await out({ ok: true });
-        Deno.exit(0);
-      } else {
-        await out({ ok: false, error: `unknown command ${line.slice(0, 80)}` });
-      }
+async function handle(c: HostileCommand): Promise<unknown> {
+  switch (c.cmd) {
+    case "start":
+      if (running) await halt();
+      start(c);
+      return { ok: true };
+    case "report":
+      return report();
+    case "stop": {
+      const r = report();
+      await halt();
+      return r;
     }
+    case "quit":
+      await halt();
+      return { ok: true };
+    default:
+      return { ok: false, error: `unknown command ${JSON.stringify(c).slice(0, 80)}` };
   }
-  // The parent went away: stop.
-  Deno.exit(0);
+}
+
+async function main(): Promise<void> {
+  const args = startChild("hostile");
+  host = args.host;
+  port = args.port;
+  await serveCommands<HostileCommand>(handle);
 }
 
 if (import.meta.main) await main();
