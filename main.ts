@@ -1,13 +1,32 @@
 /**
- * `chat`: the command-line entry. Parses the subcommand and dispatches to its module, which
- * owns its own options and help text.
+ * `chat`: the command-line entry. A table of subcommands, each loaded only when it runs (so
+ * `chat server` never loads the client's line editor); each command module owns its options
+ * and help text.
  *
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { UsageError } from "./cli.ts";
-import { serverMain } from "./server.ts";
-import { clientMain } from "./client.ts";
+import { UsageError } from "./src/commands/cli.ts";
+
+/** A subcommand: what `chat --help` says of it, and how to load its entry point. */
+interface Command {
+  /** One line for `chat --help`. */
+  summary: string;
+  /** Loads the command's module and returns its entry point (arguments in, exit code out). */
+  load: () => Promise<(args: string[]) => Promise<number>>;
+}
+
+/** The subcommands of `chat`, by name. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  server: {
+    summary: "Run the chat server (default port 5500)",
+    load: async () => (await import("./src/commands/server.ts")).serverMain,
+  },
+  client: {
+    summary: "Chat from the terminal, or send messages from a script",
+    load: async () => (await import("./src/commands/client.ts")).clientMain,
+  },
+};
 
 /** The version printed by `chat --version`, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -24,8 +43,7 @@ Usage:
   chat client [USERNAME] [SERVER] [--port PORT] [options]
 
 Commands:
-  server    Run the chat server (default port 5500)
-  client    Chat from the terminal, or send messages from a script
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join("\n")}
 
 Options:
   -h, --help       Show this help (or a command's help: chat server --help)
@@ -42,11 +60,9 @@ Exit codes: 0 success, 1 runtime failure, 2 usage error.
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   try {
+    const entry = command === undefined ? undefined : COMMANDS[command];
+    if (entry !== undefined) return await (await entry.load())(rest);
     switch (command) {
-      case "server":
-        return await serverMain(rest);
-      case "client":
-        return await clientMain(rest);
       case "-h":
       case "--help":
       case "help":

@@ -17,7 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Conn, type ConnHandler, listen, type TransportKind } from "../transport.ts";
+import { type Conn, type ConnHandler, listen, type TransportKind } from "../src/net/transport.ts";
 
 const LF = 10;
 const ENC = new TextEncoder();

@@ -11,7 +11,7 @@ import {
   parsePort,
   parseSize,
   UsageError,
-} from "../cli.ts";
+} from "../src/commands/cli.ts";
 
 const USAGE = "Usage: test";
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type ChatProcess, PipedClient as Client, runChat, startChatServer } from "./spawn.ts";
 import { withWires } from "./wire.ts";
-import { CLIENT_USAGE } from "../client.ts";
+import { CLIENT_USAGE } from "../src/commands/client.ts";
 
 /** Runs `body` with a server process and disposes of it and of every client afterwards. */
 async function withServer(

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { type ChatProcess, PipedClient, runChat, startChatServer } from "./spawn.ts";
 import { makeCertificate, needsOpenssl, withTempDir } from "./certs.ts";
 import { withWires } from "./wire.ts";
-import { connect } from "../transport.ts";
-import { startServer } from "../server.ts";
+import { connect } from "../src/net/transport.ts";
+import { startServer } from "../src/server/server.ts";
 
 /** Arguments of `chat client NAME 127.0.0.1 --port PORT ...extra`. */
 function clientArgs(name: string, port: number, ...extra: string[]): string[] {

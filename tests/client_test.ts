@@ -9,10 +9,8 @@ import {
   classifyConnectError,
   type ClientEvent,
   completeInput,
-  describeDecodeError,
   describeFailure,
   eventStream,
-  formatAddress,
   looksLikeTls,
   messageLine,
   parseInputLine,
@@ -23,11 +21,18 @@ import {
   RATE_RETRY_ROUNDS,
   RECONNECT_BACKOFF,
   renderEvent,
-} from "../client_ui.ts";
-import { ChatSession, type ChatSessionOptions } from "../client.ts";
+} from "../src/client/view.ts";
+import { ChatSession, type ChatSessionOptions } from "../src/client/engine.ts";
+import { formatAddress } from "../src/net/address.ts";
 import { hasOpenssl, makeCertificate, needsOpenssl, withTempDir } from "./certs.ts";
-import { type DecodeEvent, Decoder, type Half, type Message } from "../protocol.ts";
-import { startServer } from "../server.ts";
+import {
+  type DecodeEvent,
+  Decoder,
+  describeDecodeError,
+  type Half,
+  type Message,
+} from "../src/protocol/mod.ts";
+import { startServer } from "../src/server/server.ts";
 
 // ---------------------------------------------------------------------------------------------
 // parseInputLine

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { chatCommand } from "./cli_cmd.ts";
 import { type TestUser, withWires } from "./wire.ts";
-import { startServer } from "../server.ts";
+import { startServer } from "../src/server/server.ts";
 import { startChatServer } from "./spawn.ts";
 
 const WAIT_MS = 10_000;

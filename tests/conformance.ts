@@ -12,7 +12,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { encode, type Message, utf8Bytes } from "../protocol.ts";
+import { encode, type Message, utf8Bytes } from "../src/protocol/mod.ts";
 import {
   type Addr,
   bytesOf,

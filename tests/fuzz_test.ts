@@ -3,8 +3,8 @@
  * well-behaved users keep chatting. Deterministic (seeded), bounded in count and time.
  */
 import assert from "node:assert/strict";
-import { type DecodeEvent, Decoder } from "../protocol.ts";
-import { startServer } from "../server.ts";
+import { type DecodeEvent, Decoder } from "../src/protocol/mod.ts";
+import { startServer } from "../src/server/server.ts";
 import { bytesOf, delay, type TestUser, textOf, withWires } from "./wire.ts";
 
 /** A small seeded PRNG (mulberry32), so every failure can be replayed. */

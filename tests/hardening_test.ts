@@ -3,9 +3,9 @@
  * limit, acknowledgement spoofing, graceful shutdown and TLS.
  */
 import assert from "node:assert/strict";
-import { startServer } from "../server.ts";
-import { connect } from "../transport.ts";
-import { Decoder, type Message } from "../protocol.ts";
+import { startServer } from "../src/server/server.ts";
+import { connect } from "../src/net/transport.ts";
+import { Decoder, type Message } from "../src/protocol/mod.ts";
 import { delay, withWires } from "./wire.ts";
 import { withServer } from "./harness.ts";
 

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type ChatServer, type LogEvent, type ServerOptions, startServer } from "../server.ts";
+import { type ChatServer, type ServerOptions, startServer } from "../src/server/server.ts";
+import type { LogEvent } from "../src/server/log.ts";
 import { type Wires, withWires } from "./wire.ts";
 
 /** Starts a server with `options`, runs `body`, then closes every wire and the server. */

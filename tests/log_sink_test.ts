@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { LineSink, type LineWriter } from "../server.ts";
+import { LineSink, type LineWriter } from "../src/server/log.ts";
 
 /** A writer that records what it was given, taking at most `chunk` bytes per call. */
 function recorder(chunk = Infinity): LineWriter & { text(): string; calls: number } {

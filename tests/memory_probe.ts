@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { startServer } from "../server.ts";
+import { startServer } from "../src/server/server.ts";
 
 const gc = (globalThis as unknown as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("run with --v8-flags=--expose-gc");

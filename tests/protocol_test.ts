@@ -20,7 +20,7 @@ import {
   MAX_NAME_LENGTH,
   type Message,
   utf8Bytes,
-} from "../protocol.ts";
+} from "../src/protocol/mod.ts";
 import { concat } from "./wire.ts";
 
 // ---------------------------------------------------------------------------------------------

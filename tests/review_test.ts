@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { formatLogEvent } from "../server.ts";
+import { formatLogEvent } from "../src/server/log.ts";
 import { delay } from "./wire.ts";
 import { withServer } from "./harness.ts";
 

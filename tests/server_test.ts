@@ -5,15 +5,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { encode, utf8Bytes } from "../protocol.ts";
-import {
-  type ChatServer,
-  formatLogEvent,
-  type LogEvent,
-  type ServerOptions,
-  startServer,
-} from "../server.ts";
-import type { TransportKind } from "../transport.ts";
+import { encode, utf8Bytes } from "../src/protocol/mod.ts";
+import { type ChatServer, type ServerOptions, startServer } from "../src/server/server.ts";
+import { formatLogEvent, type LogEvent } from "../src/server/log.ts";
+import type { TransportKind } from "../src/net/transport.ts";
 import { registerConformanceTests } from "./conformance.ts";
 import { ARRIVE_MS, type Wire, withWires } from "./wire.ts";
 

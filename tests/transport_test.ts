@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type Conn, listen, type TransportKind } from "../transport.ts";
+import { type Conn, listen, type TransportKind } from "../src/net/transport.ts";
 
 const KINDS: TransportKind[] = ["deno", "node"];
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type DecodeEvent, Decoder, encode, type Message } from "../protocol.ts";
+import { type DecodeEvent, Decoder, encode, type Message } from "../src/protocol/mod.ts";
 
 /** Where a server listens. */
 export interface Addr {

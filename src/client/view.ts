@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type DecodeError, encode, type Message } from "./protocol.ts";
+import { encode, isValidName, type Message } from "../protocol/mod.ts";
 
 /** What one typed line asks for. */
 export type InputLine =
@@ -44,11 +44,6 @@ const COMMANDS: Readonly<Record<string, SlashCommand>> = {
 /** The slash commands offered by tab completion. */
 export const COMPLETABLE_COMMANDS: readonly string[] = ["/help", "/quit", "/clear", "/exit"];
 
-/** True if `name` is a username by the protocol's rule: ASCII letters and digits only. */
-export function isUsername(name: string): boolean {
-  return /^[A-Za-z0-9]+$/.test(name) && name.toUpperCase() !== "ALL";
-}
-
 /**
  * Reads one typed line. Accepted: `@name text`, the original client's `@name:text` and
  * `@name: text`, `@ALL text` (any letter case of ALL) for everyone, and the slash commands.
@@ -57,7 +52,7 @@ export function parseInputLine(line: string): InputLine {
   const trimmed = line.trim();
   if (trimmed === "") return { kind: "empty" };
   if (trimmed.startsWith("/")) {
-    const word = trimmed.split(/\s/, 1)[0].toLowerCase();
+    const word = trimmed.split(/\s/, 1)[0]!.toLowerCase();
     const command = COMMANDS[word];
     if (command) return { kind: "command", command };
     return {
@@ -73,8 +68,8 @@ export function parseInputLine(line: string): InputLine {
     };
   }
   const m = /^@([^\s:]*)(?::|\s|$)(.*)$/s.exec(trimmed)!;
-  const name = m[1];
-  const text = m[2].trim();
+  const name = m[1]!;
+  const text = m[2]!.trim();
   if (name === "") {
     return {
       kind: "invalid",
@@ -82,7 +77,7 @@ export function parseInputLine(line: string): InputLine {
     };
   }
   const to = name.toUpperCase() === "ALL" ? "ALL" : name;
-  if (to !== "ALL" && !isUsername(name)) {
+  if (to !== "ALL" && !isValidName(name)) {
     return {
       kind: "invalid",
       hint: `Not sent: "${printable(name)}" is not a username (letters and digits only).`,
@@ -281,11 +276,6 @@ export function printable(text: string): string {
     if (code === 0x7f) return "^?";
     return "\uFFFD";
   });
-}
-
-/** Formats `host` and `port` as one address, bracketing IPv6 hosts. */
-export function formatAddress(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function seconds(ms: number): string {
@@ -545,10 +535,10 @@ export function parseServerAddress(text: string): ServerAddress {
   let port: string | undefined;
   const bracket = /^\[([^\]]*)\](?::(.*))?$/.exec(t);
   if (bracket) {
-    host = bracket[1];
+    host = bracket[1]!;
     port = bracket[2];
   } else if (/^[^:]*:[^:]*$/.test(t)) {
-    [host, port] = t.split(":");
+    [host = "", port] = t.split(":");
   }
   if (host === "" || /[\s\[\]\/@]/.test(host)) {
     return { error: `Invalid server "${printable(t)}": give a host name or an IP address.` };
@@ -563,21 +553,7 @@ export function parseServerAddress(text: string): ServerAddress {
 
 /** A message as the first line of its wire form (`SENT bob`), for reports. */
 export function messageLine(m: Message): string {
-  return new TextDecoder().decode(encode(m)).split("\n")[0];
-}
-
-/** Says in words what the decoder could not read. */
-export function describeDecodeError(error: DecodeError): string {
-  switch (error.code) {
-    case "header-too-large":
-      return `a header longer than ${error.limit} bytes`;
-    case "body-too-large":
-      return `${error.verb} ${error.name} of ${error.length} bytes, over the ${error.limit}-byte limit`;
-    case "unknown-verb":
-      return `unknown message ${JSON.stringify(error.line.slice(0, 80))}`;
-    case "malformed":
-      return `${error.reason} in ${JSON.stringify(error.line.slice(0, 80))}`;
-  }
+  return new TextDecoder().decode(encode(m)).split("\n")[0]!;
 }
 
 /**

@@ -18,40 +18,15 @@ import {
   type Half,
   isValidName,
   type Message,
-} from "./protocol.ts";
+} from "../protocol/mod.ts";
 import {
   type Conn,
   type ConnHandler,
   listen,
   type Listener,
   type TransportKind,
-} from "./transport.ts";
-import {
-  parseCommandLine,
-  parseCount,
-  parseDuration,
-  parsePort,
-  parseSize,
-  UsageError,
-} from "./cli.ts";
-
-/** What the server reports as it runs; see {@link formatLogEvent} for the text form. */
-export type LogEvent =
-  | { event: "listening"; address: string }
-  | { event: "registered"; name: string; half: Half; remote: string }
-  | { event: "rejected"; remote: string; reason: string }
-  | { event: "forwarded"; from: string; to: string; /** Body size. */ bytes: number }
-  | { event: "not-delivered"; from: string; to: string; reason: string }
-  | { event: "broadcast"; from: string; delivered: number; failed: number }
-  | { event: "unregistered"; name: string }
-  | { event: "disconnected"; name: string; half: Half; reason: string }
-  | { event: "protocol-error"; remote: string; name?: string; reason: string; closed: boolean }
-  | { event: "dropped"; remote: string; name?: string; reason: string }
-  | { event: "stopping"; reason: string }
-  | { event: "stopped" };
-
-/** Receives log events. */
-export type Logger = (event: LogEvent) => void;
+} from "../net/transport.ts";
+import type { Logger } from "./log.ts";
 
 /** Settings of a running server; every field has a default in {@link DEFAULT_SERVER_OPTIONS}. */
 export interface ServerOptions {
@@ -262,7 +237,7 @@ class Session implements ConnHandler {
     this.held += reply.bytes.length;
     const replies = this.replies;
     let ready = 0;
-    while (ready < replies.length && replies[ready].bytes !== null) ready++;
+    while (ready < replies.length && replies[ready]!.bytes !== null) ready++;
     if (ready > 0) {
       // Taken off the list before anything is written: a write can drop the connection, and
       // what that sets off must not find these answers again.
@@ -270,7 +245,7 @@ class Session implements ConnHandler {
       for (const r of out) this.held -= r.bytes!.length;
       let from = 0;
       for (let i = 0; i < out.length; i++) {
-        const after = out[i].after;
+        const after = out[i]!.after;
         if (after === undefined && i < out.length - 1) continue;
         this.write(joinReplies(out, from, i + 1));
         from = i + 1;
@@ -323,14 +298,14 @@ function encodeAnswer(message: Message): Uint8Array {
 
 /** The bytes of `replies[from, to)`, all filled in, as one buffer. */
 function joinReplies(replies: Reply[], from: number, to: number): Uint8Array {
-  if (to - from === 1) return replies[from].bytes!;
+  if (to - from === 1) return replies[from]!.bytes!;
   let length = 0;
-  for (let i = from; i < to; i++) length += replies[i].bytes!.length;
+  for (let i = from; i < to; i++) length += replies[i]!.bytes!.length;
   const out = new Uint8Array(length);
   let at = 0;
   for (let i = from; i < to; i++) {
-    out.set(replies[i].bytes!, at);
-    at += replies[i].bytes!.length;
+    out.set(replies[i]!.bytes!, at);
+    at += replies[i]!.bytes!.length;
   }
   return out;
 }
@@ -418,7 +393,7 @@ class Relay {
     if (s.inflight !== null && s.has("TORECV")) this.acknowledged(s, "", false, why);
   }
 
-  onDecodeError(s: Session, error: import("./protocol.ts").DecodeError): void {
+  onDecodeError(s: Session, error: import("../protocol/mod.ts").DecodeError): void {
     let reason: string;
     switch (error.code) {
       case "header-too-large":
@@ -815,7 +790,7 @@ class Relay {
         continue;
       }
       // Queued behind a recipient that acknowledges slowly: give up rather than wait for ever.
-      while (s.queue.length > 0 && now - s.queue[0].queuedAt >= 2 * o.ackTimeoutMs) {
+      while (s.queue.length > 0 && now - s.queue[0]!.queuedAt >= 2 * o.ackTimeoutMs) {
         const late = s.queue.shift()!;
         s.queuedBytes -= late.bytes.length;
         late.done(false, `"${late.to}" did not take it within ${2 * o.ackTimeoutMs} ms`);
@@ -884,400 +859,4 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       return closing;
     },
   };
-}
-
-/**
- * Reads a PEM file for TLS; on failure prints one sentence saying what to do and returns null.
- * Shared by the server and the client.
- */
-export async function readPem(path: string, what: string): Promise<string | null> {
-  try {
-    const text = await Deno.readTextFile(path);
-    if (!text.includes("-----BEGIN")) {
-      console.error(`Cannot use ${what} "${path}": it is not a PEM file (no "-----BEGIN" line).`);
-      return null;
-    }
-    return text;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      console.error(`Cannot read ${what} "${path}": no such file.`);
-    } else if (
-      error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-    ) {
-      console.error(
-        `Cannot read ${what} "${path}": file access is not allowed. Run with --allow-read ` +
-          `(the chat executable and the deno tasks have it).`,
-      );
-    } else {
-      console.error(
-        `Cannot read ${what} "${path}": ${error instanceof Error ? error.message : error}.`,
-      );
-    }
-    return null;
-  }
-}
-
-/**
- * Renders a log event as one line of text in the original server's style. Control characters
- * (which clients can put in names and texts) are written as `\xNN`, so that no client can
- * forge a line or send escape sequences to the operator's terminal.
- */
-export function formatLogEvent(e: LogEvent): string {
-  const line = logLine(e);
-  return CONTROL.test(line) ? line.replace(CONTROL_ALL, escapeControl) : line;
-}
-
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
-// deno-lint-ignore no-control-regex
-const CONTROL_ALL = /[\x00-\x1f\x7f-\x9f]/g;
-
-function escapeControl(c: string): string {
-  return "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0");
-}
-
-function logLine(e: LogEvent): string {
-  switch (e.event) {
-    case "listening":
-      return `Chat server listening on ${e.address}`;
-    case "registered":
-      return `${e.name} : REGISTERED ${e.half}`;
-    case "rejected":
-      return `Registration from ${e.remote} refused: ${e.reason}`;
-    case "forwarded":
-      return `Message successfully forwarded from ${e.from} to ${e.to}`;
-    case "not-delivered":
-      return `Message from ${e.from} to ${e.to} not delivered: ${e.reason}`;
-    case "broadcast":
-      return `Broadcast from ${e.from} delivered to ${e.delivered} user(s), ${e.failed} failed`;
-    case "unregistered":
-      return `${e.name} : UNREGISTERED`;
-    case "disconnected":
-      return `${e.name} : DISCONNECTED (${e.half} ${e.reason})`;
-    case "protocol-error":
-      return `Protocol error from ${e.remote}${e.name ? ` (${e.name})` : ""}: ${e.reason}` +
-        (e.closed ? "; connection closed" : "");
-    case "dropped":
-      return `Dropped ${e.remote}${e.name ? ` (${e.name})` : ""}: ${e.reason}`;
-    case "stopping":
-      return `Stopping (${e.reason})`;
-    case "stopped":
-      return "Server stopped";
-  }
-}
-
-/** Usage line of `chat server`. */
-export const SERVER_USAGE = "Usage: chat server [--host ADDRESS] [--port PORT] [options]";
-
-/** Help text of `chat server`. */
-export const SERVER_HELP = `${SERVER_USAGE}
-
-Runs the chat server: users connect to it with "chat client" or any client of the
-two-socket chat protocol (see PROTOCOL.md).
-
-Options:
-  --host ADDRESS         Interface to listen on (default 0.0.0.0; "::" for IPv6,
-                         "127.0.0.1" for this machine only)
-  --port PORT            Port to listen on, 0 for any free port (default 5500)
-  --ack-timeout TIME     How long a recipient may take to answer a message before the
-                         sender is told it failed and the recipient is disconnected
-                         (default 30s; units ms, s, m)
-  --max-header-bytes N   Largest message header accepted; longer ones get ERROR 103 and
-                         the connection is closed (default 8k)
-  --max-body-bytes N     Largest message body accepted; larger ones are refused with
-                         ERROR 102 (default 64k)
-  --max-queue N          Most messages waiting for one recipient; more get ERROR 102 at
-                         once (default 256)
-  --max-queue-bytes N    Most bytes of messages waiting for one recipient; more get
-                         ERROR 102 at once (default 1m; one message is always let in)
-  --register-timeout TIME
-                         Close connections that have not registered by then (default 10s)
-  --stall-timeout TIME   Close connections that start a message and stop sending it
-                         halfway, or stop reading what the server sends (default 60s)
-  --max-connections N    Most connections in all; more are refused with ERROR 105
-                         (default 50000, 0 for no limit)
-  --max-per-address N    Most connections from one IP address (default 256, 0 for no limit)
-  --rate-limit N         Messages per second one user may send on average; more are
-                         refused with ERROR 106 (default 50, 0 for no limit)
-  --rate-burst N         Messages one user may send at once above that rate (default 100)
-  --drain-timeout TIME   On Ctrl-C or SIGTERM, how long to wait for messages in flight
-                         to be acknowledged before closing (default 5s)
-  --tls-cert FILE        Serve TLS with this certificate chain (PEM); needs --tls-key
-  --tls-key FILE         The certificate's private key (PEM)
-  --quiet                Log nothing but the startup line (internal errors still go to
-                         standard error)
-  --log-format FORMAT    "text" (default) or "json" (one JSON object per line)
-  --transport API        Socket API: "node" (node:net, default) or "deno" (Deno.listen)
-  -h, --help             Show this help
-
-Logs go to standard output. Stop the server with Ctrl-C (SIGINT) or SIGTERM.
-
-Examples:
-  chat server
-  chat server --port 6000 --log-format json
-`;
-
-const SERVER_OPTIONS = {
-  host: { type: "string" },
-  port: { type: "string" },
-  "ack-timeout": { type: "string" },
-  "max-header-bytes": { type: "string" },
-  "max-body-bytes": { type: "string" },
-  "max-queue": { type: "string" },
-  "max-queue-bytes": { type: "string" },
-  "register-timeout": { type: "string" },
-  "stall-timeout": { type: "string" },
-  "max-connections": { type: "string" },
-  "max-per-address": { type: "string" },
-  "rate-limit": { type: "string" },
-  "rate-burst": { type: "string" },
-  "drain-timeout": { type: "string" },
-  quiet: { type: "boolean" },
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-  "log-format": { type: "string" },
-  transport: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-/** Where a {@link LineSink} writes: standard output, or anything written to like it. */
-export interface LineWriter {
-  /** Writes some of `bytes` and resolves with how many were written. */
-  write(bytes: Uint8Array): Promise<number>;
-}
-
-/**
- * Log lines on their way out, written in batches without ever blocking the server: a terminal
- * or pipe that reads slowly (or not at all) holds at most `maxBytes` of lines; past that, lines
- * are counted and dropped, and the count is written once output catches up.
- */
-export class LineSink {
-  readonly #out: LineWriter;
-  readonly #maxBytes: number;
-  #lines: string[] = [];
-  #bytes = 0;
-  #dropped = 0;
-  #broken = false;
-  #flushing: Promise<void> | null = null;
-  static readonly #encoder = new TextEncoder();
-
-  /** Creates a sink writing to `out`, holding at most `maxBytes` (default 1 MiB) of lines. */
-  constructor(out: LineWriter, maxBytes = 1024 * 1024) {
-    this.#out = out;
-    this.#maxBytes = maxBytes;
-  }
-
-  /** Lines dropped so far because output did not keep up. */
-  get dropped(): number {
-    return this.#dropped;
-  }
-
-  /** Queues one line (without its line end). */
-  line(text: string): void {
-    if (this.#broken) return;
-    if (this.#bytes + text.length > this.#maxBytes) {
-      this.#dropped++;
-      return;
-    }
-    this.#lines.push(text);
-    this.#bytes += text.length + 1;
-    this.#flushing ??= this.#flush();
-  }
-
-  /** Resolves once every queued line is written (or output failed). */
-  async drain(): Promise<void> {
-    while (this.#flushing !== null) await this.#flushing;
-  }
-
-  async #flush(): Promise<void> {
-    // Let the lines of this turn of the event loop gather into one write.
-    await Promise.resolve();
-    try {
-      while (this.#lines.length > 0 && !this.#broken) {
-        const lines = this.#lines;
-        const dropped = this.#dropped;
-        this.#lines = [];
-        this.#bytes = 0;
-        let text = lines.join("\n") + "\n";
-        if (dropped > 0) {
-          this.#dropped = 0;
-          text = `(${dropped} log lines dropped: the output did not keep up)\n` + text;
-        }
-        const bytes = LineSink.#encoder.encode(text);
-        for (let off = 0; off < bytes.length;) off += await this.#out.write(bytes.subarray(off));
-      }
-    } catch {
-      this.#broken = true; // output closed: keep serving, stop logging
-      this.#lines = [];
-    } finally {
-      this.#flushing = null;
-    }
-  }
-}
-
-/** Entry point of `chat server`: returns the process exit code. */
-export async function serverMain(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseCommandLine(args, SERVER_OPTIONS, SERVER_USAGE);
-  if (v.help) {
-    console.log(SERVER_HELP.trimEnd());
-    return 0;
-  }
-  if (positionals.length > 0) {
-    throw new UsageError(`Unexpected argument "${positionals[0]}".`, SERVER_USAGE);
-  }
-  const format = (v["log-format"] as string | undefined) ?? "text";
-  if (format !== "text" && format !== "json") {
-    throw new UsageError(`Invalid --log-format "${format}": use "text" or "json".`, SERVER_USAGE);
-  }
-  const transport = (v.transport as string | undefined) ?? "node";
-  if (transport !== "deno" && transport !== "node") {
-    throw new UsageError(`Invalid --transport "${transport}": use "deno" or "node".`, SERVER_USAGE);
-  }
-  const str = (name: string) => v[name] as string | undefined;
-  const options: Partial<ServerOptions> = {
-    hostname: str("host") ?? DEFAULT_SERVER_OPTIONS.hostname,
-    port: str("port") !== undefined ? parsePort(str("port")!, SERVER_USAGE, true) : 5500,
-    transport,
-  };
-  if (str("ack-timeout") !== undefined) {
-    options.ackTimeoutMs = parseDuration(str("ack-timeout")!, "--ack-timeout", SERVER_USAGE);
-  }
-  if (str("max-header-bytes") !== undefined) {
-    options.maxHeaderBytes = parseSize(
-      str("max-header-bytes")!,
-      "--max-header-bytes",
-      SERVER_USAGE,
-    );
-  }
-  if (str("max-body-bytes") !== undefined) {
-    options.maxBodyBytes = parseSize(str("max-body-bytes")!, "--max-body-bytes", SERVER_USAGE);
-  }
-  if (str("max-queue") !== undefined) {
-    options.maxQueuedForwards = parseCount(str("max-queue")!, "--max-queue", SERVER_USAGE);
-  }
-  if (str("max-queue-bytes") !== undefined) {
-    options.maxQueuedBytes = parseSize(str("max-queue-bytes")!, "--max-queue-bytes", SERVER_USAGE);
-  }
-  const durations = [
-    ["register-timeout", "registerTimeoutMs"],
-    ["stall-timeout", "stallTimeoutMs"],
-    ["drain-timeout", "drainTimeoutMs"],
-  ] as const;
-  for (const [flag, key] of durations) {
-    if (str(flag) !== undefined) {
-      options[key] = parseDuration(str(flag)!, `--${flag}`, SERVER_USAGE);
-    }
-  }
-  const counts = [
-    ["max-connections", "maxConnections", true],
-    ["max-per-address", "maxPerAddress", true],
-    ["rate-limit", "rateLimit", true],
-    ["rate-burst", "rateBurst", false],
-  ] as const;
-  for (const [flag, key, zero] of counts) {
-    if (str(flag) !== undefined) {
-      options[key] = parseCount(str(flag)!, `--${flag}`, SERVER_USAGE, zero);
-    }
-  }
-
-  if ((str("tls-cert") === undefined) !== (str("tls-key") === undefined)) {
-    throw new UsageError(
-      "TLS needs both --tls-cert and --tls-key: give the certificate and its private key.",
-      SERVER_USAGE,
-    );
-  }
-  if (str("tls-cert") !== undefined) {
-    const cert = await readPem(str("tls-cert")!, "TLS certificate");
-    const key = await readPem(str("tls-key")!, "TLS key");
-    if (cert === null || key === null) return 1;
-    options.tls = { cert, key };
-  }
-
-  const quiet = v.quiet === true;
-  const sink = new LineSink(Deno.stdout);
-  const write = (line: string) => sink.line(line);
-  const log: Logger = (e) => {
-    if (quiet && e.event !== "listening") return;
-    write(
-      format === "json"
-        ? JSON.stringify({ time: new Date().toISOString(), ...e })
-        : formatLogEvent(e),
-    );
-  };
-  options.log = log;
-
-  let server: ChatServer;
-  try {
-    server = await startServer(options);
-  } catch (error) {
-    const where = `${options.hostname}:${options.port}`;
-    if (options.tls && /certificate|key|pem|tls/i.test(String(error))) {
-      console.error(
-        `Cannot start TLS on "${where}": ${error instanceof Error ? error.message : error}. ` +
-          `Check that --tls-cert and --tls-key are a matching PEM certificate and key.`,
-      );
-      return 1;
-    }
-    if (error instanceof Deno.errors.AddrInUse || /EADDRINUSE/.test(String(error))) {
-      console.error(
-        `Cannot listen on "${where}": the port is already in use. ` +
-          `Stop the other server or choose another port with --port.`,
-      );
-    } else if (error instanceof Deno.errors.PermissionDenied || /EACCES/.test(String(error))) {
-      console.error(
-        `Cannot listen on "${where}": permission denied. Ports below 1024 need privileges; ` +
-          `choose another port with --port.`,
-      );
-    } else if (
-      // Deno's node:net reports an address this machine does not have as "listen EINVAL".
-      error instanceof Deno.errors.AddrNotAvailable ||
-      /EADDRNOTAVAIL|listen EINVAL/.test(String(error))
-    ) {
-      console.error(
-        `Cannot listen on "${where}": this machine has no such address. Use --host 0.0.0.0 ` +
-          `or one of its own addresses.`,
-      );
-    } else if (/ENOTFOUND|failed to lookup address/.test(String(error))) {
-      console.error(
-        `Cannot listen on "${where}": no such host name. Use --host 0.0.0.0 or one of this ` +
-          `machine's own addresses.`,
-      );
-    } else {
-      const message = error instanceof Error ? error.message : String(error);
-      console.error(`Cannot listen on "${where}": ${message}.`);
-    }
-    return 1;
-  }
-  // Last line of defence: a bug reached by one connection's input must not stop the server.
-  const contain = (e: Event) => {
-    e.preventDefault();
-    const why = "reason" in e ? (e as PromiseRejectionEvent).reason : (e as ErrorEvent).error;
-    console.error(`Internal error (the server keeps running): ${why?.stack ?? why}`);
-  };
-  globalThis.addEventListener("unhandledrejection", contain);
-  globalThis.addEventListener("error", contain);
-  const shown = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
-  log({ event: "listening", address: `${shown}:${server.port}` });
-
-  const { promise: stop, resolve } = Promise.withResolvers<string>();
-  let signalled = 0;
-  const onSignal = (name: string) => () => {
-    if (++signalled > 1) Deno.exit(130);
-    resolve(name);
-  };
-  const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")]];
-  if (Deno.build.os !== "windows") handlers.push(["SIGTERM", onSignal("SIGTERM")]);
-  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
-  const reason = await stop;
-  log({ event: "stopping", reason });
-  await server.close();
-  log({ event: "stopped" });
-  // A standard output that nobody reads must not keep the process from exiting.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([sink.drain(), new Promise((r) => timer = setTimeout(r, 2000))]);
-  clearTimeout(timer);
-  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
-  globalThis.removeEventListener("unhandledrejection", contain);
-  globalThis.removeEventListener("error", contain);
-  return 0;
 }

@@ -137,7 +137,7 @@ const utf8Encoder = new TextEncoder();
 function decodeText(bytes: Uint8Array, start: number, end: number): string {
   let ascii = true;
   for (let i = start; i < end; i++) {
-    if (bytes[i] >= 0x80) {
+    if (bytes[i]! >= 0x80) {
       ascii = false;
       break;
     }
@@ -182,7 +182,7 @@ function splitFirst(text: string): [string, string] {
 /** {@link splitFirst} for text with non-ASCII characters, where `\s` includes Unicode spaces. */
 function splitFirstUnicode(text: string): [string, string] {
   const m = /^(\S*)\s*(.*)$/s.exec(text.trim());
-  return m ? [m[1], m[2].trim()] : ["", ""];
+  return m ? [m[1]!, m[2]!.trim()] : ["", ""];
 }
 
 /** True for the ASCII characters that `\s` matches: space, tab, LF, VT, FF, CR. */
@@ -347,7 +347,7 @@ export class Decoder {
     const lines = this.#lines;
     this.#lines = [];
     this.#headerBytes = 0;
-    const first = lines[0].trim();
+    const first = lines[0]!.trim();
     const [verb, arg] = splitFirst(first);
     const hasBody = BODY_VERBS.has(verb);
 
@@ -356,7 +356,7 @@ export class Decoder {
     let problem = "";
     let conflicting = false;
     for (let k = 1; k < lines.length; k++) {
-      const line = lines[k];
+      const line = lines[k]!;
       const colon = line.indexOf(":");
       if (colon <= 0) {
         problem ||= `header line ${JSON.stringify(line.trim())} is not "Name: value"`;
@@ -504,6 +504,20 @@ export class Decoder {
         return;
     }
     emit({ kind: "message", message });
+  }
+}
+
+/** Says in words what the decoder could not read. */
+export function describeDecodeError(error: DecodeError): string {
+  switch (error.code) {
+    case "header-too-large":
+      return `a header longer than ${error.limit} bytes`;
+    case "body-too-large":
+      return `${error.verb} ${error.name} of ${error.length} bytes, over the ${error.limit}-byte limit`;
+    case "unknown-verb":
+      return `unknown message ${JSON.stringify(error.line.slice(0, 80))}`;
+    case "malformed":
+      return `${error.reason} in ${JSON.stringify(error.line.slice(0, 80))}`;
   }
 }
 

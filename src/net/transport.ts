@@ -10,6 +10,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { formatAddress } from "./address.ts";
 
 /** Which socket API carries the bytes. */
 export type TransportKind = "deno" | "node";
@@ -96,10 +97,6 @@ const READ_SIZE = 4 * 1024;
 
 /** Default of {@link ListenOptions.endGraceMs}. */
 const END_GRACE_MS = 10_000;
-
-function formatAddr(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** Starts listening; `accept` is called for each new connection and returns its handler. */
 export async function listen(
@@ -204,7 +201,7 @@ class DenoConn implements Conn {
     this.#endGraceMs = endGraceMs;
     const addr = raw.remoteAddr as Deno.NetAddr;
     this.remoteHost = addr.hostname;
-    this.remote = formatAddr(addr.hostname, addr.port);
+    this.remote = formatAddress(addr.hostname, addr.port);
     try {
       (raw as Deno.TcpConn).setNoDelay(true);
     } catch { /* not fatal */ }
@@ -255,7 +252,7 @@ class DenoConn implements Conn {
     this.#writing = true;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        const chunk = this.#queue[0];
+        const chunk = this.#queue[0]!;
         let off = 0;
         while (off < chunk.length) {
           const n = await this.#raw.write(chunk.subarray(off));
@@ -380,7 +377,7 @@ class NodeConn implements Conn {
     // turns Nagle's algorithm off. With it on, a small answer can wait for a delayed ACK.
     socket.setNoDelay(true);
     this.remoteHost = socket.remoteAddress ?? "?";
-    this.remote = formatAddr(this.remoteHost, socket.remotePort ?? 0);
+    this.remote = formatAddress(this.remoteHost, socket.remotePort ?? 0);
   }
 
   get queuedBytes(): number {

@@ -1,0 +1,118 @@
+/**
+ * The piped face of `chat client`: plain lines, no prompts; the exit code says whether every
+ * message was delivered.
+ *
+ * @module
+ */
+import { ChatSession } from "./engine.ts";
+import type { ClientArgs, Settings } from "./options.ts";
+import { type ClientEvent, eventStream, parseInputLine, renderEvent } from "./view.ts";
+
+const encoder = new TextEncoder();
+
+function writeTo(stream: "stdout" | "stderr", text: string): void {
+  try {
+    const bytes = encoder.encode(text + "\n");
+    const file = stream === "stdout" ? Deno.stdout : Deno.stderr;
+    let off = 0;
+    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+  } catch { /* the reader went away: nothing more to tell it */ }
+}
+
+/** Reads lines from a byte stream (LF or CRLF; a last line without LF counts). */
+class LineReader {
+  #reader: ReadableStreamDefaultReader<string>;
+  #buffer = "";
+  #lines: string[] = [];
+  #done = false;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  async next(): Promise<string | null> {
+    while (this.#lines.length === 0 && !this.#done) {
+      let chunk: ReadableStreamReadResult<string>;
+      try {
+        chunk = await this.#reader.read();
+      } catch {
+        chunk = { done: true } as ReadableStreamReadResult<string>; // stdin broke: treat it as its end
+      }
+      const { value, done } = chunk;
+      if (done) {
+        this.#done = true;
+        if (this.#buffer !== "") this.#lines.push(this.#buffer);
+        this.#buffer = "";
+        break;
+      }
+      this.#buffer += value;
+      const parts = this.#buffer.split("\n");
+      this.#buffer = parts.pop()!;
+      this.#lines.push(...parts.map((l) => l.replace(/\r$/, "")));
+    }
+    return this.#lines.shift() ?? null;
+  }
+
+  cancel(): void {
+    this.#reader.cancel().catch(() => {});
+  }
+}
+
+export async function runPiped(args: ClientArgs, settings: Settings): Promise<number> {
+  const emit = (event: ClientEvent) =>
+    writeTo(eventStream(event), renderEvent(event, { color: false }));
+  const session = new ChatSession({
+    ...settings,
+    host: args.host!,
+    port: args.port,
+    name: args.name!,
+    onEvent: emit,
+  });
+  const opened = await session.open();
+  if (!opened.ok) {
+    emit(opened.event);
+    return 1;
+  }
+
+  let invalid = 0;
+  let interrupted = false;
+  const reader = new LineReader(Deno.stdin.readable);
+  const { promise: stop, resolve: onStop } = Promise.withResolvers<null>();
+  const onSigint = () => {
+    interrupted = true;
+    onStop(null);
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  try {
+    const ended = session.ended.then(() => null);
+    for (let n = 1;; n++) {
+      const line = await Promise.race([reader.next(), ended, stop]);
+      if (line === null) break;
+      const input = parseInputLine(line);
+      if (input.kind === "send") {
+        // Reading waits while the queue is full (reconnecting, or held back by ERROR 106).
+        let queued = session.send(input.to, input.text);
+        while (!queued && session.full && !interrupted && !session.done) {
+          await Promise.race([session.room(), ended, stop]);
+          queued = session.send(input.to, input.text);
+        }
+        if (!queued) break; // the session ended, or Ctrl-C
+      } else if (input.kind === "invalid") {
+        invalid++;
+        emit({ type: "invalid-input", hint: input.hint, line: n });
+      } else if (input.kind === "command") {
+        if (input.command === "help") emit({ type: "help" });
+        if (input.command === "quit") break;
+      }
+    }
+    reader.cancel();
+    if (!interrupted) await Promise.race([session.settle(args.waitMs), stop]);
+    await session.leave();
+    const end = await session.ended;
+    const allDelivered = session.notDelivered === 0 && session.unconfirmed === 0 &&
+      session.notSent === 0;
+    return end === "left" && allDelivered && invalid === 0 ? 0 : 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * `chat server`: its help, its flags, and running the server until Ctrl-C or SIGTERM.
+ *
+ * @module
+ */
+import {
+  parseCommandLine,
+  parseCount,
+  parseDuration,
+  parsePort,
+  parseSize,
+  UsageError,
+} from "./cli.ts";
+import { readPem } from "../net/pem.ts";
+import { formatAddress } from "../net/address.ts";
+import { formatLogEvent, LineSink, type Logger } from "../server/log.ts";
+import {
+  type ChatServer,
+  DEFAULT_SERVER_OPTIONS,
+  type ServerOptions,
+  startServer,
+} from "../server/server.ts";
+
+/** Usage line of `chat server`. */
+export const SERVER_USAGE = "Usage: chat server [--host ADDRESS] [--port PORT] [options]";
+
+/** Help text of `chat server`. */
+export const SERVER_HELP = `${SERVER_USAGE}
+
+Runs the chat server: users connect to it with "chat client" or any client of the
+two-socket chat protocol (see PROTOCOL.md).
+
+Options:
+  --host ADDRESS         Interface to listen on (default 0.0.0.0; "::" for IPv6,
+                         "127.0.0.1" for this machine only)
+  --port PORT            Port to listen on, 0 for any free port (default 5500)
+  --ack-timeout TIME     How long a recipient may take to answer a message before the
+                         sender is told it failed and the recipient is disconnected
+                         (default 30s; units ms, s, m)
+  --max-header-bytes N   Largest message header accepted; longer ones get ERROR 103 and
+                         the connection is closed (default 8k)
+  --max-body-bytes N     Largest message body accepted; larger ones are refused with
+                         ERROR 102 (default 64k)
+  --max-queue N          Most messages waiting for one recipient; more get ERROR 102 at
+                         once (default 256)
+  --max-queue-bytes N    Most bytes of messages waiting for one recipient; more get
+                         ERROR 102 at once (default 1m; one message is always let in)
+  --register-timeout TIME
+                         Close connections that have not registered by then (default 10s)
+  --stall-timeout TIME   Close connections that start a message and stop sending it
+                         halfway, or stop reading what the server sends (default 60s)
+  --max-connections N    Most connections in all; more are refused with ERROR 105
+                         (default 50000, 0 for no limit)
+  --max-per-address N    Most connections from one IP address (default 256, 0 for no limit)
+  --rate-limit N         Messages per second one user may send on average; more are
+                         refused with ERROR 106 (default 50, 0 for no limit)
+  --rate-burst N         Messages one user may send at once above that rate (default 100)
+  --drain-timeout TIME   On Ctrl-C or SIGTERM, how long to wait for messages in flight
+                         to be acknowledged before closing (default 5s)
+  --tls-cert FILE        Serve TLS with this certificate chain (PEM); needs --tls-key
+  --tls-key FILE         The certificate's private key (PEM)
+  --quiet                Log nothing but the startup line (internal errors still go to
+                         standard error)
+  --log-format FORMAT    "text" (default) or "json" (one JSON object per line)
+  --transport API        Socket API: "node" (node:net, default) or "deno" (Deno.listen)
+  -h, --help             Show this help
+
+Logs go to standard output. Stop the server with Ctrl-C (SIGINT) or SIGTERM.
+
+Examples:
+  chat server
+  chat server --port 6000 --log-format json
+`;
+
+const SERVER_OPTIONS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  "ack-timeout": { type: "string" },
+  "max-header-bytes": { type: "string" },
+  "max-body-bytes": { type: "string" },
+  "max-queue": { type: "string" },
+  "max-queue-bytes": { type: "string" },
+  "register-timeout": { type: "string" },
+  "stall-timeout": { type: "string" },
+  "max-connections": { type: "string" },
+  "max-per-address": { type: "string" },
+  "rate-limit": { type: "string" },
+  "rate-burst": { type: "string" },
+  "drain-timeout": { type: "string" },
+  quiet: { type: "boolean" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "log-format": { type: "string" },
+  transport: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Entry point of `chat server`: returns the process exit code. */
+export async function serverMain(args: string[]): Promise<number> {
+  const { values: v, positionals } = parseCommandLine(args, SERVER_OPTIONS, SERVER_USAGE);
+  if (v.help) {
+    console.log(SERVER_HELP.trimEnd());
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`Unexpected argument "${positionals[0]}".`, SERVER_USAGE);
+  }
+  const format = (v["log-format"] as string | undefined) ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`Invalid --log-format "${format}": use "text" or "json".`, SERVER_USAGE);
+  }
+  const transport = (v.transport as string | undefined) ?? "node";
+  if (transport !== "deno" && transport !== "node") {
+    throw new UsageError(`Invalid --transport "${transport}": use "deno" or "node".`, SERVER_USAGE);
+  }
+  const str = (name: string) => v[name] as string | undefined;
+  const options: Partial<ServerOptions> = {
+    hostname: str("host") ?? DEFAULT_SERVER_OPTIONS.hostname,
+    port: str("port") !== undefined ? parsePort(str("port")!, SERVER_USAGE, true) : 5500,
+    transport,
+  };
+  if (str("ack-timeout") !== undefined) {
+    options.ackTimeoutMs = parseDuration(str("ack-timeout")!, "--ack-timeout", SERVER_USAGE);
+  }
+  if (str("max-header-bytes") !== undefined) {
+    options.maxHeaderBytes = parseSize(
+      str("max-header-bytes")!,
+      "--max-header-bytes",
+      SERVER_USAGE,
+    );
+  }
+  if (str("max-body-bytes") !== undefined) {
+    options.maxBodyBytes = parseSize(str("max-body-bytes")!, "--max-body-bytes", SERVER_USAGE);
+  }
+  if (str("max-queue") !== undefined) {
+    options.maxQueuedForwards = parseCount(str("max-queue")!, "--max-queue", SERVER_USAGE);
+  }
+  if (str("max-queue-bytes") !== undefined) {
+    options.maxQueuedBytes = parseSize(str("max-queue-bytes")!, "--max-queue-bytes", SERVER_USAGE);
+  }
+  const durations = [
+    ["register-timeout", "registerTimeoutMs"],
+    ["stall-timeout", "stallTimeoutMs"],
+    ["drain-timeout", "drainTimeoutMs"],
+  ] as const;
+  for (const [flag, key] of durations) {
+    if (str(flag) !== undefined) {
+      options[key] = parseDuration(str(flag)!, `--${flag}`, SERVER_USAGE);
+    }
+  }
+  const counts = [
+    ["max-connections", "maxConnections", true],
+    ["max-per-address", "maxPerAddress", true],
+    ["rate-limit", "rateLimit", true],
+    ["rate-burst", "rateBurst", false],
+  ] as const;
+  for (const [flag, key, zero] of counts) {
+    if (str(flag) !== undefined) {
+      options[key] = parseCount(str(flag)!, `--${flag}`, SERVER_USAGE, zero);
+    }
+  }
+
+  if ((str("tls-cert") === undefined) !== (str("tls-key") === undefined)) {
+    throw new UsageError(
+      "TLS needs both --tls-cert and --tls-key: give the certificate and its private key.",
+      SERVER_USAGE,
+    );
+  }
+  if (str("tls-cert") !== undefined) {
+    const cert = await readPem(str("tls-cert")!, "TLS certificate");
+    const key = await readPem(str("tls-key")!, "TLS key");
+    if (cert === null || key === null) return 1;
+    options.tls = { cert, key };
+  }
+
+  const quiet = v.quiet === true;
+  const sink = new LineSink(Deno.stdout);
+  const write = (line: string) => sink.line(line);
+  const log: Logger = (e) => {
+    if (quiet && e.event !== "listening") return;
+    write(
+      format === "json"
+        ? JSON.stringify({ time: new Date().toISOString(), ...e })
+        : formatLogEvent(e),
+    );
+  };
+  options.log = log;
+
+  let server: ChatServer;
+  try {
+    server = await startServer(options);
+  } catch (error) {
+    const where = `${options.hostname}:${options.port}`;
+    if (options.tls && /certificate|key|pem|tls/i.test(String(error))) {
+      console.error(
+        `Cannot start TLS on "${where}": ${error instanceof Error ? error.message : error}. ` +
+          `Check that --tls-cert and --tls-key are a matching PEM certificate and key.`,
+      );
+      return 1;
+    }
+    if (error instanceof Deno.errors.AddrInUse || /EADDRINUSE/.test(String(error))) {
+      console.error(
+        `Cannot listen on "${where}": the port is already in use. ` +
+          `Stop the other server or choose another port with --port.`,
+      );
+    } else if (error instanceof Deno.errors.PermissionDenied || /EACCES/.test(String(error))) {
+      console.error(
+        `Cannot listen on "${where}": permission denied. Ports below 1024 need privileges; ` +
+          `choose another port with --port.`,
+      );
+    } else if (
+      // Deno's node:net reports an address this machine does not have as "listen EINVAL".
+      error instanceof Deno.errors.AddrNotAvailable ||
+      /EADDRNOTAVAIL|listen EINVAL/.test(String(error))
+    ) {
+      console.error(
+        `Cannot listen on "${where}": this machine has no such address. Use --host 0.0.0.0 ` +
+          `or one of its own addresses.`,
+      );
+    } else if (/ENOTFOUND|failed to lookup address/.test(String(error))) {
+      console.error(
+        `Cannot listen on "${where}": no such host name. Use --host 0.0.0.0 or one of this ` +
+          `machine's own addresses.`,
+      );
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`Cannot listen on "${where}": ${message}.`);
+    }
+    return 1;
+  }
+  // Last line of defence: a bug reached by one connection's input must not stop the server.
+  const contain = (e: Event) => {
+    e.preventDefault();
+    const why = "reason" in e ? (e as PromiseRejectionEvent).reason : (e as ErrorEvent).error;
+    console.error(`Internal error (the server keeps running): ${why?.stack ?? why}`);
+  };
+  globalThis.addEventListener("unhandledrejection", contain);
+  globalThis.addEventListener("error", contain);
+  log({ event: "listening", address: formatAddress(server.hostname, server.port) });
+
+  const { promise: stop, resolve } = Promise.withResolvers<string>();
+  let signalled = 0;
+  const onSignal = (name: string) => () => {
+    if (++signalled > 1) Deno.exit(130);
+    resolve(name);
+  };
+  const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")]];
+  if (Deno.build.os !== "windows") handlers.push(["SIGTERM", onSignal("SIGTERM")]);
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  const reason = await stop;
+  log({ event: "stopping", reason });
+  await server.close();
+  log({ event: "stopped" });
+  // A standard output that nobody reads must not keep the process from exiting.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([sink.drain(), new Promise((r) => timer = setTimeout(r, 2000))]);
+  clearTimeout(timer);
+  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  globalThis.removeEventListener("unhandledrejection", contain);
+  globalThis.removeEventListener("error", contain);
+  return 0;
+}

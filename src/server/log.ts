@@ -1,0 +1,155 @@
+/**
+ * What the server reports as it runs: typed log events, their one-line text form, and the sink
+ * that writes lines to standard output without ever blocking the server.
+ *
+ * @module
+ */
+import type { Half } from "../protocol/mod.ts";
+
+/** What the server reports as it runs; see {@link formatLogEvent} for the text form. */
+export type LogEvent =
+  | { event: "listening"; address: string }
+  | { event: "registered"; name: string; half: Half; remote: string }
+  | { event: "rejected"; remote: string; reason: string }
+  | { event: "forwarded"; from: string; to: string; /** Body size. */ bytes: number }
+  | { event: "not-delivered"; from: string; to: string; reason: string }
+  | { event: "broadcast"; from: string; delivered: number; failed: number }
+  | { event: "unregistered"; name: string }
+  | { event: "disconnected"; name: string; half: Half; reason: string }
+  | {
+    event: "protocol-error";
+    remote: string;
+    name?: string | undefined;
+    reason: string;
+    closed: boolean;
+  }
+  | { event: "dropped"; remote: string; name?: string | undefined; reason: string }
+  | { event: "stopping"; reason: string }
+  | { event: "stopped" };
+
+/** Receives log events. */
+export type Logger = (event: LogEvent) => void;
+
+/**
+ * Renders a log event as one line of text in the original server's style. Control characters
+ * (which clients can put in names and texts) are written as `\xNN`, so that no client can
+ * forge a line or send escape sequences to the operator's terminal.
+ */
+export function formatLogEvent(e: LogEvent): string {
+  const line = logLine(e);
+  return CONTROL.test(line) ? line.replace(CONTROL_ALL, escapeControl) : line;
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+// deno-lint-ignore no-control-regex
+const CONTROL_ALL = /[\x00-\x1f\x7f-\x9f]/g;
+
+function escapeControl(c: string): string {
+  return "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0");
+}
+
+function logLine(e: LogEvent): string {
+  switch (e.event) {
+    case "listening":
+      return `Chat server listening on ${e.address}`;
+    case "registered":
+      return `${e.name} : REGISTERED ${e.half}`;
+    case "rejected":
+      return `Registration from ${e.remote} refused: ${e.reason}`;
+    case "forwarded":
+      return `Message successfully forwarded from ${e.from} to ${e.to}`;
+    case "not-delivered":
+      return `Message from ${e.from} to ${e.to} not delivered: ${e.reason}`;
+    case "broadcast":
+      return `Broadcast from ${e.from} delivered to ${e.delivered} user(s), ${e.failed} failed`;
+    case "unregistered":
+      return `${e.name} : UNREGISTERED`;
+    case "disconnected":
+      return `${e.name} : DISCONNECTED (${e.half} ${e.reason})`;
+    case "protocol-error":
+      return `Protocol error from ${e.remote}${e.name ? ` (${e.name})` : ""}: ${e.reason}` +
+        (e.closed ? "; connection closed" : "");
+    case "dropped":
+      return `Dropped ${e.remote}${e.name ? ` (${e.name})` : ""}: ${e.reason}`;
+    case "stopping":
+      return `Stopping (${e.reason})`;
+    case "stopped":
+      return "Server stopped";
+  }
+}
+
+/** Where a {@link LineSink} writes: standard output, or anything written to like it. */
+export interface LineWriter {
+  /** Writes some of `bytes` and resolves with how many were written. */
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/**
+ * Log lines on their way out, written in batches without ever blocking the server: a terminal
+ * or pipe that reads slowly (or not at all) holds at most `maxBytes` of lines; past that, lines
+ * are counted and dropped, and the count is written once output catches up.
+ */
+export class LineSink {
+  readonly #out: LineWriter;
+  readonly #maxBytes: number;
+  #lines: string[] = [];
+  #bytes = 0;
+  #dropped = 0;
+  #broken = false;
+  #flushing: Promise<void> | null = null;
+  static readonly #encoder = new TextEncoder();
+
+  /** Creates a sink writing to `out`, holding at most `maxBytes` (default 1 MiB) of lines. */
+  constructor(out: LineWriter, maxBytes = 1024 * 1024) {
+    this.#out = out;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Lines dropped so far because output did not keep up. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Queues one line (without its line end). */
+  line(text: string): void {
+    if (this.#broken) return;
+    if (this.#bytes + text.length > this.#maxBytes) {
+      this.#dropped++;
+      return;
+    }
+    this.#lines.push(text);
+    this.#bytes += text.length + 1;
+    this.#flushing ??= this.#flush();
+  }
+
+  /** Resolves once every queued line is written (or output failed). */
+  async drain(): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    // Let the lines of this turn of the event loop gather into one write.
+    await Promise.resolve();
+    try {
+      while (this.#lines.length > 0 && !this.#broken) {
+        const lines = this.#lines;
+        const dropped = this.#dropped;
+        this.#lines = [];
+        this.#bytes = 0;
+        let text = lines.join("\n") + "\n";
+        if (dropped > 0) {
+          this.#dropped = 0;
+          text = `(${dropped} log lines dropped: the output did not keep up)\n` + text;
+        }
+        const bytes = LineSink.#encoder.encode(text);
+        for (let off = 0; off < bytes.length;) off += await this.#out.write(bytes.subarray(off));
+      }
+    } catch {
+      this.#broken = true; // output closed: keep serving, stop logging
+      this.#lines = [];
+    } finally {
+      this.#flushing = null;
+    }
+  }
+}
