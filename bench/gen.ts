@@ -233,7 +233,7 @@ async function openDeno(
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
+  if (parts.length === 1) return parts[0]!;
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
@@ -328,13 +328,13 @@ class User {
     while (pos < n) {
       const idx = chunk.indexOf(LF, pos);
       if (idx === -1) {
-        if (this.#sFirst === 0) this.#sFirst = chunk[pos];
+        if (this.#sFirst === 0) this.#sFirst = chunk[pos]!;
         this.#sPrevLF = false;
         this.#seg(chunk, pos, n);
         return;
       }
       if (idx > pos) {
-        if (this.#sFirst === 0) this.#sFirst = chunk[pos];
+        if (this.#sFirst === 0) this.#sFirst = chunk[pos]!;
         this.#sPrevLF = false;
         this.#seg(chunk, pos, idx);
       }
@@ -355,7 +355,7 @@ class User {
 
   /** Notes the byte at offset 8 of a message ("ERROR 10X": X), for the error counts. */
   #seg(chunk: Uint8Array, from: number, to: number): void {
-    if (this.#sOff <= 8 && to - from > 8 - this.#sOff) this.#sCode = chunk[from + 8 - this.#sOff];
+    if (this.#sOff <= 8 && to - from > 8 - this.#sOff) this.#sCode = chunk[from + 8 - this.#sOff]!;
     this.#sOff += to - from;
   }
 
@@ -451,7 +451,7 @@ class User {
     const colon = h.indexOf(58, nl);
     let length = 0;
     for (let i = colon + 1; i < this.#hdrLen; i++) {
-      const c = h[i];
+      const c = h[i]!;
       if (c >= 48 && c <= 57) length = length * 10 + c - 48;
       else if (c === LF) break;
     }
@@ -478,7 +478,7 @@ class User {
       let us = 0;
       const end = Math.min(this.#bodySeen, this.#stamp.length);
       for (let i = 0; i < end; i++) {
-        const c = this.#stamp[i];
+        const c = this.#stamp[i]!;
         if (c < 48 || c > 57) break;
         us = us * 10 + c - 48;
       }
@@ -500,8 +500,8 @@ class User {
     let i = 1;
     let idx = 0;
     let seq = 0;
-    for (; i < end && st[i] !== 58; i++) idx = idx * 10 + st[i] - 48;
-    for (i++; i < end && st[i] !== 46; i++) seq = seq * 10 + st[i] - 48;
+    for (; i < end && st[i] !== 58; i++) idx = idx * 10 + st[i]! - 48;
+    for (i++; i < end && st[i] !== 46; i++) seq = seq * 10 + st[i]! - 48;
     const sender = byIndex.get(idx);
     if (sender === undefined || this.#fromName !== sender.name) {
       // Not from the user the body names (or not one of ours at all).
@@ -643,16 +643,16 @@ async function connectUsers(c: Extract<GenCommand, { cmd: "connect" }>): Promise
   users.push(...opened);
   for (const u of opened) byIndex.set(u.index, u);
   // The ring: each user sends to the next one of this generator.
-  for (let i = 0; i < users.length; i++) {
-    const next = users[(i + 1) % users.length];
+  users.forEach((user, i) => {
+    const next = users[(i + 1) % users.length]!;
     const head = ENC.encode(`SEND ${next.name}\nContent-length: ${BODY_SIZE}\n\n`);
     const msg = new Uint8Array(head.length + BODY_SIZE);
     msg.set(head);
     msg.set(FILLER, head.length);
-    users[i].msg = msg;
-    users[i].head = head;
-    users[i].next = next;
-  }
+    user.msg = msg;
+    user.head = head;
+    user.next = next;
+  });
   return { ok: true, connected: opened.length, failed, ms: Math.round(performance.now() - t0) };
 }
 
@@ -713,13 +713,13 @@ function startLoad(c: GenCommand): void {
   } else if (c.cmd === "open") {
     mode = "open";
     verify = c.verify === true;
-    pace(c.rate, "open", (k) => live[k % live.length].sendRing());
+    pace(c.rate, "open", (k) => live[k % live.length]!.sendRing());
   } else if (c.cmd === "broadcast") {
     mode = "broadcast";
     pace(c.rate, "broadcast", (k) => {
       // Skip users whose last broadcast is still awaiting its answer.
       for (let j = 0; j < live.length; j++) {
-        const u = live[(k + j) % live.length];
+        const u = live[(k + j) % live.length]!;
         if (u.times.length === 0) return u.sendAll();
       }
     });

@@ -55,7 +55,7 @@ export class Histogram {
     } else if (us < 0) {
       us = 0;
     }
-    this.#counts[b]++;
+    this.#counts[b]!++;
     this.#total++;
     this.#sum += us;
     if (us > this.#max) this.#max = us;
@@ -76,7 +76,7 @@ export class Histogram {
 
   /** Adds another histogram's values to this one. */
   merge(data: HistogramData): void {
-    for (const [b, c] of data.counts) this.#counts[b] += c;
+    for (const [b, c] of data.counts) this.#counts[b]! += c;
     this.#total += data.total;
     this.#sum += data.sum;
     if (data.max > this.#max) this.#max = data.max;
@@ -88,7 +88,7 @@ export class Histogram {
     const want = Math.max(1, Math.ceil(q * this.#total));
     let seen = 0;
     for (let b = 0; b < BUCKETS; b++) {
-      seen += this.#counts[b];
+      seen += this.#counts[b]!;
       if (seen >= want) return Math.min(b === 0 ? 1 : RATIO ** b, this.#max);
     }
     return this.#max;
@@ -97,7 +97,10 @@ export class Histogram {
   /** The JSON form, for sending to another process. */
   toJSON(): HistogramData {
     const counts: [number, number][] = [];
-    for (let b = 0; b < BUCKETS; b++) if (this.#counts[b] !== 0) counts.push([b, this.#counts[b]]);
+    for (let b = 0; b < BUCKETS; b++) {
+      const c = this.#counts[b]!;
+      if (c !== 0) counts.push([b, c]);
+    }
     return { counts, total: this.#total, sum: this.#sum, max: this.#max };
   }
 

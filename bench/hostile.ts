@@ -126,7 +126,7 @@ function resetStats(mix: HostileMix): void {
   }
 }
 
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)];
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 const normal = () => normals.length > 0 ? pick(normals) : "u0";
 
 /**
@@ -200,7 +200,7 @@ class Conn {
     this.sock = sock;
     const st = stats[kind];
     const reader = new Reader((line) => {
-      const key = line.startsWith("ERROR ") ? line.slice(0, 9) : line.split(" ")[0];
+      const key = line.startsWith("ERROR ") ? line.slice(0, 9) : line.split(" ", 1)[0]!;
       st.got[key] = (st.got[key] ?? 0) + 1;
       if (/^REGISTERED \S+ u\d+$/.test(line)) st.takeovers++;
       onMessage?.(line);
@@ -351,7 +351,7 @@ async function slowloris(i: number): Promise<void> {
       c.write(text);
       text = `SEND ${normal()}\nContent-length: 5\n\nhello`;
     }
-    for (let k = 0; k < text.length && await hold(c, slowMs); k++) c.write(text[k]);
+    for (let k = 0; k < text.length && await hold(c, slowMs); k++) c.write(text.charAt(k));
     while (await hold(c, slowMs)) { /* finished (it should not get this far): just wait */ }
     c.close();
   });
@@ -398,7 +398,7 @@ async function pump(): Promise<void> {
     let budget = Math.max(1, Math.round(floodRate / 100));
     const each = Math.max(1, Math.ceil(budget / ready.length));
     for (let k = 0; k < ready.length && budget > 0; k++) {
-      const f = ready[(turn + k) % ready.length];
+      const f = ready[(turn + k) % ready.length]!;
       const n = Math.min(each, budget);
       budget -= n;
       f.send.write(floodBatch(f, n));

@@ -571,8 +571,8 @@ function bottleneck(server: number, gen: number): RunResult["bottleneck"] {
 function fairness(perUser: number[]): number | null {
   if (perUser.length === 0) return null;
   const sorted = [...perUser].sort((a, b) => a - b);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)];
-  return median === 0 ? 0 : round(sorted[0] / median, 3);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return median === 0 ? 0 : round(sorted[0]! / median, 3);
 }
 
 /** Runs one scenario against one target and returns its figures. */
@@ -756,9 +756,9 @@ function goals(runs: RunResult[], quick: boolean): Goal[] {
 }
 
 function table(rows: string[][], align: ("l" | "r")[]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
   return rows.map((r) =>
-    r.map((c, i) => align[i] === "l" ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ")
+    r.map((c, i) => align[i] === "l" ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join("  ")
       .trimEnd()
   ).join("\n");
 }

@@ -17,7 +17,7 @@ export interface SpawnOptions {
   /** Raise the soft open-file limit to this first (through `sh -c 'ulimit -n'`). */
   fdLimit?: number;
   /** Run on these cores only (through `taskset -c`), when `taskset` is given. */
-  cores?: string;
+  cores?: string | undefined;
   /** Path of `taskset`, or null when there is none. */
   taskset?: string | null;
   /** Give the child a pipe on standard input. */
@@ -60,8 +60,10 @@ export class Child {
       // "$0" is the limit; a failure to raise it is not fatal (the child reports what it got).
       cmd = ["sh", "-c", 'ulimit -n "$0" 2>/dev/null; exec "$@"', String(o.fdLimit), ...cmd];
     }
-    const process = new Deno.Command(cmd[0], {
-      args: cmd.slice(1),
+    const [program, ...args] = cmd;
+    if (program === undefined) throw new Error(`Empty command for "${o.label}".`);
+    const process = new Deno.Command(program, {
+      args,
       cwd: o.cwd,
       stdin: o.stdin ? "piped" : "null",
       stdout: "piped",

@@ -39,7 +39,7 @@ export interface HotSpot {
 function shortUrl(url: string): string {
   if (url === "") return "";
   const m = /\/work\/main\/(.*)$/.exec(url) ?? /([^/]+\/[^/]+)$/.exec(url);
-  return m ? m[1] : url;
+  return m?.[1] ?? url;
 }
 
 function label(n: ProfileNode): string {
@@ -69,7 +69,7 @@ export function summarise(p: CpuProfile): {
   let busy = 0;
   for (let i = 0; i < p.samples.length; i++) {
     const dt = (p.timeDeltas[i + 1] ?? 0) / 1000; // the delta after a sample is its duration
-    const node = byId.get(p.samples[i]);
+    const node = byId.get(p.samples[i]!);
     if (!node) continue;
     const name = label(node);
     if (node.callFrame.functionName === "(idle)") {

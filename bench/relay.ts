@@ -105,7 +105,7 @@ class RelayConn implements ConnHandler {
         const colon = b.indexOf(58, fl);
         let length = 0;
         for (let i = colon + 1; i < end; i++) {
-          const c = b[i];
+          const c = b[i]!;
           if (c >= 48 && c <= 57) length = length * 10 + c - 48;
           else if (c === LF) break;
         }

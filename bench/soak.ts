@@ -98,7 +98,7 @@ export function parseMix(text: string): Partial<HostileMix> {
   const mix: Partial<HostileMix> = {};
   for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
     const m = /^([a-z]+)=(\d+)$/.exec(part);
-    if (!m || !(HOSTILE_KINDS as readonly string[]).includes(m[1])) {
+    if (!m || !(HOSTILE_KINDS as readonly string[]).includes(m[1]!)) {
       throw new Error(
         `Invalid --soak-mix "${part}": use KIND=N with KIND one of ${HOSTILE_KINDS.join(", ")}.`,
       );
@@ -353,13 +353,12 @@ async function measurePhase(
   let acked = 0, errors = 0, outstanding = 0, lostConns = 0;
   const errorCodes: Record<string, number> = {};
   let verify: VerifyCounts | null = null;
-  for (let i = 0; i < reports.length; i++) {
-    const r = reports[i];
+  for (const [i, r] of reports.entries()) {
     acked += r.acked;
     errors += r.errors;
     for (const [k, n] of Object.entries(r.errorCodes)) errorCodes[k] = (errorCodes[k] ?? 0) + n;
     outstanding += r.outstanding;
-    lostConns += r.lostConns - before[i].lostConns;
+    lostConns += r.lostConns - (before[i]?.lostConns ?? 0);
     lat.merge(r.lat);
     lag.merge(r.lag);
     if (r.verify) {
@@ -403,9 +402,9 @@ const num = (x: number | null | undefined, digits = 0): string =>
   });
 
 function pad(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
   return rows.map((r) =>
-    r.map((c, i) => i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ").trimEnd()
+    r.map((c, i) => i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join("  ").trimEnd()
   ).join("\n");
 }
 
