@@ -11,9 +11,12 @@ import { PERMISSIONS } from "../scripts/build.ts";
  * otherwise this checkout's `main.ts` under the running Deno with the permissions the shipped
  * command has (`--allow-net --allow-read`, from scripts/build.ts).
  */
-export function chatCommand(): string[] {
+export function chatCommand(): [program: string, ...args: string[]] {
   const fromEnv = Deno.env.get("CHAT_CMD")?.trim();
-  if (fromEnv) return fromEnv.split(/\s+/);
+  if (fromEnv) {
+    const [program = fromEnv, ...args] = fromEnv.split(/\s+/);
+    return [program, ...args];
+  }
   const main = new URL("../main.ts", import.meta.url);
   let path = decodeURIComponent(main.pathname);
   if (Deno.build.os === "windows") path = path.replace(/^\/([A-Za-z]:)/, "$1");

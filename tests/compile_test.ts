@@ -118,10 +118,11 @@ Deno.test("deno task release with a local DENORT_BIN builds this platform only, 
     assert.equal(r.code, 1, r.stderr);
     const lines = r.stderr.split("\n");
     assert.equal(lines.length, 2, r.stderr);
-    assert.match(lines[0], new RegExp(`^Cannot build for "${Deno.build.target}": .*DENORT_BIN`));
+    const [first = "", second = ""] = lines;
+    assert.match(first, new RegExp(`^Cannot build for "${Deno.build.target}": .*DENORT_BIN`));
     const others = RELEASE_TARGETS.filter((t) => t !== Deno.build.target);
-    assert.match(lines[1], /^Skipped .*: DENORT_BIN is a runtime for this platform/);
-    for (const t of others) assert.ok(lines[1].includes(t), `${t} in: ${lines[1]}`);
+    assert.match(second, /^Skipped .*: DENORT_BIN is a runtime for this platform/);
+    for (const t of others) assert.ok(second.includes(t), `${t} in: ${second}`);
     assert.equal(await exists(out), false, "no empty output directory is left behind");
   });
 });
@@ -197,15 +198,15 @@ Deno.test("deno task compile builds a working ./chat or says in one sentence why
 /** The `--options` named in the first column of the README table under `heading`. */
 async function readmeOptions(heading: string): Promise<Set<string>> {
   const readme = await Deno.readTextFile(`${root}README.md`);
-  const section = readme.slice(readme.indexOf(`\n${heading}\n`) + 1).split(/\n## /)[0];
+  const [section = ""] = readme.slice(readme.indexOf(`\n${heading}\n`) + 1).split(/\n## /);
   const rows = section.split("\n").filter((l) => /^\| `-/.test(l));
-  return new Set(rows.flatMap((r) => r.split("|")[1].match(/--[a-z][a-z-]*/g) ?? []));
+  return new Set(rows.flatMap((r) => r.split("|")[1]?.match(/--[a-z][a-z-]*/g) ?? []));
 }
 
 /** The `--options` listed at the start of a line in the Options part of a help text. */
 function helpOptions(help: string): Set<string> {
-  const options = help.slice(help.indexOf("\nOptions:\n")).split(/\n\n/)[0];
-  return new Set([...options.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]));
+  const [options = ""] = help.slice(help.indexOf("\nOptions:\n")).split(/\n\n/);
+  return new Set([...options.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1] ?? ""));
 }
 
 for (const command of ["server", "client"]) {

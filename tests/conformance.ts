@@ -40,9 +40,9 @@ let counter = 0;
 const runId = Math.floor(Math.random() * 1e6).toString(36);
 
 /** Unique usernames for one case (letters and digits only), in the order of `bases`. */
-function names(...bases: string[]): string[] {
+function names<const T extends readonly string[]>(...bases: T): { [K in keyof T]: string } {
   counter++;
-  return bases.map((b) => `${b}${runId}x${counter}`);
+  return bases.map((b) => `${b}${runId}x${counter}`) as { [K in keyof T]: string };
 }
 
 /** A SEND in canonical bytes. */
@@ -168,11 +168,11 @@ export const conformanceCases: ConformanceCase[] = [
           for (const o of others) await expect(u.tosend, `SENT ${o.name}`);
         });
         const [got] = await Promise.all([Promise.all(receiving), Promise.all(sending)]);
-        for (const [k, u] of users.entries()) {
+        for (const [u, received] of users.map((u, k) => [u, got[k]] as const)) {
           const expected = users.filter((o) => o !== u).map((o) =>
             `${o.name}:${o.name} to ${u.name}`
           );
-          assert.deepEqual(got[k].toSorted(), expected.toSorted(), `what ${u.name} received`);
+          assert.deepEqual(received?.toSorted(), expected.toSorted(), `what ${u.name} received`);
         }
       }),
   },
@@ -182,7 +182,7 @@ export const conformanceCases: ConformanceCase[] = [
       withWires(addr, async (w) => {
         const [a, b, c, d] = names("alice", "bob", "carol", "dave");
         const alice = await w.user(a);
-        const others = [await w.user(b), await w.user(c), await w.user(d)];
+        const others = [await w.user(b), await w.user(c), await w.user(d)] as const;
         await alice.tosend.send(send("ALL", "hello everyone"));
         for (const o of others) await expect(o.torecv, fwd(a, "hello everyone"));
         for (const o of others) await o.torecv.send(`RECEIVED ${a}\n\n`);
@@ -345,8 +345,9 @@ export const conformanceCases: ConformanceCase[] = [
         const senders = names(...headers.map((_, k) => `alice${k}`));
         const [b] = names("bob");
         const bob = await w.user(b);
-        for (const [k, header] of headers.entries()) {
-          const alice = await w.user(senders[k]);
+        for (const [header, sender] of headers.map((h, k) => [h, senders[k]] as const)) {
+          assert.ok(sender);
+          const alice = await w.user(sender);
           await alice.tosend.send(`SEND ${b}\n${header}\nhello`);
           await expect(alice.tosend, "ERROR 103");
           await alice.tosend.expectClosed();

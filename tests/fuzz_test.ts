@@ -34,7 +34,11 @@ const SEEDS = [
 
 /** One fuzz input: a seed message mutated, spliced with others, or plain garbage. */
 function fuzzInput(rand: () => number): Uint8Array {
-  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+  const pick = <T>(xs: readonly T[]): T => {
+    const x = xs[Math.floor(rand() * xs.length)];
+    if (x === undefined) throw new Error("Cannot pick from an empty list");
+    return x;
+  };
   const kind = rand();
   if (kind < 0.1) {
     const junk = new Uint8Array(Math.floor(rand() * 300));

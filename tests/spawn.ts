@@ -18,7 +18,7 @@ export class ChatProcess {
 
   constructor(
     args: string[],
-    options: { stdin?: "piped" | "null"; env?: Record<string, string> } = {},
+    options: { stdin?: "piped" | "null"; env?: Record<string, string> | undefined } = {},
   ) {
     const [cmd, ...pre] = chatCommand();
     this.child = new Deno.Command(cmd, {

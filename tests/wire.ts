@@ -75,7 +75,7 @@ export function describe(m: Message): string {
 }
 
 /** What the read loop puts in the inbox: a decoded event, or the end of the stream. */
-type Incoming = DecodeEvent | { kind: "closed"; error?: string };
+type Incoming = DecodeEvent | { kind: "closed"; error?: string | undefined };
 
 interface Waiter {
   resolve: (item: Incoming) => void;
