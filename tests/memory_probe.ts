@@ -21,8 +21,8 @@ const encoder = new TextEncoder();
 const server = await startServer({ hostname: "127.0.0.1", port: 0, ackTimeoutMs: 500 });
 const addr = { hostname: "127.0.0.1", port: server.port };
 
-async function user(name: string): Promise<Deno.Conn[]> {
-  const conns = [await Deno.connect(addr), await Deno.connect(addr)];
+async function user(name: string): Promise<[Deno.Conn, Deno.Conn]> {
+  const conns: [Deno.Conn, Deno.Conn] = [await Deno.connect(addr), await Deno.connect(addr)];
   await conns[0].write(encoder.encode(`REGISTER TOSEND ${name}\n\n`));
   await conns[1].write(encoder.encode(`REGISTER TORECV ${name}\n\n`));
   const buf = new Uint8Array(64);

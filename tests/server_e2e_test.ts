@@ -41,7 +41,7 @@ Deno.test("chat server relays the original sample session and logs it in the ori
     ) {
       assert.ok(log.includes(line), `missing log line ${JSON.stringify(line)} in ${log}`);
     }
-    assert.match(log[0], /^Chat server listening on 127\.0\.0\.1:\d+$/);
+    assert.match(log[0] ?? "", /^Chat server listening on 127\.0\.0\.1:\d+$/);
   } finally {
     server.kill("SIGKILL");
     await server.exit();

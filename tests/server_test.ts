@@ -460,7 +460,9 @@ Deno.test("startServer works with a plain client written from the 2021 statement
           `REGISTERED TORECV ${name}\n\n`,
         );
       }
-      const { abc, xyz, def } = users;
+      const abc = users.abc!;
+      const xyz = users.xyz!;
+      const def = users.def!;
       await abc.s.write(new TextEncoder().encode("SEND xyz\nContent-length: 4\n\nHiii"));
       assert.equal(await readOnce(xyz.r), "FORWARD abc\nContent-length: 4\n\nHiii");
       await xyz.r.write(new TextEncoder().encode("RECEIVED abc\n\n"));

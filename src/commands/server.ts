@@ -13,7 +13,7 @@ import {
 } from "./cli.ts";
 import { readPem } from "../net/pem.ts";
 import { formatAddress } from "../net/address.ts";
-import { formatLogEvent, LineSink, type Logger } from "../server/log.ts";
+import { formatLogEvent, LineSink, type Logger, SILENT } from "../server/log.ts";
 import {
   type ChatServer,
   DEFAULT_SERVER_OPTIONS,
@@ -184,7 +184,8 @@ export async function serverMain(args: string[]): Promise<number> {
         : formatLogEvent(e),
     );
   };
-  options.log = log;
+  // Quiet: the server gets a silent logger, so that it does not even build its events.
+  options.log = quiet ? SILENT : log;
 
   let server: ChatServer;
   try {

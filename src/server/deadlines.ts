@@ -1,0 +1,49 @@
+/**
+ * The router's deadlines, run by {@link Router.sweep} with the time passed in: nothing here
+ * reads a clock or sets a timer.
+ *
+ * @module
+ */
+import type { Link } from "./link.ts";
+import type { Router } from "./router.ts";
+
+/**
+ * Enforces the deadlines of one open connection at time `now`: registration, a message stalled
+ * half-received, output not read, queued too long, and the acknowledgement timeout.
+ */
+export function sweepLink(router: Router, s: Link, now: number): void {
+  const o = router.options;
+  // pendingSends: a connection that left with UNREGISTER still gets the answers it is owed.
+  if (s.user === null && s.pendingSends === 0 && now - s.openedAt >= o.registerTimeoutMs) {
+    return router.drop(s, `did not register within ${o.registerTimeoutMs} ms`);
+  }
+  if (s.partialSince !== 0 && now - s.partialSince >= o.stallTimeoutMs) {
+    return router.drop(s, `a message stalled half-sent for ${o.stallTimeoutMs} ms`);
+  }
+  // The other direction: bytes for it wait while it reads nothing (under the write-queue
+  // limit, such a reader could otherwise hold its buffers for ever).
+  const e = s.endpoint;
+  if (e.queuedBytes === 0) s.writeStuckSince = 0;
+  else if (s.writeStuckSince === 0 || e.sentBytes !== s.lastSent) {
+    s.writeStuckSince = now;
+    s.lastSent = e.sentBytes;
+  } else if (now - s.writeStuckSince >= o.stallTimeoutMs) {
+    return router.drop(s, `it has read nothing the server sent for ${o.stallTimeoutMs} ms`);
+  }
+  // Queued behind a recipient that acknowledges slowly: give up rather than wait for ever.
+  const box = s.mailbox;
+  const limit = 2 * o.ackTimeoutMs;
+  while (box !== null && box.count > 0 && now - box.peek()!.queuedAt >= limit) {
+    const late = box.expire()!;
+    router.done(late, false, `"${late.to}" did not take it within ${limit} ms`);
+  }
+  const d = s.inflight;
+  if (d !== null && now - d.sentAt >= o.ackTimeoutMs) {
+    s.inflight = null;
+    box?.fail(d.id);
+    // Its answers can no longer be matched to messages: close it, before its sender hears,
+    // so that nothing the answer sets off still counts it as online.
+    router.drop(s, "did not acknowledge a message in time");
+    router.done(d, false, `"${d.to}" did not answer within ${o.ackTimeoutMs} ms`);
+  }
+}

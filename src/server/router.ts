@@ -1,0 +1,586 @@
+/**
+ * The routing core: who is online, deliveries and their acknowledgements, the order of answers,
+ * broadcast pacing, limits and deadlines. It knows nothing of sockets: connections are
+ * {@link Endpoint}s that take bytes, the time comes from an injected {@link Clock}, and the
+ * periodic {@link Router.sweep} is driven from outside. Edges (see session.ts) decode the input
+ * and call {@link Router.receive}, {@link Router.decodeError} and {@link Router.closed}.
+ *
+ * @module
+ */
+import {
+  BROADCAST,
+  type DecodeError,
+  describeDecodeError,
+  encode,
+  ErrorCode,
+  errorMessage,
+  type Half,
+  isValidName,
+  type Message,
+} from "../protocol/mod.ts";
+import { type Directory, LocalDirectory, type UserHalves } from "./directory.ts";
+import { admission, TokenBuckets } from "./limits.ts";
+import { reserve, resolve, writeTo } from "./answers.ts";
+import { sweepLink } from "./deadlines.ts";
+import { Broadcast, Delivery, EMPTY, type Endpoint, halfBit, Link, type Slot } from "./link.ts";
+import type { LogEvent, Logger } from "./log.ts";
+import { MemoryStore, type MessageStore } from "./store.ts";
+
+export { type Endpoint, Link } from "./link.ts";
+
+/** Where the router gets the time, in milliseconds (any origin; only differences count). */
+export interface Clock {
+  /** The time now. */
+  now(): number;
+}
+
+/** The clock of a running server: `performance.now()`. */
+export const SYSTEM_CLOCK: Clock = { now: () => performance.now() };
+
+/** The rules the router enforces; see `ServerOptions` for each. */
+export interface RouterOptions {
+  /** How long a recipient has to answer a FORWARD. */
+  ackTimeoutMs: number;
+  /** Most FORWARDs waiting for one recipient. */
+  maxQueuedForwards: number;
+  /** Most bytes of FORWARDs waiting for one recipient. */
+  maxQueuedBytes: number;
+  /** Most SENDs from one connection waiting for their answers. */
+  maxPendingSends: number;
+  /** Most bytes waiting to be written to one connection. */
+  maxWriteQueueBytes: number;
+  /** How long a new connection may take to register. */
+  registerTimeoutMs: number;
+  /** How long a started message may take to arrive, and output may stay unread. */
+  stallTimeoutMs: number;
+  /** Most open connections in all; 0 for no limit. */
+  maxConnections: number;
+  /** Most open connections from one remote address; 0 for no limit. */
+  maxPerAddress: number;
+  /** Messages per second one user may send on average; 0 for no limit. */
+  rateLimit: number;
+  /** Messages one user may send at once above that rate. */
+  rateBurst: number;
+  /** Where events go. */
+  log: Logger;
+}
+
+/** What the router is built from besides its options; each has an in-process default. */
+export interface RouterParts {
+  /** The time. Default {@link SYSTEM_CLOCK}. */
+  clock?: Clock;
+  /** The user namespace. Default a {@link LocalDirectory}. */
+  directory?: Directory<Link>;
+  /** Messages not yet delivered. Default a {@link MemoryStore}. */
+  store?: MessageStore<Delivery>;
+}
+
+/** Canonical answers, encoded once: a flood is answered with many thousands. */
+const ERROR_BYTES = new Map<number, Uint8Array>();
+const SENT_ALL = encode({ type: "SENT", to: BROADCAST });
+
+/** The canonical ERROR answer for `code`, encoded once (never modified). */
+function errorBytes(code: number): Uint8Array {
+  let bytes = ERROR_BYTES.get(code);
+  if (bytes === undefined) ERROR_BYTES.set(code, bytes = encode(errorMessage(code)));
+  return bytes;
+}
+
+const E101 = errorBytes(ErrorCode.NoUserRegistered);
+const E102 = errorBytes(ErrorCode.UnableToSend);
+const E103 = errorBytes(ErrorCode.HeaderIncomplete);
+
+/** The relay's state and rules, independent of how connections reach it. */
+export class Router {
+  readonly options: RouterOptions;
+  readonly clock: Clock;
+  readonly directory: Directory<Link>;
+  readonly store: MessageStore<Delivery>;
+  /** Every open connection. */
+  readonly links = new Set<Link>();
+  /** Open connections by remote host. */
+  readonly perAddress = new Map<string, number>();
+  /** True while shutting down: new messages are refused. */
+  draining = false;
+  /** False when the logger is silent: events are then not even built. */
+  readonly logging: boolean;
+  readonly #log: Logger;
+  readonly #buckets: TokenBuckets;
+  #ids = 0;
+
+  /** A router with `options`; `parts` replace the in-process clock, directory or store. */
+  constructor(options: RouterOptions, parts: RouterParts = {}) {
+    this.options = options;
+    this.clock = parts.clock ?? SYSTEM_CLOCK;
+    this.directory = parts.directory ?? new LocalDirectory<Link>();
+    this.store = parts.store ?? new MemoryStore<Delivery>();
+    this.#log = options.log;
+    this.logging = options.log.silent !== true;
+    this.#buckets = new TokenBuckets(options.rateLimit, options.rateBurst);
+  }
+
+  /** Logs an event (callers on busy paths check {@link logging} before building one). */
+  log(event: LogEvent): void {
+    if (this.logging) this.#log(event);
+  }
+
+  /** Takes a new connection in, or refuses it (ERROR 105, then closed) past a limit. */
+  accept(endpoint: Endpoint): Link {
+    const link = new Link(endpoint, this.clock.now());
+    const host = endpoint.remoteHost;
+    const fromHere = (this.perAddress.get(host) ?? 0) + 1;
+    this.perAddress.set(host, fromHere);
+    this.links.add(link);
+    const refuse = admission(this.options, this.draining, this.links.size, fromHere, host);
+    if (refuse) {
+      link.refused = true;
+      this.log({ event: "dropped", remote: endpoint.remote, reason: `refused: ${refuse}` });
+      this.reply(link, errorBytes(ErrorCode.TooManyConnections), true);
+    }
+    return link;
+  }
+
+  /** Names of the users online now (both halves registered). */
+  onlineUsers(): string[] {
+    const names: string[] = [];
+    for (const u of this.directory.users()) if (u.send && u.recv) names.push(u.name);
+    return names;
+  }
+
+  /** Answers at once, after any earlier answers still owed; `end` closes after it. */
+  reply(link: Link, answer: Uint8Array, end = false): void {
+    resolve(this, link, reserve(link, end), answer);
+  }
+
+  /** Answers one SEND of `link` in its slot. */
+  answerSend(link: Link, slot: Slot, answer: Uint8Array): void {
+    link.pendingSends--;
+    resolve(this, link, slot, answer);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Input.
+
+  /** A message arrived on `link`. */
+  receive(link: Link, m: Message): void {
+    if (link.endpoint.closed || link.refused) return;
+    if (m.type === "SEND" && link.user !== null) return this.send(link, m.to, m.body);
+    if (m.type === "RECEIVED" && link.user !== null) {
+      return this.acknowledged(link, m.from, true);
+    }
+    if (m.type === "REGISTER") return this.register(link, m.half, m.name);
+    if (link.user === null) {
+      this.log({
+        event: "protocol-error",
+        remote: link.endpoint.remote,
+        reason: `${m.type} before REGISTER`,
+        closed: false,
+      });
+      return this.reply(link, E101);
+    }
+    switch (m.type) {
+      case "ERROR":
+        return this.acknowledged(link, "", false, `it answered ERROR ${m.code} ${m.text}`);
+      case "UNREGISTER":
+        return this.unregister(link, m.name);
+      default:
+        this.log({
+          event: "protocol-error",
+          remote: link.endpoint.remote,
+          name: link.label,
+          reason: `unexpected ${m.type} from a client`,
+          closed: false,
+        });
+        this.reply(link, E103);
+        return this.answeredWrong(link, `it answered ${m.type} instead of RECEIVED`);
+    }
+  }
+
+  /** A recipient answered something other than RECEIVED: the message in flight failed. */
+  answeredWrong(link: Link, why: string): void {
+    if (link.inflight !== null && link.has("TORECV")) this.acknowledged(link, "", false, why);
+  }
+
+  /** Input on `link` could not be decoded. */
+  decodeError(link: Link, error: DecodeError): void {
+    if (link.endpoint.closed || link.refused) return;
+    const reason = describeDecodeError(error);
+    this.log({
+      event: "protocol-error",
+      remote: link.endpoint.remote,
+      name: link.label,
+      reason,
+      closed: error.fatal,
+    });
+    if (error.fatal) return this.reply(link, E103, true);
+    if (error.code === "body-too-large" && error.verb === "SEND" && link.has("TOSEND")) {
+      // The body was skipped, so the stream is still in step: refuse just this message.
+      return this.reply(link, E102);
+    }
+    if (
+      link.user === null && (error.code === "unknown-verb" || error.code === "body-too-large")
+    ) {
+      return this.reply(link, E101);
+    }
+    this.reply(link, E103);
+    this.answeredWrong(link, `it answered with something unreadable (${reason})`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Registration.
+
+  /** REGISTER `half` `name` on `link`. */
+  register(link: Link, half: Half, name: string): void {
+    const remote = link.endpoint.remote;
+    if (!isValidName(name)) {
+      const reason = `malformed username ${JSON.stringify(name.slice(0, 80))}`;
+      this.log({ event: "rejected", remote, reason });
+      return this.reply(link, errorBytes(ErrorCode.MalformedUsername));
+    }
+    if (link.user !== null && link.user.name !== name) {
+      const reason =
+        `connection already registered as "${link.user.name}", cannot also be "${name}"`;
+      this.log({ event: "rejected", remote, reason });
+      return this.reply(link, errorBytes(ErrorCode.MalformedUsername));
+    }
+    const claimed = this.directory.claim(name, half, link);
+    if (claimed === "already") return this.reply(link, encode({ type: "REGISTERED", half, name }));
+    if (claimed === "taken") {
+      this.log({ event: "rejected", remote, reason: `${half} of "${name}" is already registered` });
+      return this.reply(link, errorBytes(ErrorCode.UsernameTaken));
+    }
+    link.user = this.directory.find(name)!;
+    link.halves |= halfBit(half);
+    if (half === "TORECV") {
+      link.mailbox = this.store.open(name);
+      link.sent = encode({ type: "SENT", to: name });
+    }
+    this.reply(link, encode({ type: "REGISTERED", half, name }));
+    this.log({ event: "registered", name, half, remote });
+  }
+
+  /** UNREGISTER `name` on `link`: answered after what it is owed, then the connection ends. */
+  unregister(link: Link, name: string): void {
+    const user = link.user!;
+    if (user.name !== name) {
+      this.log({
+        event: "protocol-error",
+        remote: link.endpoint.remote,
+        name: user.name,
+        reason: `UNREGISTER "${name}" on a connection of "${user.name}"`,
+        closed: false,
+      });
+      return this.reply(link, E101);
+    }
+    this.log({ event: "unregistered", name });
+    this.removeUser(user, link, "unregistered");
+    this.reply(link, encode({ type: "UNREGISTERED", name }), true);
+  }
+
+  /** Removes a user: fails what waits for it and closes its other connection. */
+  removeUser(user: UserHalves<Link>, keep: Link | null, reason: string): void {
+    const { send, recv } = user;
+    this.directory.release(user);
+    for (const link of recv === send ? [send] : [send, recv]) {
+      if (link === null) continue;
+      link.user = null;
+      link.halves = 0;
+      this.failDeliveries(link, reason);
+      if (link !== keep) link.endpoint.end();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sending.
+
+  /** SEND `to` `body` on `link`, whose user is registered. */
+  send(link: Link, to: string, body: Uint8Array): void {
+    const from = link.user!.name;
+    if (!link.has("TOSEND")) {
+      this.log({
+        event: "protocol-error",
+        remote: link.endpoint.remote,
+        name: from,
+        reason: "SEND on a TORECV connection",
+        closed: false,
+      });
+      return this.reply(link, E102);
+    }
+    const now = this.clock.now();
+    if (this.draining) return this.refuse(link, from, to, E102, "the server is shutting down");
+    if (!this.#buckets.take(from, now)) {
+      return this.refuse(
+        link,
+        from,
+        to,
+        errorBytes(ErrorCode.RateLimited),
+        "sender is over the rate limit",
+      );
+    }
+    if (link.pendingSends >= this.options.maxPendingSends) {
+      return this.refuse(link, from, to, E102, "too many messages awaiting answers");
+    }
+    link.pendingSends++;
+    if (link.broadcasting || link.waiting.length > 0) {
+      // Behind a SEND ALL still being delivered: wait in order, so that every recipient gets
+      // this sender's messages in the order they were sent.
+      const slot = reserve(link);
+      if (
+        link.waiting.length > 0 && link.waitingBytes + body.length > this.options.maxQueuedBytes
+      ) {
+        this.notDelivered(from, to, "too many messages waiting to go");
+        return this.answerSend(link, slot, E102);
+      }
+      link.waiting.push({ to, body, slot });
+      link.waitingBytes += body.length;
+      return;
+    }
+    this.dispatch(link, from, to, body, null, now);
+  }
+
+  /** Answers a SEND that is refused before it counts as pending. */
+  refuse(link: Link, from: string, to: string, answer: Uint8Array, reason: string): void {
+    this.notDelivered(from, to, reason);
+    this.reply(link, answer);
+  }
+
+  /** Logs a message not delivered. */
+  notDelivered(from: string, to: string, reason: string): void {
+    if (this.logging) this.#log({ event: "not-delivered", from, to, reason });
+  }
+
+  /**
+   * Starts delivering one SEND whose turn has come. `slot` is its answer slot if one was
+   * reserved already (it waited behind a SEND ALL); if null, the next slot of `link` is its.
+   */
+  dispatch(
+    link: Link,
+    from: string,
+    to: string,
+    body: Uint8Array,
+    slot: Slot | null,
+    now: number,
+  ): void {
+    if (to === BROADCAST) return this.broadcast(link, from, body, slot ?? reserve(link));
+    const target = this.directory.online(to);
+    if (target === undefined) {
+      this.notDelivered(from, to, `"${to}" is not online`);
+      return this.answerSend(link, slot ?? reserve(link), E102);
+    }
+    const r = target.recv!;
+    const d = new Delivery(++this.#ids, from, to, EMPTY, body.length, now, link, null, r.sent);
+    if (slot === null) link.replies.push(d);
+    else d.slot = slot;
+    this.deliver(r, d, body, null);
+  }
+
+  /**
+   * Delivers a SEND ALL to every other online user. One broadcast per sender is delivered at a
+   * time: the sender's later messages wait until every recipient of the broadcast has answered.
+   * A SEND ALL costs one rate-limit token but asks for a FORWARD to everyone, so without this a
+   * few senders could keep every user's queue full and hold up everyone else's messages.
+   */
+  broadcast(link: Link, from: string, body: Uint8Array, slot: Slot): void {
+    link.broadcasting = true;
+    const targets: UserHalves<Link>[] = [];
+    for (const user of this.directory.users()) {
+      if (user.name !== from && user.send !== null && user.recv !== null) targets.push(user);
+    }
+    const group = new Broadcast(from, link, slot);
+    group.targets = group.waiting = targets.length;
+    if (targets.length === 0) return this.settled(group);
+    const bytes = encode({ type: "FORWARD", from, body });
+    const now = this.clock.now();
+    for (const user of targets) {
+      // A delivery can set off others that take a later target offline (a dropped reader).
+      if (this.directory.online(user.name) !== user) {
+        this.groupDone(group, false);
+        continue;
+      }
+      const r = user.recv!;
+      const d = new Delivery(
+        ++this.#ids,
+        from,
+        user.name,
+        EMPTY,
+        body.length,
+        now,
+        link,
+        group,
+        r.sent,
+      );
+      this.deliver(r, d, body, bytes);
+    }
+  }
+
+  /** One recipient of a SEND ALL answered (or failed). */
+  groupDone(group: Broadcast, ok: boolean): void {
+    if (!ok) group.failed++;
+    if (--group.waiting === 0) this.settled(group);
+  }
+
+  /** Every recipient of a SEND ALL has answered: its sender's answer, and what waited. */
+  settled(group: Broadcast): void {
+    const { from, sender, failed } = group;
+    if (this.logging) {
+      this.#log({ event: "broadcast", from, delivered: group.targets - failed, failed });
+    }
+    this.answerSend(sender, group.slot, failed === 0 ? SENT_ALL : E102);
+    sender.broadcasting = false;
+    // Not inside the callbacks of whichever connection finished this broadcast.
+    queueMicrotask(() => this.resume(sender));
+  }
+
+  /** Starts what waited behind a finished SEND ALL, in order, up to the next SEND ALL. */
+  resume(link: Link): void {
+    while (!link.broadcasting && link.waiting.length > 0) {
+      const w = link.waiting.shift()!;
+      link.waitingBytes -= w.body.length;
+      const from = link.user?.name;
+      if (from === undefined || link.endpoint.closed || this.draining) {
+        const reason = from === undefined || link.endpoint.closed
+          ? "the sender left"
+          : "the server is shutting down";
+        this.notDelivered(from ?? "?", w.to, reason);
+        this.answerSend(link, w.slot, E102);
+        continue;
+      }
+      this.dispatch(link, from, w.to, w.body, w.slot, this.clock.now());
+    }
+  }
+
+  /**
+   * Queues delivery `d` of `body` for the recipient `r` (`shared`: the FORWARD already encoded,
+   * for a broadcast). The FORWARD is encoded only once it is queued: a flood at full queues
+   * costs no copies.
+   */
+  deliver(r: Link, d: Delivery, body: Uint8Array, shared: Uint8Array | null): void {
+    const box = r.mailbox!;
+    // A FORWARD is its body plus a header of about 30 bytes and the sender's name.
+    const size = body.length + d.from.length + 32;
+    if (
+      box.count >= this.options.maxQueuedForwards ||
+      (box.count > 0 && box.bytes + size > this.options.maxQueuedBytes)
+    ) {
+      return this.done(d, false, `"${d.to}" has too many messages waiting`);
+    }
+    d.bytes = shared ?? encode({ type: "FORWARD", from: d.from, body });
+    box.put(d);
+    this.pump(r);
+  }
+
+  /** Sends the recipient its next FORWARD if none is awaiting an answer. */
+  pump(r: Link): void {
+    if (r.inflight !== null || r.endpoint.closed || r.mailbox === null) return;
+    const d = r.mailbox.next();
+    if (d === undefined) return;
+    r.inflight = d;
+    d.sentAt = this.clock.now();
+    writeTo(this, r, d.bytes);
+  }
+
+  /** A delivery is over: logged, and its sender answered (or its broadcast counted). */
+  done(d: Delivery, ok: boolean, reason: string): void {
+    d.bytes = EMPTY;
+    if (this.logging) {
+      if (ok) this.#log({ event: "forwarded", from: d.from, to: d.to, bytes: d.bodyBytes });
+      else this.#log({ event: "not-delivered", from: d.from, to: d.to, reason });
+    }
+    if (d.group !== null) this.groupDone(d.group, ok);
+    else this.answerSend(d.sender, d.slot, ok ? d.sent : E102);
+  }
+
+  /** A recipient answered RECEIVED (ok) or ERROR (not ok) on its TORECV connection. */
+  acknowledged(r: Link, from: string, ok: boolean, why = ""): void {
+    const d = r.inflight;
+    if (d === null || !r.has("TORECV")) {
+      this.log({
+        event: "protocol-error",
+        remote: r.endpoint.remote,
+        name: r.label,
+        reason: ok ? `RECEIVED ${from} matches no message awaiting an answer` : `unexpected ERROR`,
+        closed: false,
+      });
+      return;
+    }
+    r.inflight = null;
+    const box = r.mailbox!;
+    if (ok && from === d.from) {
+      box.complete(d.id);
+      this.done(d, true, "");
+    } else {
+      box.fail(d.id);
+      this.done(
+        d,
+        false,
+        ok
+          ? `"${d.to}" acknowledged a message from "${from}" instead of "${d.from}"`
+          : `"${d.to}" could not read it: ${why}`,
+      );
+    }
+    this.pump(r);
+  }
+
+  /** Fails every message for `r`, in flight or queued. */
+  failDeliveries(r: Link, reason: string): void {
+    r.inflight = null;
+    if (r.mailbox === null) return;
+    for (const d of r.mailbox.dropAll()) this.done(d, false, `"${d.to}" ${reason}`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connections ending, and deadlines.
+
+  /** The edge of `link` closed (by either side); `error` if it broke. */
+  closed(link: Link, error?: Error): void {
+    this.links.delete(link);
+    const host = link.endpoint.remoteHost;
+    const left = (this.perAddress.get(host) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(host, left);
+    else this.perAddress.delete(host);
+    const user = link.user;
+    if (user !== null) {
+      const half: Half = user.send === link ? "TOSEND" : "TORECV";
+      // A TLS peer that just hangs up without close_notify has simply closed.
+      const why = error && !/close_notify/.test(error.message)
+        ? `connection error: ${error.message}`
+        : "connection closed";
+      this.log({ event: "disconnected", name: user.name, half, reason: why });
+      this.removeUser(user, null, "disconnected");
+    }
+    this.failDeliveries(link, "disconnected");
+  }
+
+  /** Closes a connection that broke a limit. */
+  drop(link: Link, reason: string): void {
+    if (link.endpoint.closed) return;
+    this.log({ event: "dropped", remote: link.endpoint.remote, name: link.label, reason });
+    link.endpoint.close();
+  }
+
+  /** True when no message is waiting for an answer anywhere. */
+  quiet(): boolean {
+    for (const link of this.links) {
+      if (link.inflight !== null || (link.mailbox?.count ?? 0) > 0 || link.pendingSends > 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Fails every message still awaiting an answer (at the end of a drain). */
+  failAll(reason: string): void {
+    for (const link of this.links) this.failDeliveries(link, reason);
+  }
+
+  /**
+   * Enforces the deadlines at time `now`: registration, a message stalled half-received, output
+   * not read, queued too long, and the acknowledgement timeout.
+   */
+  sweep(now: number): void {
+    if (this.#buckets.size > 0) this.#buckets.forgetFull(now);
+    for (const link of this.links) {
+      if (!link.endpoint.closed) sweepLink(this, link, now);
+    }
+  }
+}
