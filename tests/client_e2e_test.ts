@@ -62,9 +62,8 @@ Deno.test("chat client replays the original's sample session between abc and xyz
   // client registers its two halves at once, so the server may log them in either order.
   const log = server.stdout.filter((l) => !/^Stopping|^Server stopped/.test(l));
   for (const at of [1, 3]) {
-    if (/TORECV$/.test(log[at]) && /TOSEND$/.test(log[at + 1])) {
-      [log[at], log[at + 1]] = [log[at + 1], log[at]];
-    }
+    const [one = "", two = ""] = log.slice(at, at + 2);
+    if (/TORECV$/.test(one) && /TOSEND$/.test(two)) log.splice(at, 2, two, one);
   }
   assert.deepEqual(log, [
     `Chat server listening on 127.0.0.1:${port}`,
@@ -145,8 +144,8 @@ Deno.test("chat client rejects malformed input lines with a hint and sends nothi
       "Line 5",
       "Line 6",
     ]);
-    assert.match(hints[0], /type "@name message"/);
-    assert.match(hints[4], /Unknown command "\/who"/);
+    assert.match(hints[0] ?? "", /type "@name message"/);
+    assert.match(hints[4] ?? "", /Unknown command "\/who"/);
     assert.deepEqual(xyz.stdout, ["abc: fine"]);
   });
   const forwarded = server.stdout.filter((l) => l.startsWith("Message successfully forwarded"));
@@ -292,7 +291,10 @@ Deno.test("chat client rejects bad arguments with exit code 2 and the usage line
     [["abc", "127.0.0.1", "--port", "0"], /^Invalid port "0"/],
     [["abc", "127.0.0.1", "--bogus"], /^Unknown option "--bogus"\.$/],
     [["abc", "127.0.0.1", "extra"], /^Unexpected argument "extra"\.$/],
-    [["a_b", "127.0.0.1"], /^Invalid username "a_b": use letters and digits only/],
+    [
+      ["a_b", "127.0.0.1"],
+      /^Invalid username "a_b": use 1 to 64 letters and digits \(and not "ALL"\)\.$/,
+    ],
     [["ALL", "127.0.0.1"], /^Invalid username "ALL"/],
     [["abc", "bad host"], /^Invalid server "bad host"/],
     [["abc", "127.0.0.1:6000", "--port", "7000"], /^Two different ports/],
@@ -307,10 +309,43 @@ Deno.test("chat client rejects bad arguments with exit code 2 and the usage line
     const result = await runChat(["client", ...args]);
     assert.equal(result.code, 2, args.join(" "));
     const [first, second] = result.stderr.split("\n");
-    assert.match(first, message, args.join(" "));
+    assert.match(first ?? "", message, args.join(" "));
     assert.equal(second, CLIENT_USAGE);
     assert.equal(result.stdout, "");
   }
+});
+
+Deno.test("chat client with a 65-letter username is a usage error and never connects", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept().then((conn) => {
+    conn.close();
+    return true;
+  }, () => false);
+  const name = "a".repeat(65);
+  try {
+    const result = await runChat(["client", name, `127.0.0.1:${listener.addr.port}`], {
+      stdin: "",
+    });
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr,
+      `Invalid username "${name}": use 1 to 64 letters and digits (and not "ALL").\n` +
+        CLIENT_USAGE,
+    );
+    assert.equal(result.stdout, "");
+  } finally {
+    listener.close();
+  }
+  assert.equal(await accepted, false, "the client connected");
+});
+
+Deno.test("chat client accepts a 64-letter username", async () => {
+  const name = "b".repeat(64);
+  await withServer(async ({ port }) => {
+    const result = await runChat(["client", name, `127.0.0.1:${port}`], { stdin: "" });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, `Registered as ${name} on 127.0.0.1:${port}.\nLeft the chat.`);
+  });
 });
 
 Deno.test("chat client connects to a server given as host:port and as [IPv6]:port", async () => {

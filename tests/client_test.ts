@@ -1,29 +1,29 @@
 /**
  * Tests of the client without a terminal or a child process: the pure input parsing,
- * rendering and completion of client_ui.ts, and the protocol engine (ChatSession) against a
+ * rendering and completion of src/client/, and the protocol engine (ChatSession) against a
  * fake server that sends exactly the bytes each test chooses.
  */
 import assert from "node:assert/strict";
 import {
   backoffDelay,
-  classifyConnectError,
-  type ClientEvent,
-  completeInput,
-  describeFailure,
-  eventStream,
-  looksLikeTls,
-  messageLine,
-  parseInputLine,
-  parseServerAddress,
-  printable,
-  queueFullHint,
   RATE_RETRY_BACKOFF,
   RATE_RETRY_ROUNDS,
   RECONNECT_BACKOFF,
+} from "../src/client/backoff.ts";
+import type { ClientEvent } from "../src/client/events.ts";
+import { classifyConnectError, looksLikeTls } from "../src/client/failures.ts";
+import { completeInput, parseInputLine, parseServerAddress } from "../src/client/input.ts";
+import {
+  describeFailure,
+  eventStream,
+  messageLine,
+  printable,
+  queueFullHint,
   renderEvent,
-} from "../src/client/view.ts";
+} from "../src/client/render.ts";
 import { ChatSession, type ChatSessionOptions } from "../src/client/engine.ts";
 import { formatAddress } from "../src/net/address.ts";
+import { connect } from "../src/net/transport.ts";
 import { hasOpenssl, makeCertificate, needsOpenssl, withTempDir } from "./certs.ts";
 import {
   type DecodeEvent,
@@ -875,6 +875,7 @@ async function withSession(
 ): Promise<void> {
   const events: ClientEvent[] = [];
   const session = new ChatSession({
+    connect,
     host: "127.0.0.1",
     port: server.port,
     name: "abc",
@@ -996,7 +997,7 @@ Deno.test("ChatSession answers ERROR 103 to a malformed FORWARD and keeps receiv
     // No Content-length: the stream cannot be followed past it.
     await torecv.write("FORWARD xyz\n\nHiii");
     await until(() => events.length === 2, "the report");
-    assert.equal(events[1].type, "bad-forward");
+    assert.equal(events[1]?.type, "bad-forward");
     await until(
       () => torecv.text === "REGISTER TORECV abc\n\nERROR 103 Header incomplete\n\n",
       "ERROR 103",
@@ -1006,7 +1007,7 @@ Deno.test("ChatSession answers ERROR 103 to a malformed FORWARD and keeps receiv
       "FORWARD xyz\nnonsense\nContent-length: 2\n\nhi" + "FORWARD xyz\nContent-length: 2\n\nok",
     );
     await until(() => events.length === 4, "the second report and the message");
-    assert.equal(events[2].type, "bad-forward");
+    assert.equal(events[2]?.type, "bad-forward");
     assert.deepEqual(events[3], { type: "message", from: "xyz", text: "ok" });
     await until(
       () =>
@@ -1097,6 +1098,7 @@ async function openAgainst(
 ): Promise<[Awaited<ReturnType<ChatSession["open"]>>, ClientEvent[]]> {
   const events: ClientEvent[] = [];
   const session = new ChatSession({
+    connect,
     host: "127.0.0.1",
     port: server.port,
     name: "abc",
@@ -1187,6 +1189,7 @@ Deno.test("ChatSession.open reports a refused connection", async () => {
   const port = listener.addr.port;
   listener.close();
   const session = new ChatSession({
+    connect,
     host: "127.0.0.1",
     port,
     name: "abc",
@@ -1212,6 +1215,7 @@ Deno.test("ChatSession talks to the real server: message, answer, leave", async 
   const a: ClientEvent[] = [];
   const b: ClientEvent[] = [];
   const abc = new ChatSession({
+    connect,
     host: "127.0.0.1",
     port: real.port,
     name: "abc",
@@ -1219,6 +1223,7 @@ Deno.test("ChatSession talks to the real server: message, answer, leave", async 
     onEvent: (e) => a.push(e),
   });
   const xyz = new ChatSession({
+    connect,
     host: "127.0.0.1",
     port: real.port,
     name: "xyz",
@@ -1277,7 +1282,7 @@ Deno.test("ChatSession resends a message refused with ERROR 106, each answer on 
     await until(() => tosend.events.length === 4, "three SENDs");
     await tosend.write("SENT a\n\nERROR 106 Rate limit exceeded\n\nSENT c\n\n");
     await until(() => tosend.events.length === 5, "the resend");
-    assert.equal(sendOf(tosend.events[4]), "b:2");
+    assert.equal(sendOf(tosend.events[4]!), "b:2");
     assert.deepEqual(events.slice(1), [{ type: "sent", to: "a" }, { type: "sent", to: "c" }]);
     assert.equal(session.pending, 1);
     await tosend.write("SENT b\n\n");
@@ -1382,13 +1387,13 @@ Deno.test("ChatSession with reconnect comes back, reports what awaited an answer
     assert.equal(session.reconnecting, true);
     assert.equal(session.send("xyz", "2"), true, "queued while reconnecting");
     await until(() => server.halves("TOSEND").length === 2, "the new TOSEND");
-    const again = server.halves("TOSEND")[1];
+    const again = server.halves("TOSEND")[1]!;
     await until(() => again.events.length === 2, "the queued SEND");
     assert.equal(again.text, "REGISTER TOSEND abc\n\nSEND xyz\nContent-length: 1\n\n2");
     assert.deepEqual(events[3], { type: "reconnected", name: "abc", server: session.server });
     assert.equal(session.ready, true);
     await again.write("SENT xyz\n\n");
-    const recv = server.halves("TORECV")[1];
+    const recv = server.halves("TORECV")[1]!;
     await recv.write("FORWARD xyz\nContent-length: 4\n\nback");
     await until(() => events.length === 6, "the answer and the message");
     assert.deepEqual(events.slice(4), [
@@ -1518,6 +1523,7 @@ Deno.test({
       const events: ClientEvent[] = [];
       const open = (tls: ChatSessionOptions["tls"]) =>
         new ChatSession({
+          connect,
           host: "127.0.0.1",
           port: real.port,
           name: "abc",
@@ -1575,7 +1581,7 @@ Deno.test("ChatSession turns whatever bytes a server sends into events, never an
   const garbage = () => {
     let text = "";
     for (let i = rand(4); i >= 0; i--) {
-      const piece = pieces[rand(pieces.length)];
+      const piece = pieces[rand(pieces.length)]!;
       text += rand(3) === 0 ? piece.slice(0, rand(piece.length + 1)) : piece;
     }
     return text;

@@ -3,143 +3,58 @@
  * connections, the outbox and its answers, ERROR 106 resends, acknowledging FORWARDs,
  * reconnecting, leaving). The terminal and piped faces drive it and render its events.
  *
+ * It imports no runtime API: the connect function is passed in, and timers are the global
+ * `setTimeout`, so it runs in a browser too (`src/client/web_safe_test.ts` checks).
+ *
  * @module
  */
+import type { ConnHandler } from "../net/conn.ts";
 import { formatAddress } from "../net/address.ts";
 import {
   bodyText,
-  type DecodeError,
   type DecodeEvent,
-  Decoder,
   describeDecodeError,
   encode,
   ErrorCode,
   errorMessage,
   type Half,
   type Message,
-  utf8Bytes,
 } from "../protocol/mod.ts";
-import { type Conn, connect as transportConnect, type ConnectOptions } from "../net/transport.ts";
 import {
-  type Backoff,
-  backoffDelay,
-  classifyConnectError,
-  type ClientEvent,
-  describeFailure,
-  looksLikeTls,
-  messageLine,
   NAME_TAKEN_TRIES,
-  printable,
   RATE_RETRY_BACKOFF,
   RATE_RETRY_ROUNDS,
   RECONNECT_BACKOFF,
-} from "./view.ts";
+} from "./backoff.ts";
+import type { ClientEvent } from "./events.ts";
+import type { ChatSessionOptions } from "./options.ts";
+import {
+  Link,
+  openLink,
+  type OpenResult,
+  type Outgoing,
+  registerFailed,
+  serverDecoder,
+} from "./link.ts";
+import { Outbox } from "./outbox.ts";
+import { RatePolicy } from "./rate.ts";
+import { type NameRefused, type ReconnectHost, Reconnector } from "./reconnect.ts";
+import { messageLine } from "./render.ts";
+
+export type { OpenResult } from "./link.ts";
+export type { ChatSessionOptions } from "./options.ts";
 
 /** How long /quit waits for the server to confirm UNREGISTER before just closing. */
 const LEAVE_WAIT_MS = 1000;
-/** Largest incoming message body shown; larger ones are refused with ERROR 103. */
-const MAX_BODY_BYTES = 1024 * 1024;
 /** Most messages on the wire awaiting their answers (the server allows 256 per connection). */
 const DEFAULT_WINDOW = 32;
 /** Most messages waiting to go out (typed while reconnecting, or held back by ERROR 106). */
 export const DEFAULT_MAX_QUEUED = 100;
 
-/** Options of {@link ChatSession}. */
-export interface ChatSessionOptions {
-  /** Server host name or address. */
-  host: string;
-  /** Server port. */
-  port: number;
-  /** Username to register. */
-  name: string;
-  /** How long connecting and registering may take. */
-  timeoutMs: number;
-  /** Receives every event to show. */
-  onEvent: (event: ClientEvent) => void;
-  /** Opens a connection; default the TCP transport. */
-  connect?: typeof transportConnect;
-  /** Speak TLS on both connections; `caCerts` (PEM text) are trusted too. */
-  tls?: { caCerts?: string[] };
-  /**
-   * When the connection is lost once registered, reconnect (with {@link reconnectBackoff})
-   * instead of ending; until it is back, messages sent are queued.
-   */
-  reconnect?: boolean;
-  /** Waits between reconnect attempts. Default {@link RECONNECT_BACKOFF}. */
-  reconnectBackoff?: Backoff;
-  /** Waits before resending messages refused with ERROR 106. Default {@link RATE_RETRY_BACKOFF}. */
-  rateRetryBackoff?: Backoff;
-  /** Rounds of ERROR 106 in a row, with nothing delivered, before giving up. Default 5. */
-  rateRetryRounds?: number;
-  /** Reconnect attempts that may find the name taken before giving up. Default 5. */
-  nameTakenTries?: number;
-  /** Most messages awaiting answers at once. Default 32. */
-  window?: number;
-  /** Most messages waiting to go out; {@link ChatSession.send} refuses more. Default 100. */
-  maxQueued?: number;
-  /** Random numbers in [0, 1) for the jitter; default `Math.random`. */
-  random?: () => number;
-}
-
-/** The outcome of {@link ChatSession.open}. */
-export type OpenResult =
-  | { ok: true }
-  | { ok: false; event: ClientEvent; nameRefused: boolean };
-
 /** How a session ended. */
 export type SessionEnd = "left" | "disconnected";
 
-/** One message the user asked to send, from then until it is answered or given up. */
-interface Outgoing {
-  /** Order in which it was typed. */
-  id: number;
-  to: string;
-  body: Uint8Array;
-  /** How many times the server answered ERROR 106 to it. */
-  refusals: number;
-}
-
-/** What the session waits an answer for on TOSEND, in the order they were sent. */
-type Pending = { kind: "send"; msg: Outgoing } | { kind: "unregister" };
-
-/**
- * One pair of connections (TOSEND and TORECV) and the answers owed on them. A reconnect makes
- * a new one; events of an old one are ignored.
- */
-class Link {
-  send: Conn | null = null;
-  recv: Conn | null = null;
-  sendDecoder = new Decoder({ from: "server", maxBodyBytes: MAX_BODY_BYTES });
-  recvDecoder = new Decoder({ from: "server", maxBodyBytes: MAX_BODY_BYTES });
-  readonly registered = new Set<Half>();
-  /** Halves whose first bytes were checked for a TLS answer. */
-  readonly sniffed = new Set<Half>();
-  readonly registration = Promise.withResolvers<OpenResult>();
-  /** Messages and UNREGISTER on the wire, awaiting their answers in order. */
-  fifo: Pending[] = [];
-  /** How many of {@link fifo} are messages. */
-  wireSends = 0;
-  /** Closed, or given up on: its events no longer count. */
-  dead = false;
-  /** Registered and handed over to the session (until then, a failure fails the attempt). */
-  live = false;
-  /** Failed after its registration succeeded but before it was handed over. */
-  broken = false;
-  /** True for the links made by a reconnect. */
-  readonly again: boolean;
-
-  constructor(again: boolean) {
-    this.again = again;
-  }
-
-  /** Closes both connections; resolves once they are fully closed. */
-  async close(): Promise<void> {
-    this.dead = true;
-    const conns = [this.send, this.recv].filter((c): c is Conn => c !== null);
-    for (const c of conns) c.close();
-    await Promise.all(conns.map((c) => c.done));
-  }
-}
+type State = "new" | "registering" | "ready" | "reconnecting" | "leaving" | "ended";
 
 /**
  * One user's session with a server: registration of the two connections, sending with a FIFO
@@ -151,33 +66,18 @@ export class ChatSession {
   readonly #opts: ChatSessionOptions;
   readonly #server: string;
   readonly #window: number;
-  readonly #maxQueued: number;
-  #state: "new" | "registering" | "ready" | "reconnecting" | "leaving" | "ended" = "new";
+  #state: State = "new";
   #link: Link | null = null;
   /** Messages not on the wire yet, in the order typed (refused ones go back in their place). */
-  #outbox: Outgoing[] = [];
-  #nextId = 0;
+  readonly #outbox: Outbox;
+  readonly #rate: RatePolicy;
+  readonly #reconnector: Reconnector;
+  #reconnecting: Promise<void> | null = null;
   #idleWaiters: (() => void)[] = [];
   #roomWaiters: (() => void)[] = [];
   #leaveDone = Promise.withResolvers<boolean>();
   #end = Promise.withResolvers<SessionEnd>();
   #endValue: SessionEnd | null = null;
-  // ERROR 106: sending holds until the wait is over and the messages on the wire are answered.
-  #rateHold = false;
-  #rateWaited = false;
-  #rateTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Holds in a row with nothing delivered in between. */
-  #rateStrikes = 0;
-  /** The last hold: every refused message is given up, not resent. */
-  #rateGivingUp = false;
-  /**
-   * Set by ERROR 106: one message at a time, so that none overtakes one that waits to be sent
-   * again, until everything sent has its answer.
-   */
-  #rateSlow = false;
-  // Reconnecting.
-  #reconnecting: Promise<void> | null = null;
-  #sleep: { timer: ReturnType<typeof setTimeout>; resolve: (slept: boolean) => void } | null = null;
 
   /** Messages the server confirmed as delivered. */
   delivered = 0;
@@ -193,7 +93,20 @@ export class ChatSession {
     this.#opts = options;
     this.#server = formatAddress(options.host, options.port);
     this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
-    this.#maxQueued = Math.max(1, options.maxQueued ?? DEFAULT_MAX_QUEUED);
+    this.#outbox = new Outbox(options.maxQueued ?? DEFAULT_MAX_QUEUED);
+    const random = options.random ?? Math.random;
+    this.#rate = new RatePolicy({
+      backoff: options.rateRetryBackoff ?? RATE_RETRY_BACKOFF,
+      rounds: options.rateRetryRounds ?? RATE_RETRY_ROUNDS,
+      random,
+      onWaited: () => this.#maybeResume(),
+    });
+    this.#reconnector = new Reconnector({
+      server: this.#server,
+      backoff: options.reconnectBackoff ?? RECONNECT_BACKOFF,
+      random,
+      nameTakenTries: options.nameTakenTries ?? NAME_TAKEN_TRIES,
+    });
   }
 
   /** The server as `host:port`. */
@@ -228,7 +141,12 @@ export class ChatSession {
 
   /** True when {@link send} would refuse a message because too many wait to go out. */
   get full(): boolean {
-    return this.#outbox.length >= this.#maxQueued;
+    return this.#outbox.full;
+  }
+
+  /** Most messages that may wait to go out ({@link ChatSessionOptions.maxQueued}). */
+  get maxQueued(): number {
+    return this.#outbox.limit;
   }
 
   /** Resolves once a message can be queued again (or the session has ended). */
@@ -245,7 +163,7 @@ export class ChatSession {
     if (this.#state !== "new") throw new Error("ChatSession.open called twice");
     this.#state = "registering";
     const [result, link] = await this.#connectLink(false);
-    if (result.ok && this.#state === "registering" && this.#adopt(link)) {
+    if (result.ok && this.#state === "registering" && link.adopt()) {
       this.#state = "ready";
       this.#pump();
       return result;
@@ -253,31 +171,7 @@ export class ChatSession {
     this.#state = "ended";
     await link.close();
     this.#finish("disconnected");
-    return result.ok ? this.#closedDuringRegistration() : result;
-  }
-
-  /**
-   * Takes a registered link into use, unless it broke after its registration (checked in the
-   * same turn as the caller's state change, so no close event can fall in between).
-   */
-  #adopt(link: Link): boolean {
-    if (link.broken || link.dead) return false;
-    link.live = true;
-    return true;
-  }
-
-  #closedDuringRegistration(): { ok: false; event: ClientEvent; nameRefused: false } {
-    return {
-      ok: false,
-      nameRefused: false,
-      event: {
-        type: "register-failed",
-        server: this.#server,
-        reason: "closed",
-        detail: "",
-        timeoutMs: 0,
-      },
-    };
+    return result.ok ? registerFailed(this.#server, "closed") : result;
   }
 
   /**
@@ -285,78 +179,23 @@ export class ChatSession {
    * the event that explains why. Does not change the session's state.
    */
   async #connectLink(again: boolean): Promise<[OpenResult, Link]> {
-    const link = new Link(again);
+    const link = new Link(this.#server, again);
     this.#link = link;
-    const { host, port, timeoutMs } = this.#opts;
-    const tls = this.#opts.tls;
-    const connect = this.#opts.connect ?? transportConnect;
-    const options: ConnectOptions = { hostname: host, port, ...(tls ? { tls } : {}) };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    const { host, port, name, timeoutMs, connect, tls } = this.#opts;
+    const handler = (half: Half): ConnHandler => ({
+      data: (chunk) => this.#data(link, half, chunk),
+      closed: (error) => this.#closed(link, half, error),
     });
-    const fail = async (event: ClientEvent, nameRefused = false): Promise<[OpenResult, Link]> => {
-      await link.close();
-      return [{ ok: false, event, nameRefused }, link];
-    };
-    try {
-      const attempts = (["TOSEND", "TORECV"] as const).map((half) =>
-        connect(options, {
-          data: (chunk) => this.#data(link, half, chunk),
-          closed: (error) => this.#closed(link, half, error),
-        }).then((conn) => {
-          // A connection that comes after a failure or the timeout is not wanted.
-          if (link.dead) conn.close();
-          else if (half === "TOSEND") link.send = conn;
-          else link.recv = conn;
-          return conn;
-        })
-      );
-      // Ends early if the registration fails first (a half closed, or close() was called).
-      const connected = await Promise.race([
-        Promise.all(attempts),
-        timeout,
-        link.registration.promise,
-      ]);
-      if (connected === "timeout") {
-        attempts.forEach((a) => a.catch(() => {}));
-        return await fail({
-          type: "connect-failed",
-          server: this.#server,
-          host: printable(host),
-          reason: "timeout",
-          detail: "",
-          timeoutMs,
-          ...(tls ? { tls: true } : {}),
-        });
-      }
-      if (!Array.isArray(connected)) {
-        attempts.forEach((a) => a.catch(() => {}));
-        return connected.ok
-          ? [connected, link]
-          : await fail(connected.event, connected.nameRefused);
-      }
-      for (const conn of connected) {
-        const half = conn === link.send ? "TOSEND" : "TORECV";
-        conn.write(encode({ type: "REGISTER", half, name: this.#opts.name }));
-      }
-      const result = await Promise.race([link.registration.promise, timeout]);
-      if (result === "timeout") {
-        return await fail({
-          type: "register-failed",
-          server: this.#server,
-          reason: "timeout",
-          detail: "",
-          timeoutMs,
-        });
-      }
-      if (!result.ok) return await fail(result.event, result.nameRefused);
-      return [result, link];
-    } catch (error) {
-      return await fail(classifyConnectError(error, host, this.#server, timeoutMs, !!tls));
-    } finally {
-      clearTimeout(timer);
-    }
+    const result = await openLink(link, {
+      connect,
+      host,
+      port,
+      name,
+      timeoutMs,
+      handler,
+      ...(tls ? { tls } : {}),
+    });
+    return [result, link];
   }
 
   /**
@@ -366,8 +205,7 @@ export class ChatSession {
    */
   send(to: string, text: string): boolean {
     if (this.#state !== "ready" && this.#state !== "reconnecting") return false;
-    if (this.full) return false;
-    this.#outbox.push({ id: this.#nextId++, to, body: utf8Bytes(text), refusals: 0 });
+    if (!this.#outbox.add(to, text)) return false;
     this.#pump();
     return true;
   }
@@ -375,9 +213,10 @@ export class ChatSession {
   /** Puts waiting messages on the wire, in order, as far as the window and the state allow. */
   #pump(): void {
     const link = this.#link;
-    if (this.#state !== "ready" || link === null || link.send === null || this.#rateHold) return;
-    if (this.#rateSlow && this.pending === 0) this.#rateSlow = false;
-    const window = this.#rateSlow ? 1 : this.#window;
+    if (this.#state !== "ready" || link === null || link.send === null || this.#rate.holding) {
+      return;
+    }
+    const window = this.#rate.window(this.#window, this.pending);
     while (this.#outbox.length > 0 && link.wireSends < window) {
       const msg = this.#outbox.shift()!;
       link.fifo.push({ kind: "send", msg });
@@ -427,7 +266,7 @@ export class ChatSession {
       return;
     }
     this.#state = "leaving";
-    this.#clearRateHold();
+    this.#rate.clear();
     link.fifo.push({ kind: "unregister" });
     link.send.write(encode({ type: "UNREGISTER", name: this.#opts.name }));
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -460,15 +299,11 @@ export class ChatSession {
 
   /** Ends whatever the links are doing: timers, a registration under way, the connections. */
   async #stopReconnecting(): Promise<void> {
-    this.#clearRateHold();
-    if (this.#sleep !== null) {
-      clearTimeout(this.#sleep.timer);
-      this.#sleep.resolve(false);
-      this.#sleep = null;
-    }
+    this.#rate.clear();
+    this.#reconnector.cancel();
     const link = this.#link;
     // An open() or a reconnect still waiting for the registration ends now.
-    link?.registration.resolve(this.#closedDuringRegistration());
+    link?.fail("closed");
     await link?.close();
     await this.#reconnecting;
   }
@@ -476,7 +311,7 @@ export class ChatSession {
   #finish(end: SessionEnd): void {
     if (this.#endValue !== null) return;
     this.#endValue = end;
-    this.#clearRateHold();
+    this.#rate.clear();
     this.#end.resolve(end);
   }
 
@@ -498,7 +333,7 @@ export class ChatSession {
 
   /** Reports the messages that never went out as not sent, and forgets them. */
   #reportUnsent(why: string): void {
-    for (const msg of this.#outbox) {
+    for (const msg of this.#outbox.takeAll()) {
       this.notSent++;
       this.#emit({
         type: "not-sent",
@@ -508,7 +343,6 @@ export class ChatSession {
           : why,
       });
     }
-    this.#outbox = [];
     this.#wakeIdle();
     this.#wakeRoom();
   }
@@ -528,43 +362,23 @@ export class ChatSession {
   }
 
   // -------------------------------------------------------------------------------------------
-  // ERROR 106: wait, then resend in the order typed.
+  // ERROR 106: wait, then resend in the order typed (the policy is in rate.ts).
 
   /** The server refused `msg` with ERROR 106: queue it again, or give up on it. */
   #rateLimited(msg: Outgoing, text: string): void {
     msg.refusals++;
-    this.#rateSlow = true;
     const canResend = this.#state === "ready" || this.#state === "reconnecting";
-    if (!canResend || this.#rateGivingUp) return this.#giveUpRefused(msg, text);
-    if (!this.#rateHold) {
-      this.#rateStrikes++;
-      this.#rateHold = true;
-      this.#rateWaited = false;
-      if (this.#rateStrikes > (this.#opts.rateRetryRounds ?? RATE_RETRY_ROUNDS)) {
-        // Nothing got through for several rounds: give up on everything refused so far.
-        this.#rateGivingUp = true;
-        this.#rateWaited = true;
-        const refused = this.#outbox.filter((m) => m.refusals > 0);
-        this.#outbox = this.#outbox.filter((m) => m.refusals === 0);
-        for (const m of [msg, ...refused].sort((a, b) => a.id - b.id)) {
+    switch (this.#rate.refused(canResend)) {
+      case "give-up":
+        return this.#giveUpRefused(msg, text);
+      case "give-up-all":
+        for (const m of [msg, ...this.#outbox.takeRefused()].sort((a, b) => a.id - b.id)) {
           this.#giveUpRefused(m, text);
         }
         return;
-      }
-      const delay = backoffDelay(
-        this.#rateStrikes - 1,
-        this.#opts.rateRetryBackoff ?? RATE_RETRY_BACKOFF,
-        (this.#opts.random ?? Math.random)(),
-      );
-      this.#rateTimer = setTimeout(() => {
-        this.#rateTimer = null;
-        this.#rateWaited = true;
-        this.#maybeResume();
-      }, delay);
+      case "resend":
+        this.#outbox.putBack(msg);
     }
-    const at = this.#outbox.findIndex((m) => m.id > msg.id);
-    if (at === -1) this.#outbox.push(msg);
-    else this.#outbox.splice(at, 0, msg);
   }
 
   #giveUpRefused(msg: Outgoing, text: string): void {
@@ -580,23 +394,7 @@ export class ChatSession {
 
   /** Ends an ERROR 106 hold once its wait is over and nothing sent before it is unanswered. */
   #maybeResume(): void {
-    if (!this.#rateHold || !this.#rateWaited || (this.#link?.wireSends ?? 0) > 0) return;
-    this.#rateHold = false;
-    if (this.#rateGivingUp) {
-      this.#rateGivingUp = false;
-      this.#rateStrikes = 0;
-    }
-    this.#pump();
-  }
-
-  #clearRateHold(): void {
-    if (this.#rateTimer !== null) clearTimeout(this.#rateTimer);
-    this.#rateTimer = null;
-    this.#rateHold = false;
-    this.#rateWaited = false;
-    this.#rateGivingUp = false;
-    this.#rateStrikes = 0;
-    this.#rateSlow = false;
+    if (this.#rate.resume(this.#link?.wireSends ?? 0)) this.#pump();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -604,101 +402,34 @@ export class ChatSession {
 
   #data(link: Link, half: Half, chunk: Uint8Array): void {
     if (link.dead || link !== this.#link) return;
-    if (!this.#opts.tls && !link.registered.has(half) && !link.sniffed.has(half)) {
-      link.sniffed.add(half);
-      if (looksLikeTls(chunk)) {
-        link.registration.resolve({
-          ok: false,
-          nameRefused: false,
-          event: {
-            type: "register-failed",
-            server: this.#server,
-            reason: "tls-server",
-            detail: "",
-            timeoutMs: 0,
-          },
-        });
-        return;
-      }
-    }
+    if (!this.#opts.tls && link.sniffTls(half, chunk)) return;
     if (half === "TOSEND") {
       link.sendDecoder.feed(chunk, (e) => this.#onSendEvent(link, e));
       return;
     }
     link.recvDecoder.feed(chunk, (e) => this.#onRecvEvent(link, e));
     // After a fatal error the rest of this chunk is lost; start afresh with the next one.
-    if (link.recvDecoder.dead) {
-      link.recvDecoder = new Decoder({ from: "server", maxBodyBytes: MAX_BODY_BYTES });
-    }
+    if (link.recvDecoder.dead) link.recvDecoder = serverDecoder();
   }
 
-  /** A registration answer on either half. */
+  /** A registration answer on `half`; reports the registration once both halves have one. */
   #onRegistration(link: Link, half: Half, m: Message): void {
-    if (m.type === "REGISTERED" && m.half === half) {
-      link.registered.add(half);
-      if (link.registered.size === 2) {
-        link.registration.resolve({ ok: true });
-        this.#emit(
-          link.again ? { type: "reconnected", name: this.#opts.name, server: this.#server } : {
-            type: "registered",
-            name: this.#opts.name,
-            server: this.#server,
-            hint: false,
-            ...(this.#opts.tls ? { tls: true } : {}),
-          },
-        );
-      }
-    } else if (m.type === "ERROR") {
-      const refused = m.code === ErrorCode.MalformedUsername ||
-        m.code === ErrorCode.UsernameTaken;
-      link.registration.resolve({
-        ok: false,
-        nameRefused: refused,
-        event: refused
-          ? { type: "name-refused", name: this.#opts.name, code: m.code, text: m.text }
-          : {
-            type: "register-failed",
-            server: this.#server,
-            reason: m.code === ErrorCode.TooManyConnections ? "full" : "unexpected",
-            detail: `ERROR ${m.code} ${m.text}`,
-            timeoutMs: 0,
-          },
-      });
-    } else {
-      link.registration.resolve({
-        ok: false,
-        nameRefused: false,
-        event: {
-          type: "register-failed",
-          server: this.#server,
-          reason: "unexpected",
-          detail: JSON.stringify(messageLine(m)),
-          timeoutMs: 0,
-        },
-      });
-    }
-  }
-
-  /** Bytes that are not a message where a registration answer was due. */
-  #registrationGarbled(link: Link, error: DecodeError): void {
-    link.registration.resolve({
-      ok: false,
-      nameRefused: false,
-      event: {
-        type: "register-failed",
+    if (!link.answer(half, m, this.#opts.name)) return;
+    const { name } = this.#opts;
+    this.#emit(
+      link.again ? { type: "reconnected", name, server: this.#server } : {
+        type: "registered",
+        name,
         server: this.#server,
-        reason: "unexpected",
-        detail: describeDecodeError(error),
-        timeoutMs: 0,
+        hint: false,
+        ...(this.#opts.tls ? { tls: true } : {}),
       },
-    });
+    );
   }
 
   #onSendEvent(link: Link, e: DecodeEvent): void {
     if (this.#state === "ended" || link.dead) return;
-    if (e.kind === "error" && !link.registered.has("TOSEND")) {
-      return this.#registrationGarbled(link, e.error);
-    }
+    if (e.kind === "error" && !link.registered.has("TOSEND")) return link.garbled(e.error);
     if (e.kind === "error") {
       this.#emit({ type: "unexpected", what: describeDecodeError(e.error) });
       if (e.error.fatal) {
@@ -715,7 +446,7 @@ export class ChatSession {
       link.wireSends--;
       if (m.type === "SENT") {
         this.delivered++;
-        this.#rateStrikes = 0;
+        this.#rate.delivered();
         this.#emit({ type: "sent", to: head.msg.to });
       } else if (m.code === ErrorCode.RateLimited) {
         this.#rateLimited(head.msg, m.text);
@@ -739,9 +470,7 @@ export class ChatSession {
   #onRecvEvent(link: Link, e: DecodeEvent): void {
     if (this.#state === "ended" || link.dead) return;
     const recv = link.recv;
-    if (e.kind === "error" && !link.registered.has("TORECV")) {
-      return this.#registrationGarbled(link, e.error);
-    }
+    if (e.kind === "error" && !link.registered.has("TORECV")) return link.garbled(e.error);
     if (e.kind === "error") {
       recv?.write(encode(errorMessage(ErrorCode.HeaderIncomplete)));
       this.#emit({ type: "bad-forward", reason: describeDecodeError(e.error) });
@@ -757,22 +486,15 @@ export class ChatSession {
     this.#emit({ type: "unexpected", what: JSON.stringify(messageLine(m)) });
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Losing the connection, and getting it back.
+
   #closed(link: Link, half: Half, error?: Error): void {
     if (link.dead || link !== this.#link) return;
     if (!link.live) {
       // Still registering (first time or again): the attempt fails.
       link.broken = true;
-      link.registration.resolve({
-        ok: false,
-        nameRefused: false,
-        event: {
-          type: "register-failed",
-          server: this.#server,
-          reason: "closed",
-          detail: error?.message ?? "",
-          timeoutMs: 0,
-        },
-      });
+      link.fail("closed", error?.message ?? "");
       return;
     }
     if (this.#state === "leaving") {
@@ -798,38 +520,17 @@ export class ChatSession {
     }
     if (!link.live) {
       link.broken = true;
-      link.registration.resolve({
-        ok: false,
-        nameRefused: false,
-        event: {
-          type: "register-failed",
-          server: this.#server,
-          reason: "unexpected",
-          detail: detail,
-          timeoutMs: 0,
-        },
-      });
+      link.fail("unexpected", detail);
       return;
     }
     if (this.#state !== "ready") return;
     link.dead = true;
-    this.#clearRateHold();
+    this.#rate.clear();
     this.#reportUnanswered(link, "the connection was lost");
     if (this.#opts.reconnect) {
       this.#state = "reconnecting";
-      this.#reconnecting = this.#reconnect(link, detail).catch((error) => {
-        // A bug, not the network: still end with one line rather than an unhandled rejection.
-        this.#state = "ended";
-        this.#reportUnsent("the client stopped");
-        this.#emit({
-          type: "disconnected",
-          server: this.#server,
-          detail: `the client failed while reconnecting (${
-            error instanceof Error ? error.message : String(error)
-          })`,
-        });
-        this.#finish("disconnected");
-      });
+      this.#reconnecting = this.#reconnector.run(this.#reconnectHost(), link, detail)
+        .catch((error) => this.#reconnectCrashed(error));
       return;
     }
     this.#state = "ended";
@@ -838,76 +539,48 @@ export class ChatSession {
     link.close().then(() => this.#finish("disconnected"));
   }
 
-  /** Waits `ms`; resolves false at once if the session stops meanwhile. */
-  #wait(ms: number): Promise<boolean> {
-    if (this.#state !== "reconnecting") return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#sleep = null;
-        resolve(true);
-      }, ms);
-      this.#sleep = { timer, resolve };
-    });
-  }
-
-  /**
-   * Tries to get the connection back, with backoff, until it is back, the session stops, or
-   * the username stays refused.
-   */
-  async #reconnect(old: Link, detail: string): Promise<void> {
-    await old.close();
-    if (this.#state !== "reconnecting") return;
-    const backoff = this.#opts.reconnectBackoff ?? RECONNECT_BACKOFF;
-    const random = this.#opts.random ?? Math.random;
-    const nameTries = this.#opts.nameTakenTries ?? NAME_TAKEN_TRIES;
-    let attempt = 0;
-    let refusals = 0;
-    let delayMs = backoffDelay(attempt, backoff, random());
-    let shown = "";
-    this.#emit({ type: "reconnecting", server: this.#server, lost: true, detail, delayMs });
-    for (;;) {
-      if (!(await this.#wait(delayMs)) || this.#state !== "reconnecting") return;
-      const [result, link] = await this.#connectLink(true);
-      if (this.#state !== "reconnecting") {
-        await link.close();
-        return;
-      }
-      if (result.ok && this.#adopt(link)) {
+  /** What the reconnect loop may do to this session. */
+  #reconnectHost(): ReconnectHost {
+    const reconnecting = () => this.#state === "reconnecting";
+    return {
+      get reconnecting() {
+        return reconnecting();
+      },
+      attempt: () => this.#connectLink(true),
+      adopt: (link: Link) => {
+        if (!link.adopt()) return false;
         this.#state = "ready";
         this.#pump();
-        return;
-      }
-      if (result.ok) await link.close();
-      const event = result.ok ? this.#closedDuringRegistration().event : result.event;
-      if (event.type === "name-refused") {
-        refusals++;
-        if (event.code !== ErrorCode.UsernameTaken || refusals >= nameTries) {
-          this.#state = "ended";
-          this.#reportUnsent("the client could not reconnect");
-          this.#emit({
-            type: "reconnect-failed",
-            server: this.#server,
-            name: this.#opts.name,
-            code: event.code,
-            text: event.text,
-            tries: refusals,
-          });
-          this.#finish("disconnected");
-          return;
-        }
-      }
-      delayMs = backoffDelay(++attempt, backoff, random());
-      const why = describeFailure(event);
-      if (why !== shown) {
-        shown = why;
+        return true;
+      },
+      giveUp: (event: NameRefused, tries: number) => {
+        this.#state = "ended";
+        this.#reportUnsent("the client could not reconnect");
         this.#emit({
-          type: "reconnecting",
+          type: "reconnect-failed",
           server: this.#server,
-          lost: false,
-          detail: why,
-          delayMs,
+          name: this.#opts.name,
+          code: event.code,
+          text: event.text,
+          tries,
         });
-      }
-    }
+        this.#finish("disconnected");
+      },
+      emit: (event: ClientEvent) => this.#emit(event),
+    };
+  }
+
+  /** A bug, not the network: still end with one line rather than an unhandled rejection. */
+  #reconnectCrashed(error: unknown): void {
+    this.#state = "ended";
+    this.#reportUnsent("the client stopped");
+    this.#emit({
+      type: "disconnected",
+      server: this.#server,
+      detail: `the client failed while reconnecting (${
+        error instanceof Error ? error.message : String(error)
+      })`,
+    });
+    this.#finish("disconnected");
   }
 }

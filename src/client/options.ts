@@ -1,9 +1,49 @@
 /**
- * What the command line tells a face (terminal or piped) of `chat client`.
+ * The options of a client session ({@link ChatSessionOptions}), and what the command line
+ * tells a face (terminal or piped) of `chat client`. Types only.
  *
  * @module
  */
-import type { ChatSessionOptions } from "./engine.ts";
+import type { ConnectFn, ConnectOptions } from "../net/conn.ts";
+import type { Backoff } from "./backoff.ts";
+import type { ClientEvent } from "./events.ts";
+
+/** Options of `ChatSession`. */
+export interface ChatSessionOptions {
+  /** Server host name or address. */
+  host: string;
+  /** Server port. */
+  port: number;
+  /** Username to register. */
+  name: string;
+  /** How long connecting and registering may take. */
+  timeoutMs: number;
+  /** Receives every event to show. */
+  onEvent: (event: ClientEvent) => void;
+  /** Opens a connection (the faces pass the TCP transport's `connect`). */
+  connect: ConnectFn;
+  /** Speak TLS on both connections; `caCerts` (PEM text) are trusted too. */
+  tls?: ConnectOptions["tls"];
+  /**
+   * When the connection is lost once registered, reconnect (with {@link reconnectBackoff})
+   * instead of ending; until it is back, messages sent are queued.
+   */
+  reconnect?: boolean;
+  /** Waits between reconnect attempts. Default `RECONNECT_BACKOFF`. */
+  reconnectBackoff?: Backoff;
+  /** Waits before resending messages refused with ERROR 106. Default `RATE_RETRY_BACKOFF`. */
+  rateRetryBackoff?: Backoff;
+  /** Rounds of ERROR 106 in a row, with nothing delivered, before giving up. Default 5. */
+  rateRetryRounds?: number;
+  /** Reconnect attempts that may find the name taken before giving up. Default 5. */
+  nameTakenTries?: number;
+  /** Most messages awaiting answers at once. Default 32. */
+  window?: number;
+  /** Most messages waiting to go out; `ChatSession.send` refuses more. Default 100. */
+  maxQueued?: number;
+  /** Random numbers in [0, 1) for the jitter; default `Math.random`. */
+  random?: () => number;
+}
 
 /** The command line, checked. */
 export interface ClientArgs {

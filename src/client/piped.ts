@@ -4,9 +4,11 @@
  *
  * @module
  */
+import { connect } from "../net/transport.ts";
 import { ChatSession } from "./engine.ts";
+import type { ClientEvent } from "./events.ts";
 import type { ClientArgs, Settings } from "./options.ts";
-import { type ClientEvent, eventStream, parseInputLine, renderEvent } from "./view.ts";
+import { PipedView } from "./view.ts";
 
 const encoder = new TextEncoder();
 
@@ -58,11 +60,16 @@ class LineReader {
   }
 }
 
+/** Runs the piped face: reads lines from standard input until its end; returns the exit code. */
 export async function runPiped(args: ClientArgs, settings: Settings): Promise<number> {
-  const emit = (event: ClientEvent) =>
-    writeTo(eventStream(event), renderEvent(event, { color: false }));
+  const view = new PipedView();
+  const emit = (event: ClientEvent) => {
+    const { stream, text } = view.event(event);
+    writeTo(stream, text);
+  };
   const session = new ChatSession({
     ...settings,
+    connect,
     host: args.host!,
     port: args.port,
     name: args.name!,
@@ -74,7 +81,6 @@ export async function runPiped(args: ClientArgs, settings: Settings): Promise<nu
     return 1;
   }
 
-  let invalid = 0;
   let interrupted = false;
   const reader = new LineReader(Deno.stdin.readable);
   const { promise: stop, resolve: onStop } = Promise.withResolvers<null>();
@@ -85,33 +91,28 @@ export async function runPiped(args: ClientArgs, settings: Settings): Promise<nu
   Deno.addSignalListener("SIGINT", onSigint);
   try {
     const ended = session.ended.then(() => null);
-    for (let n = 1;; n++) {
+    for (;;) {
       const line = await Promise.race([reader.next(), ended, stop]);
       if (line === null) break;
-      const input = parseInputLine(line);
-      if (input.kind === "send") {
+      const step = view.line(line);
+      if (step.kind === "send") {
         // Reading waits while the queue is full (reconnecting, or held back by ERROR 106).
-        let queued = session.send(input.to, input.text);
+        let queued = session.send(step.to, step.text);
         while (!queued && session.full && !interrupted && !session.done) {
           await Promise.race([session.room(), ended, stop]);
-          queued = session.send(input.to, input.text);
+          queued = session.send(step.to, step.text);
         }
         if (!queued) break; // the session ended, or Ctrl-C
-      } else if (input.kind === "invalid") {
-        invalid++;
-        emit({ type: "invalid-input", hint: input.hint, line: n });
-      } else if (input.kind === "command") {
-        if (input.command === "help") emit({ type: "help" });
-        if (input.command === "quit") break;
+      } else if (step.kind === "print") {
+        writeTo(step.output.stream, step.output.text);
+      } else if (step.kind === "quit") {
+        break;
       }
     }
     reader.cancel();
     if (!interrupted) await Promise.race([session.settle(args.waitMs), stop]);
     await session.leave();
-    const end = await session.ended;
-    const allDelivered = session.notDelivered === 0 && session.unconfirmed === 0 &&
-      session.notSent === 0;
-    return end === "left" && allDelivered && invalid === 0 ? 0 : 1;
+    return view.exitCode((await session.ended) === "left", session);
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
   }

@@ -7,8 +7,7 @@ import { parseCommandLine, parseDuration, parsePort, UsageError } from "./cli.ts
 import { readPem } from "../net/pem.ts";
 import type { ChatSessionOptions } from "../client/engine.ts";
 import type { ClientArgs, Settings } from "../client/options.ts";
-import { isValidName } from "../protocol/mod.ts";
-import { parseServerAddress, printable } from "../client/view.ts";
+import { parseServerAddress, usernameProblem } from "../client/input.ts";
 import { runPiped } from "../client/piped.ts";
 import { runTerminal } from "../client/terminal.ts";
 
@@ -114,12 +113,8 @@ function parseClientArgs(args: string[], interactive: boolean): ClientArgs | "he
   }
   const [name, server] = positionals;
   if (name !== undefined) {
-    if (!isValidName(name)) {
-      throw new UsageError(
-        `Invalid username "${printable(name)}": use letters and digits only (and not "ALL").`,
-        CLIENT_USAGE,
-      );
-    }
+    const problem = usernameProblem(name);
+    if (problem !== null) throw new UsageError(problem, CLIENT_USAGE);
     parsed.name = name;
   } else if (!interactive) {
     throw new UsageError(

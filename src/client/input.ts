@@ -1,0 +1,151 @@
+/**
+ * What the user types, read: chat lines and slash commands, tab completion, server addresses
+ * and usernames. Pure; no I/O.
+ *
+ * @module
+ */
+import { isValidName } from "../protocol/mod.ts";
+import { printable } from "./render.ts";
+
+/** What one typed line asks for. */
+export type InputLine =
+  | {
+    /** Send `text` to user `to` (`"ALL"` for everyone). */
+    kind: "send";
+    to: string;
+    text: string;
+  }
+  | {
+    /** A slash command. */
+    kind: "command";
+    command: SlashCommand;
+  }
+  | {
+    /** Nothing typed but spaces: ignored. */
+    kind: "empty";
+  }
+  | {
+    /** Not a form the client knows: nothing is sent, `hint` says what to type instead. */
+    kind: "invalid";
+    hint: string;
+  };
+
+/** The slash commands of the client. */
+export type SlashCommand = "help" | "quit" | "clear";
+
+/** Every spelling of each slash command, first the one completion offers. */
+const COMMANDS: Readonly<Record<string, SlashCommand>> = {
+  "/help": "help",
+  "/quit": "quit",
+  "/clear": "clear",
+  "/exit": "quit",
+  "/?": "help",
+};
+
+/** The slash commands offered by tab completion. */
+export const COMPLETABLE_COMMANDS: readonly string[] = ["/help", "/quit", "/clear", "/exit"];
+
+/**
+ * Reads one typed line. Accepted: `@name text`, the original client's `@name:text` and
+ * `@name: text`, `@ALL text` (any letter case of ALL) for everyone, and the slash commands.
+ */
+export function parseInputLine(line: string): InputLine {
+  const trimmed = line.trim();
+  if (trimmed === "") return { kind: "empty" };
+  if (trimmed.startsWith("/")) {
+    const word = trimmed.split(/\s/, 1)[0]!.toLowerCase();
+    const command = COMMANDS[word];
+    if (command) return { kind: "command", command };
+    return {
+      kind: "invalid",
+      hint: `Unknown command "${printable(word)}": the commands are /help, /quit and /clear.`,
+    };
+  }
+  if (!trimmed.startsWith("@")) {
+    return {
+      kind: "invalid",
+      // One row of an 80-column terminal, even after the "Line N: " of piped input.
+      hint: 'Not sent: type "@name message", or "@ALL message" for everyone.',
+    };
+  }
+  const m = /^@([^\s:]*)(?::|\s|$)(.*)$/s.exec(trimmed)!;
+  const name = m[1]!;
+  const text = m[2]!.trim();
+  if (name === "") {
+    return {
+      kind: "invalid",
+      hint: 'Not sent: write the name right after "@", e.g. "@xyz hello".',
+    };
+  }
+  const to = name.toUpperCase() === "ALL" ? "ALL" : name;
+  if (to !== "ALL" && !isValidName(name)) {
+    return {
+      kind: "invalid",
+      hint: `Not sent: "${printable(name)}" is not a username (letters and digits only).`,
+    };
+  }
+  if (text === "") {
+    return {
+      kind: "invalid",
+      hint: `Not sent: nothing to send to ${to}; write the message after the name, ` +
+        `e.g. "@${to} hello".`,
+    };
+  }
+  return { kind: "send", to, text };
+}
+
+/**
+ * Tab completion in the shape node:readline wants, `[candidates, replaced part]`: slash commands
+ * at the start of a line, and `@name ` (from `names`, plus `@ALL`) for the recipient.
+ */
+export function completeInput(line: string, names: Iterable<string>): [string[], string] {
+  if (/^\/\S*$/.test(line)) {
+    const hits = COMPLETABLE_COMMANDS.filter((c) => c.startsWith(line.toLowerCase()));
+    return [hits.map((h) => h + " "), line];
+  }
+  if (/^@[^\s:]*$/.test(line)) {
+    const typed = line.slice(1).toLowerCase();
+    const all = ["ALL", ...[...new Set(names)].sort()];
+    const hits = all.filter((n) => n.toLowerCase().startsWith(typed));
+    return [hits.map((n) => `@${n} `), line];
+  }
+  return [[], line];
+}
+
+/** A server address as typed: a host (name, IPv4, IPv6) and maybe a port. */
+export type ServerAddress = { host: string; port?: number } | { error: string };
+
+/**
+ * Reads a server address: `host`, `host:port`, `::1` (IPv6 alone), `[::1]` or `[::1]:port`.
+ * Returns `{error}` with a sentence when it is not one.
+ */
+export function parseServerAddress(text: string): ServerAddress {
+  const t = text.trim();
+  let host = t;
+  let port: string | undefined;
+  const bracket = /^\[([^\]]*)\](?::(.*))?$/.exec(t);
+  if (bracket) {
+    host = bracket[1]!;
+    port = bracket[2];
+  } else if (/^[^:]*:[^:]*$/.test(t)) {
+    [host = "", port] = t.split(":");
+  }
+  if (host === "" || /[\s\[\]\/@]/.test(host)) {
+    return { error: `Invalid server "${printable(t)}": give a host name or an IP address.` };
+  }
+  if (port === undefined) return { host };
+  const n = /^\d{1,5}$/.test(port) ? Number(port) : 0;
+  if (n < 1 || n > 65535) {
+    return { error: `Invalid port in "${printable(t)}": use a number from 1 to 65535.` };
+  }
+  return { host, port: n };
+}
+
+/**
+ * Why `name` cannot be a username, as the sentence to show (for the command line and the
+ * terminal's question alike), or null if it can.
+ */
+export function usernameProblem(name: string): string | null {
+  if (isValidName(name)) return null;
+  return `Invalid username "${printable(name)}": use 1 to 64 letters and digits (and not "ALL").`;
+}

@@ -1,0 +1,265 @@
+/**
+ * One pair of connections of a client session (TOSEND and TORECV): their decoders, their
+ * registration, and the answers owed on TOSEND. Opening one connects both halves through an
+ * injected {@link ConnectFn} and registers them. No runtime API: it runs in a browser too.
+ *
+ * @module
+ */
+import type { Conn, ConnectFn, ConnectOptions, ConnHandler } from "../net/conn.ts";
+import {
+  type DecodeError,
+  Decoder,
+  describeDecodeError,
+  encode,
+  ErrorCode,
+  type Half,
+  type Message,
+} from "../protocol/mod.ts";
+import type { ClientEvent } from "./events.ts";
+import { classifyConnectError, looksLikeTls } from "./failures.ts";
+import { messageLine, printable } from "./render.ts";
+
+/** Largest incoming message body shown; larger ones are refused with ERROR 103. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The outcome of opening a session (or a link): registered, or the event that explains why not. */
+export type OpenResult =
+  | { ok: true }
+  | { ok: false; event: ClientEvent; nameRefused: boolean };
+
+/** Why a registration failed, as the `reason` of a `register-failed` event. */
+export type RegisterFailure = Extract<ClientEvent, { type: "register-failed" }>["reason"];
+
+/** The failed {@link OpenResult} for a registration that did not complete (not a name problem). */
+export function registerFailed(
+  server: string,
+  reason: RegisterFailure,
+  detail = "",
+  timeoutMs = 0,
+): { ok: false; event: ClientEvent; nameRefused: false } {
+  return {
+    ok: false,
+    nameRefused: false,
+    event: { type: "register-failed", server, reason, detail, timeoutMs },
+  };
+}
+
+/** One message the user asked to send, from then until it is answered or given up. */
+export interface Outgoing {
+  /** Order in which it was typed. */
+  id: number;
+  /** Recipient (`"ALL"` for everyone). */
+  to: string;
+  /** The message body. */
+  body: Uint8Array;
+  /** How many times the server answered ERROR 106 to it. */
+  refusals: number;
+}
+
+/** What the session waits an answer for on TOSEND, in the order they were sent. */
+export type Pending = { kind: "send"; msg: Outgoing } | { kind: "unregister" };
+
+/** A decoder for what the server sends. */
+export function serverDecoder(): Decoder {
+  return new Decoder({ from: "server", maxBodyBytes: MAX_BODY_BYTES });
+}
+
+/**
+ * One pair of connections (TOSEND and TORECV) and the answers owed on them. A reconnect makes
+ * a new one; events of an old one are ignored.
+ */
+export class Link {
+  /** The TOSEND connection, once connected. */
+  send: Conn | null = null;
+  /** The TORECV connection, once connected. */
+  recv: Conn | null = null;
+  /** Reads the answers on TOSEND. */
+  sendDecoder: Decoder = serverDecoder();
+  /** Reads the FORWARDs on TORECV. */
+  recvDecoder: Decoder = serverDecoder();
+  /** Halves whose REGISTERED came. */
+  readonly registered: Set<Half> = new Set<Half>();
+  /** Halves whose first bytes were checked for a TLS answer. */
+  readonly sniffed: Set<Half> = new Set<Half>();
+  /** Settles once the registration succeeded or failed. */
+  readonly registration: PromiseWithResolvers<OpenResult> = Promise.withResolvers<OpenResult>();
+  /** Messages and UNREGISTER on the wire, awaiting their answers in order. */
+  fifo: Pending[] = [];
+  /** How many of {@link fifo} are messages. */
+  wireSends = 0;
+  /** Closed, or given up on: its events no longer count. */
+  dead = false;
+  /** Registered and handed over to the session (until then, a failure fails the attempt). */
+  live = false;
+  /** Failed after its registration succeeded but before it was handed over. */
+  broken = false;
+  /** True for the links made by a reconnect. */
+  readonly again: boolean;
+  /** The server as `host:port`, for the events. */
+  readonly server: string;
+
+  /** A link to `server` (`host:port`), not connected yet; `again` when made by a reconnect. */
+  constructor(server: string, again: boolean) {
+    this.server = server;
+    this.again = again;
+  }
+
+  /** Closes both connections; resolves once they are fully closed. */
+  async close(): Promise<void> {
+    this.dead = true;
+    const conns = [this.send, this.recv].filter((c): c is Conn => c !== null);
+    for (const c of conns) c.close();
+    await Promise.all(conns.map((c) => c.done));
+  }
+
+  /**
+   * Takes the link into use, unless it broke after its registration (to be called in the same
+   * turn as the caller's state change, so no close event can fall in between).
+   */
+  adopt(): boolean {
+    if (this.broken || this.dead) return false;
+    this.live = true;
+    return true;
+  }
+
+  /** Ends the registration as failed; a later outcome no longer counts. */
+  fail(reason: RegisterFailure, detail = ""): void {
+    this.registration.resolve(registerFailed(this.server, reason, detail));
+  }
+
+  /**
+   * Checks the first bytes of `half` (without TLS) for a TLS server's answer; true (and the
+   * registration failed) if they are one.
+   */
+  sniffTls(half: Half, chunk: Uint8Array): boolean {
+    if (this.registered.has(half) || this.sniffed.has(half)) return false;
+    this.sniffed.add(half);
+    if (!looksLikeTls(chunk)) return false;
+    this.fail("tls-server");
+    return true;
+  }
+
+  /**
+   * A registration answer on `half` for user `name`. True when it completes the registration
+   * (both halves now registered).
+   */
+  answer(half: Half, m: Message, name: string): boolean {
+    if (m.type === "REGISTERED" && m.half === half) {
+      this.registered.add(half);
+      if (this.registered.size < 2) return false;
+      this.registration.resolve({ ok: true });
+      return true;
+    }
+    if (m.type !== "ERROR") {
+      this.fail("unexpected", JSON.stringify(messageLine(m)));
+    } else if (m.code === ErrorCode.MalformedUsername || m.code === ErrorCode.UsernameTaken) {
+      this.registration.resolve({
+        ok: false,
+        nameRefused: true,
+        event: { type: "name-refused", name, code: m.code, text: m.text },
+      });
+    } else {
+      const full = m.code === ErrorCode.TooManyConnections;
+      this.fail(full ? "full" : "unexpected", `ERROR ${m.code} ${m.text}`);
+    }
+    return false;
+  }
+
+  /** Bytes that are not a message where a registration answer was due. */
+  garbled(error: DecodeError): void {
+    this.fail("unexpected", describeDecodeError(error));
+  }
+}
+
+/** What {@link openLink} needs besides the link. */
+export interface LinkSettings {
+  /** Opens a connection. */
+  connect: ConnectFn;
+  /** Server host name or address. */
+  host: string;
+  /** Server port. */
+  port: number;
+  /** Username to register. */
+  name: string;
+  /** How long connecting and registering may take. */
+  timeoutMs: number;
+  /** Speak TLS on both connections. */
+  tls?: ConnectOptions["tls"];
+  /** Receives the bytes and the close of each half. */
+  handler: (half: Half) => ConnHandler;
+}
+
+/**
+ * Connects both halves of `link` and registers them. On failure closes the link again and
+ * returns the event that explains why.
+ */
+export async function openLink(link: Link, s: LinkSettings): Promise<OpenResult> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), s.timeoutMs);
+  });
+  try {
+    const result = await connectAndRegister(link, s, timeout);
+    if (!result.ok) await link.close();
+    return result;
+  } catch (error) {
+    await link.close();
+    return {
+      ok: false,
+      nameRefused: false,
+      event: classifyConnectError(error, s.host, link.server, s.timeoutMs, !!s.tls),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function connectAndRegister(
+  link: Link,
+  s: LinkSettings,
+  timeout: Promise<"timeout">,
+): Promise<OpenResult> {
+  const options: ConnectOptions = {
+    hostname: s.host,
+    port: s.port,
+    ...(s.tls ? { tls: s.tls } : {}),
+  };
+  const attempts = (["TOSEND", "TORECV"] as const).map((half) =>
+    s.connect(options, s.handler(half)).then((conn) => {
+      // A connection that comes after a failure or the timeout is not wanted.
+      if (link.dead) conn.close();
+      else if (half === "TOSEND") link.send = conn;
+      else link.recv = conn;
+      return conn;
+    })
+  );
+  // Ends early if the registration fails first (a half closed, or close() was called).
+  const connected = await Promise.race([
+    Promise.all(attempts),
+    timeout,
+    link.registration.promise,
+  ]);
+  if (!Array.isArray(connected)) attempts.forEach((a) => a.catch(() => {}));
+  if (connected === "timeout") {
+    return {
+      ok: false,
+      nameRefused: false,
+      event: {
+        type: "connect-failed",
+        server: link.server,
+        host: printable(s.host),
+        reason: "timeout",
+        detail: "",
+        timeoutMs: s.timeoutMs,
+        ...(s.tls ? { tls: true } : {}),
+      },
+    };
+  }
+  if (!Array.isArray(connected)) return connected;
+  for (const conn of connected) {
+    const half = conn === link.send ? "TOSEND" : "TORECV";
+    conn.write(encode({ type: "REGISTER", half, name: s.name }));
+  }
+  const result = await Promise.race([link.registration.promise, timeout]);
+  return result === "timeout" ? registerFailed(link.server, "timeout", "", s.timeoutMs) : result;
+}

@@ -1,0 +1,347 @@
+/**
+ * How every client event reads on screen, and where it goes when piped: pure text, no I/O.
+ *
+ * @module
+ */
+import { encode, type Message } from "../protocol/mod.ts";
+import type { ClientEvent } from "./events.ts";
+
+/** Options of {@link renderEvent}. */
+export interface RenderOptions {
+  /** Use ANSI colours. */
+  color: boolean;
+}
+
+const ESC = "\x1b[";
+const paint = (code: string) => (color: boolean, text: string) =>
+  color ? `${ESC}${code}m${text}${ESC}0m` : text;
+const nameColor = paint("1;36");
+const red = paint("31");
+const green = paint("32");
+const dim = paint("2");
+
+/** The in-chat help shown by /help. */
+export const CHAT_HELP = `Send a message:
+  @name message      to one user (the original's @name:message works too)
+  @ALL message       to everyone online
+Commands:
+  /help              this help
+  /quit              leave the chat (also /exit, Ctrl-D, Ctrl-C)
+  /clear             clear the screen
+Tab completes commands and the @names seen so far; Up and Down recall earlier lines.`;
+
+/**
+ * Makes text from the network safe to print: control characters (which could move the cursor
+ * or recolour the terminal) become visible `^X` forms; tabs become spaces.
+ */
+export function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === "\t") return " ";
+    if (code < 0x20) return "^" + String.fromCharCode(code + 0x40);
+    if (code === 0x7f) return "^?";
+    return "\uFFFD";
+  });
+}
+
+function seconds(ms: number): string {
+  // Under a tenth of a second, "0 s" would read as no wait at all.
+  return ms < 100 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}
+
+/** Renders one event as the text to show (a message with several lines keeps them, indented). */
+export function renderEvent(event: ClientEvent, options: RenderOptions): string {
+  const c = options.color;
+  switch (event.type) {
+    case "message": {
+      const from = printable(event.from);
+      const pad = " ".repeat(from.length + 2);
+      const text = event.text.split(/\r?\n/).map(printable).join("\n" + pad);
+      return `${nameColor(c, from)}: ${text}`;
+    }
+    case "sent":
+      return green(
+        c,
+        event.to === "ALL"
+          ? "Message successfully sent to ALL (everyone online)"
+          : `Message successfully sent to ${printable(event.to)}`,
+      );
+    case "not-delivered":
+      return notDelivered(event, c);
+    case "not-sent":
+      return red(c, `Message to ${printable(event.to)} not sent: ${event.why}.`);
+    case "unconfirmed":
+      return red(
+        c,
+        `Message to ${
+          printable(event.to)
+        } not confirmed: no answer from the server before ${event.why}`,
+      );
+    case "registered": {
+      const head = `Registered as ${nameColor(c, printable(event.name))} on ${event.server}` +
+        `${event.tls ? " over TLS" : ""}.`;
+      return event.hint
+        ? `${head} ${
+          dim(c, 'Type "@name message" to send, "@ALL message" for everyone, /help for help.')
+        }`
+        : head;
+    }
+    case "name-refused":
+      return nameRefused(event, c);
+    case "connect-failed":
+      return connectFailed(event, c);
+    case "register-failed":
+      return registerFailed(event, c);
+    case "invalid-input":
+      return red(c, event.line !== undefined ? `Line ${event.line}: ${event.hint}` : event.hint);
+    case "bad-forward":
+      return red(
+        c,
+        `Received a message that could not be read (${
+          printable(event.reason)
+        }); told the server with ERROR 103.`,
+      );
+    case "unexpected":
+      return dim(c, `Ignored an unexpected message from the server: ${printable(event.what)}.`);
+    case "disconnected":
+      return red(
+        c,
+        `Lost the connection to the server "${event.server}": ${event.detail}. ` +
+          "Start the client again when the server is back (with --reconnect it retries by itself).",
+      );
+    case "reconnecting":
+      return red(
+        c,
+        event.lost
+          ? `Connection to the server "${event.server}" lost (${event.detail}); reconnecting ` +
+            `in ${seconds(event.delayMs)}…`
+          : `Cannot reconnect to "${event.server}" yet (${event.detail}); trying again in ` +
+            `${seconds(event.delayMs)}…`,
+      );
+    case "reconnected":
+      return green(c, `Reconnected as ${printable(event.name)} on ${event.server}.`);
+    case "reconnect-failed": {
+      const name = printable(event.name);
+      const error = `ERROR ${event.code} ${printable(event.text)}`;
+      return red(
+        c,
+        event.code === 104
+          ? `Cannot reconnect to "${event.server}": the username "${name}" is still taken ` +
+            `(${error}) after ${event.tries} tries; someone else may be using it. Start the ` +
+            "client again, with another name if need be."
+          : `Cannot reconnect to "${event.server}": the server now refuses the username ` +
+            `"${name}" (${error}). Start the client again with another name.`,
+      );
+    }
+    case "left":
+      if (event.offline) return "Left the chat (while disconnected from the server).";
+      return event.confirmed
+        ? "Left the chat."
+        : "Left the chat (the server did not confirm; connection closed).";
+    case "help":
+      return CHAT_HELP;
+  }
+}
+
+function notDelivered(event: Extract<ClientEvent, { type: "not-delivered" }>, c: boolean): string {
+  const to = printable(event.to);
+  let why: string;
+  if (event.code === 102) {
+    why = event.to === "ALL"
+      ? "someone online did not receive it"
+      : `${to} is not online or did not receive it`;
+  } else if (event.code === 103) {
+    why = `the server could not read it (ERROR 103 ${printable(event.text)})`;
+  } else if (event.code === 106 && event.attempts !== undefined) {
+    why = `the server refused it ${event.attempts} times because you are sending too fast ` +
+      `(ERROR 106 ${printable(event.text)}); send it again later`;
+  } else if (event.code === 106) {
+    why = `you are sending too fast (ERROR 106 ${printable(event.text)}); wait a moment`;
+  } else if (event.code === 101) {
+    why = `the server says this client is not registered (ERROR 101 ${printable(event.text)})`;
+  } else {
+    why = `the server answered ERROR ${event.code} ${printable(event.text)}`;
+  }
+  return red(c, `Message to ${to} not delivered: ${why}`);
+}
+
+function nameRefused(event: Extract<ClientEvent, { type: "name-refused" }>, c: boolean): string {
+  const name = printable(event.name);
+  if (event.code === 104) {
+    return red(c, `The username "${name}" is taken: someone online uses it. Choose another.`);
+  }
+  if (event.code === 100) {
+    return red(
+      c,
+      `The server refused the username "${name}" (ERROR 100 ${printable(event.text)}): ` +
+        `it may be taken or too long. Choose another.`,
+    );
+  }
+  return red(
+    c,
+    `The server refused the username "${name}" (ERROR ${event.code} ${
+      printable(event.text)
+    }). Choose another.`,
+  );
+}
+
+function connectFailed(
+  event: Extract<ClientEvent, { type: "connect-failed" }>,
+  c: boolean,
+): string {
+  const head = `Cannot connect to "${event.server}"${event.tls ? " over TLS" : ""}: `;
+  switch (event.reason) {
+    case "refused":
+      return red(
+        c,
+        head + "connection refused. Is the server running? Start one with `chat server`.",
+      );
+    case "unknown-host":
+      return red(
+        c,
+        head + `unknown host "${event.host}". Check the server name, or give its IP address.`,
+      );
+    case "timeout":
+      return red(
+        c,
+        event.tls
+          ? head + `no answer within ${seconds(event.timeoutMs)}. If the server does not ` +
+            "use TLS, drop --tls; otherwise check the address and port, and that no " +
+            "firewall is in the way."
+          : head + `no answer within ${seconds(event.timeoutMs)}. Check the address and ` +
+            "port, and that no firewall is in the way.",
+      );
+    case "other":
+      return red(c, head + `${printable(event.detail).replace(/\.$/, "")}.`);
+    case "tls-untrusted":
+      return red(
+        c,
+        head + `the server's certificate is not trusted (${printable(event.detail)}). ` +
+          "Pass the server's certificate or CA with --ca.",
+      );
+    case "tls-name":
+      return red(
+        c,
+        head +
+          `the server's certificate is not valid for "${event.host}" (${
+            printable(event.detail)
+          }). Connect with a name the certificate lists, or give the server a certificate ` +
+          `for "${event.host}".`,
+      );
+    case "tls-handshake":
+      return red(
+        c,
+        head + `the TLS handshake failed (${printable(event.detail)}); the server does not ` +
+          "seem to use TLS. Try without --tls.",
+      );
+  }
+}
+
+function registerFailed(
+  event: Extract<ClientEvent, { type: "register-failed" }>,
+  c: boolean,
+): string {
+  const head = `The server "${event.server}" `;
+  switch (event.reason) {
+    case "timeout":
+      return red(
+        c,
+        head + `accepted the connection but did not answer the registration within ` +
+          `${seconds(event.timeoutMs)}. Is it a chat server?`,
+      );
+    case "closed":
+      return red(c, head + "closed the connection during the registration. Try again.");
+    case "full":
+      return red(c, head + `is full (${printable(event.detail)}). Try again later.`);
+    case "unexpected":
+      return red(
+        c,
+        head + `answered the registration with ${event.detail}. Is it a chat server?`,
+      );
+    case "tls-server":
+      return red(
+        c,
+        head + "answered in TLS: it expects encrypted connections. Add --tls (and --ca " +
+          "FILE if its certificate is self-signed).",
+      );
+  }
+}
+/**
+ * Where an event goes when the client is not on a terminal: the conversation (incoming
+ * messages, what became of each message sent, /help) on standard output; status and
+ * diagnostics on standard error, so scripts can read standard output alone.
+ */
+export function eventStream(event: ClientEvent): "stdout" | "stderr" {
+  switch (event.type) {
+    case "message":
+    case "sent":
+    case "not-delivered":
+    case "not-sent":
+    case "unconfirmed":
+    case "help":
+      return "stdout";
+    default:
+      return "stderr";
+  }
+}
+
+/** A message as the first line of its wire form (`SENT bob`), for reports. */
+export function messageLine(m: Message): string {
+  return new TextDecoder().decode(encode(m)).split("\n")[0]!;
+}
+
+/**
+ * A short phrase (no capital, no period) for why a connection attempt failed, for the
+ * "Cannot reconnect yet (...)" line; `event` is the failure {@link ClientEvent}.
+ */
+export function describeFailure(event: ClientEvent): string {
+  switch (event.type) {
+    case "connect-failed":
+      switch (event.reason) {
+        case "refused":
+          return "connection refused";
+        case "unknown-host":
+          return `unknown host "${event.host}"`;
+        case "timeout":
+          return `no answer within ${seconds(event.timeoutMs)}`;
+        case "tls-untrusted":
+          return `the server's certificate is not trusted (${printable(event.detail)})`;
+        case "tls-name":
+          return `the server's certificate is not valid for "${event.host}"`;
+        case "tls-handshake":
+          return `the TLS handshake failed (${printable(event.detail)})`;
+        case "other":
+          return printable(event.detail).replace(/\.$/, "");
+      }
+      break;
+    case "register-failed":
+      switch (event.reason) {
+        case "timeout":
+          return `no answer to the registration within ${seconds(event.timeoutMs)}`;
+        case "closed":
+          return "the server closed the connection during the registration";
+        case "full":
+          return `the server is full (${printable(event.detail)})`;
+        case "unexpected":
+          return `the server answered the registration with ${event.detail}`;
+        case "tls-server":
+          return "the server answered in TLS";
+      }
+      break;
+    case "name-refused":
+      return `the username "${printable(event.name)}" is ${
+        event.code === 104 ? "still in use" : "refused"
+      } (ERROR ${event.code} ${printable(event.text)})`;
+  }
+  return renderEvent(event, { color: false }).replace(/\.$/, "");
+}
+
+/** The hint for a line typed when `limit` messages already wait to be sent. */
+export function queueFullHint(limit: number, reconnecting: boolean): string {
+  return reconnecting
+    ? `Not sent: ${limit} messages already wait for the client to reconnect; send this one ` +
+      "once it is back."
+    : `Not sent: ${limit} messages already wait to be sent (the server limits how fast you ` +
+      "send); send this one in a moment.";
+}
