@@ -27,6 +27,7 @@ import { concat } from "./wire.ts";
 // Helpers
 
 const te = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
 /** Decodes `stream` fed in the given chunks (whole when none) with a fresh decoder. */
 function decode(
@@ -383,11 +384,16 @@ Deno.test("Decoder accepts CRLF line ends", () => {
   );
 });
 
-Deno.test("Decoder accepts Content-length in any letter case and ignores other headers", () => {
+Deno.test("Decoder accepts Content-length in any letter case and keeps other headers", () => {
   for (const header of ["Content-length", "Content-Length", "content-LENGTH", "CONTENT-LENGTH"]) {
     assert.deepEqual(
       new Decoder().push(te.encode(`SEND bob\nX-Client: mine\n${header}: 2\n\nhi`)),
-      asEvents([{ type: "SEND", to: "bob", body: te.encode("hi") }]),
+      asEvents([{
+        type: "SEND",
+        to: "bob",
+        body: te.encode("hi"),
+        headers: [["X-Client", "mine"]],
+      }]),
       header,
     );
   }
@@ -476,8 +482,12 @@ Deno.test("Decoder reports header-too-large for many short header lines", () => 
     { kind: "error", error: { code: "header-too-large", limit, fatal: true } },
   ]);
   // The default limit is 8 KiB: a header just under it is fine.
-  const big = "SENT a\nX: " + "y".repeat(DEFAULT_MAX_HEADER_BYTES - 20) + "\n\n";
-  assert.deepEqual(new Decoder().push(te.encode(big)), asEvents([{ type: "SENT", to: "a" }]));
+  const value = "y".repeat(DEFAULT_MAX_HEADER_BYTES - 20);
+  const big = "SENT a\nX: " + value + "\n\n";
+  assert.deepEqual(
+    new Decoder().push(te.encode(big)),
+    asEvents([{ type: "SENT", to: "a", headers: [["X", value]] }]),
+  );
 });
 
 Deno.test("Decoder skips a body over maxBodyBytes, reports it, and decodes the next message", () => {
@@ -636,6 +646,174 @@ Deno.test("Decoder.feed gives the same events, errors included, for any chunking
     }
   }
   assert.ok(fatal > 0 && fatal < 60, `${fatal} of 60 streams hit a fatal error`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Headers
+
+Deno.test("Decoder keeps unknown header lines on the message, in order, trimmed", () => {
+  const stream = te.encode(
+    "SEND bob\r\nX-First:  one \r\ncontent-LENGTH: 2\r\nX-Second:two:2\r\nx-first: again\r\n\r\nhi" +
+      "RECEIVED alice\nX-Ack: 7\n\n",
+  );
+  assertEverySplit(
+    stream,
+    asEvents([
+      {
+        type: "SEND",
+        to: "bob",
+        body: te.encode("hi"),
+        headers: [["X-First", "one"], ["X-Second", "two:2"], ["x-first", "again"]],
+      },
+      { type: "RECEIVED", from: "alice", headers: [["X-Ack", "7"]] },
+    ]),
+  );
+  // An empty value is a value; a name of only spaces was ignored before headers were kept.
+  assert.deepEqual(
+    new Decoder().push(te.encode("SENT bob\nX-Empty:\n  : ignored\n\n")),
+    asEvents([{ type: "SENT", to: "bob", headers: [["X-Empty", ""]] }]),
+  );
+});
+
+Deno.test("Decoder leaves headers absent on messages without other header lines", () => {
+  const stream = concat(
+    ...randomMessages(prng(7), 200).map(encode),
+    te.encode("SEND bob\r\nContent-Length: 1 \r\n\r\nx"),
+  );
+  const events = new Decoder().push(stream);
+  assert.equal(events.length, 201);
+  for (const e of events) {
+    assert.ok(e.kind === "message", show([e]));
+    assert.ok(!("headers" in e.message), show([e]));
+  }
+});
+
+Deno.test("Decoder counts kept header lines toward maxHeaderBytes", () => {
+  const head = "SENT bob\n";
+  const limit = 64;
+  const value = "v".repeat(limit - head.length - "X: \n\n".length);
+  const exact = `${head}X: ${value}\n\n`;
+  assert.equal(te.encode(exact).length, limit);
+  assert.deepEqual(
+    new Decoder({ maxHeaderBytes: limit }).push(te.encode(exact)),
+    asEvents([{ type: "SENT", to: "bob", headers: [["X", value]] }]),
+  );
+  const d = new Decoder({ maxHeaderBytes: limit });
+  assert.deepEqual(d.push(te.encode(`${head}X: ${value}v\n\n`)), [
+    { kind: "error", error: { code: "header-too-large", limit, fatal: true } },
+  ]);
+  assert.ok(d.dead);
+});
+
+Deno.test("Decoder reports a header line without a colon as before, whatever else it keeps", () => {
+  const d = new Decoder();
+  assert.deepEqual(
+    d.push(te.encode(
+      "SENT bob\nX-Ok: 1\nnot a header\n\n" +
+        "SEND bob\nX-Ok: 1\nContent-length: 3\n: no name\n\nabc" +
+        "SENT carol\nX-Ok: 2\n\n",
+    )),
+    [
+      {
+        kind: "error",
+        error: {
+          code: "malformed",
+          reason: 'header line "not a header" is not "Name: value"',
+          line: "SENT bob",
+          fatal: false,
+        },
+      },
+      {
+        kind: "error",
+        error: {
+          code: "malformed",
+          reason: 'header line ": no name" is not "Name: value"',
+          line: "SEND bob",
+          fatal: false,
+        },
+      },
+      ...asEvents([{ type: "SENT", to: "carol", headers: [["X-Ok", "2"]] }]),
+    ],
+  );
+  assert.ok(!d.dead && d.idle);
+});
+
+Deno.test("encode writes headers after Content-length, or after the first line", () => {
+  const headers = [["X-A", "1"], ["X-B", "two words"]] as const;
+  const text = (m: Message) => new TextDecoder().decode(encode(m));
+  assert.equal(
+    text({ type: "FORWARD", from: "alice", body: te.encode("hi"), headers }),
+    "FORWARD alice\nContent-length: 2\nX-A: 1\nX-B: two words\n\nhi",
+  );
+  assert.equal(text({ type: "SENT", to: "bob", headers }), "SENT bob\nX-A: 1\nX-B: two words\n\n");
+  assert.equal(
+    text({ type: "ERROR", code: 102, text: "Unable to send", headers: [["X-\u00e9", "\u00fc"]] }),
+    "ERROR 102 Unable to send\nX-\u00e9: \u00fc\n\n",
+  );
+  // An empty list writes nothing more.
+  assert.equal(text({ type: "SENT", to: "bob", headers: [] }), "SENT bob\n\n");
+});
+
+Deno.test("encode then Decoder gives back messages with headers, and the same bytes again", () => {
+  const rand = prng(99);
+  const names = ["X-Id", "x-trace", "Sig", "A", "X-\u00e9t\u00e9"];
+  const values = ["", "1", "two words", "a:b", "\u00fc\u00f1\u00ee", "x".repeat(200)];
+  const messages = randomMessages(rand, 300).map((m): Message => {
+    if (rand() < 0.4) return m;
+    const headers = Array.from(
+      { length: int(rand, 1, 4) },
+      () => [pickFrom(rand, names), pickFrom(rand, values)] as const,
+    );
+    return { ...m, headers };
+  });
+  const stream = concat(...messages.map(encode));
+  const events = new Decoder().push(stream);
+  assert.equal(show(events), show(asEvents(messages)));
+  assert.deepEqual(events, asEvents(messages));
+  const again = concat(...events.map((e) => e.kind === "message" ? encode(e.message) : EMPTY));
+  assert.deepEqual(again, stream);
+});
+
+Deno.test("encode refuses a header that would not read back as itself", () => {
+  const bad: [string, string][] = [
+    ["", "v"],
+    [" X", "v"],
+    ["X ", "v"],
+    ["X:Y", "v"],
+    ["X\nY", "v"],
+    ["Content-length", "5"],
+    ["CONTENT-LENGTH", "5"],
+    ["X", " v"],
+    ["X", "v\t"],
+    ["X", "v\nSEND bob"],
+    ["X", "v\r"],
+  ];
+  for (const header of bad) {
+    assert.throws(
+      () => encode({ type: "SEND", to: "bob", body: EMPTY, headers: [header] }),
+      RangeError,
+      JSON.stringify(header),
+    );
+  }
+});
+
+Deno.test("Decoder's headers from any header lines encode and decode to themselves", () => {
+  const rand = prng(4242);
+  const alphabet = ["a", "Z", "-", ":", " ", "\t", "\r", "\u00e9", "\u00a0", "0"];
+  let kept = 0;
+  for (let round = 0; round < 1000; round++) {
+    const lines = Array.from(
+      { length: int(rand, 1, 4) },
+      () => Array.from({ length: int(rand, 1, 12) }, () => pickFrom(rand, alphabet)).join(""),
+    );
+    const stream = te.encode(`SENT bob\n${lines.join("\n")}\n\n`);
+    for (const e of new Decoder().push(stream)) {
+      if (e.kind !== "message") continue;
+      kept += e.message.headers?.length ?? 0;
+      assert.deepEqual(new Decoder().push(encode(e.message)), [e], JSON.stringify(lines));
+    }
+  }
+  assert.ok(kept > 100, `${kept} headers kept`);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,32 @@
+/**
+ * Usernames: the one rule every end shares about them.
+ *
+ * @module
+ */
+
+/** Longest username accepted by {@link isValidName}. */
+export const MAX_NAME_LENGTH = 64;
+
+/** The broadcast recipient. */
+export const BROADCAST = "ALL";
+
+/**
+ * True if `name` may be registered: ASCII letters and digits only, at most
+ * {@link MAX_NAME_LENGTH} of them, and not {@link BROADCAST} in any letter case.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BROADCAST, isValidName, MAX_NAME_LENGTH } from "./mod.ts";
+ *
+ * assert.ok(isValidName("alice42"));
+ * assert.ok(!isValidName("alice bob"));
+ * assert.ok(!isValidName(BROADCAST.toLowerCase())); // the broadcast keyword, in any case
+ * assert.ok(isValidName("a".repeat(MAX_NAME_LENGTH)));
+ * assert.ok(!isValidName("a".repeat(MAX_NAME_LENGTH + 1)));
+ * ```
+ */
+export function isValidName(name: string): boolean {
+  return name.length <= MAX_NAME_LENGTH && /^[A-Za-z0-9]+$/.test(name) &&
+    name.toUpperCase() !== BROADCAST;
+}

@@ -1,0 +1,69 @@
+/**
+ * The small scanners the decoder runs on each line. Each has a fast path for ASCII (every
+ * canonical message) that needs no regular expression and no intermediate array.
+ *
+ * @module
+ */
+
+const CR = 13;
+const SPACE = 32;
+const TAB = 9;
+
+const utf8 = new TextDecoder();
+
+/** Decodes `bytes[start, end)` as UTF-8, with a fast path for ASCII. */
+export function decodeText(bytes: Uint8Array, start: number, end: number): string {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (bytes[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii && end - start <= 256) {
+    return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  }
+  return utf8.decode(bytes.subarray(start, end));
+}
+
+/** Index just past the last byte of `bytes[start, end)` that is not CR, space or tab. */
+export function trimEnd(bytes: Uint8Array, start: number, end: number): number {
+  while (end > start) {
+    const b = bytes[end - 1];
+    if (b !== CR && b !== SPACE && b !== TAB) break;
+    end--;
+  }
+  return end;
+}
+
+/** Splits `text` at its first run of spaces: `[head, rest]`, both trimmed. */
+export function splitFirst(text: string): [string, string] {
+  // Fast path for ASCII text (every canonical message): no regular expression, no match array.
+  let start = 0;
+  let end = text.length;
+  while (start < end && isAsciiSpace(text.charCodeAt(start))) start++;
+  while (end > start && isAsciiSpace(text.charCodeAt(end - 1))) end--;
+  let cut = start;
+  for (; cut < end; cut++) {
+    const c = text.charCodeAt(cut);
+    if (c >= 0x80) return splitFirstUnicode(text);
+    if (isAsciiSpace(c)) break;
+  }
+  let rest = cut;
+  while (rest < end && isAsciiSpace(text.charCodeAt(rest))) rest++;
+  for (let k = rest; k < end; k++) {
+    if (text.charCodeAt(k) >= 0x80) return splitFirstUnicode(text);
+  }
+  return [text.slice(start, cut), text.slice(rest, end)];
+}
+
+/** {@link splitFirst} for text with non-ASCII characters, where `\s` includes Unicode spaces. */
+function splitFirstUnicode(text: string): [string, string] {
+  const m = /^(\S*)\s*(.*)$/s.exec(text.trim());
+  return m ? [m[1]!, m[2]!.trim()] : ["", ""];
+}
+
+/** True for the ASCII characters that `\s` matches: space, tab, LF, VT, FF, CR. */
+function isAsciiSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
