@@ -29,6 +29,7 @@ import { Child, killAll } from "./procs.ts";
 import type { ConnectReply, GenApi, GenReport } from "./gen.ts";
 import { parseMix, renderSoak, runSoak, SOAK_CONFIGS, type SoakResult } from "./soak.ts";
 import type { HostileMix } from "./hostile.ts";
+import { type RoundRatio, runPaired } from "./paired.ts";
 
 /** The scenarios, in the order they run. */
 export const SCENARIOS = ["closed", "open", "broadcast", "scale", "soak"] as const;
@@ -53,6 +54,13 @@ export interface ScenarioConfig {
   windowMs: number;
   /** Scale: time connected and idle before memory is read, ms. */
   idleMs?: number;
+  /**
+   * Closed and open, with the relay: the window is cut into this many rounds, each measured on
+   * the server and on the relay in turn (see `paired.ts`).
+   */
+  rounds?: number;
+  /** Paired rounds: load before each round's window, ms. */
+  settleMs?: number;
 }
 
 /** Full-mode and quick-mode sizes of each scenario (the soak's are in `soak.ts`). */
@@ -61,14 +69,14 @@ export const CONFIGS: Record<
   Record<Exclude<ScenarioName, "soak">, ScenarioConfig>
 > = {
   full: {
-    closed: { users: 2000, warmupMs: 2000, windowMs: 6000 },
-    open: { users: 2000, rate: 4000, warmupMs: 1500, windowMs: 8000 },
+    closed: { users: 2000, warmupMs: 2000, windowMs: 6000, rounds: 6, settleMs: 500 },
+    open: { users: 2000, rate: 4000, warmupMs: 1500, windowMs: 8000, rounds: 4, settleMs: 500 },
     broadcast: { users: 500, rate: 20, warmupMs: 1500, windowMs: 6000 },
     scale: { users: 10_000, idleMs: 3000, warmupMs: 1000, windowMs: 4000 },
   },
   quick: {
-    closed: { users: 100, warmupMs: 300, windowMs: 1000 },
-    open: { users: 100, rate: 500, warmupMs: 300, windowMs: 1000 },
+    closed: { users: 100, warmupMs: 300, windowMs: 1000, rounds: 2, settleMs: 100 },
+    open: { users: 100, rate: 500, warmupMs: 300, windowMs: 1000, rounds: 2, settleMs: 100 },
     broadcast: { users: 50, rate: 10, warmupMs: 300, windowMs: 1000 },
     scale: { users: 300, idleMs: 300, warmupMs: 200, windowMs: 700 },
   },
@@ -152,6 +160,8 @@ export interface Ratio {
   p99: number | null;
   /** Server kB/user ÷ relay's (scale: idle). */
   kBPerUser: number | null;
+  /** Paired runs (closed, open): each round's server ÷ relay, in order; empty otherwise. */
+  rounds: RoundRatio[];
 }
 
 /** One of the team's targets, and how this run measured against it. */
@@ -501,7 +511,7 @@ export function startGens(
 }
 
 /** What one measured window saw, merged over all generators. */
-interface Window {
+export interface Window {
   seconds: number;
   cpuSec: number;
   acked: number;
@@ -562,6 +572,27 @@ async function measure(gens: Child[], serverPid: number, windowMs: number, m: Ma
   return w;
 }
 
+/** Adds window `b` to `a` (windows of the same target, measured one after the other). */
+export function addWindow(a: Window, b: Window): Window {
+  a.seconds += b.seconds;
+  a.cpuSec += b.cpuSec;
+  a.acked += b.acked;
+  a.errors += b.errors;
+  a.deliveries += b.deliveries;
+  a.perUser = a.perUser.length === 0
+    ? [...b.perUser]
+    : a.perUser.map((n, i) => n + (b.perUser[i] ?? 0));
+  a.lat.merge(b.lat.toJSON());
+  a.dlat.merge(b.dlat.toJSON());
+  a.lag.merge(b.lag.toJSON());
+  a.serverUser += b.serverUser;
+  a.serverSys += b.serverSys;
+  a.genTicks += b.genTicks;
+  // The generators count lost connections since they started: the latest count is the total.
+  a.lostConns = Math.max(a.lostConns, b.lostConns);
+  return a;
+}
+
 function bottleneck(server: number, gen: number): RunResult["bottleneck"] {
   if (server >= 90) return "server";
   if (gen >= 90) return "generator";
@@ -575,7 +606,173 @@ function fairness(perUser: number[]): number | null {
   return median === 0 ? 0 : round(sorted[0]! / median, 3);
 }
 
-/** Runs one scenario against one target and returns its figures. */
+/** One target started, with its users connected: what the measured windows run against. */
+export interface Setup {
+  scenario: ScenarioName;
+  kind: TargetKind;
+  transport: Transport;
+  cfg: ScenarioConfig;
+  tag: string;
+  target: Child;
+  /** The generators (stopped by {@link tearDown} whatever happened). */
+  gens: Child[];
+  connected: Connected;
+  rssBase: number;
+  fdsBase: number | null;
+  rssIdle: number | null;
+  /** RSS at the end of the latest window, KiB. */
+  rssEnd: number;
+  /** Messages still unanswered after the load of a window stopped, summed over windows. */
+  stuck: number;
+}
+
+/** Starts a target and connects the scenario's users to it (scale: and lets them idle). */
+export async function setUp(
+  scenario: ScenarioName,
+  kind: TargetKind,
+  transport: Transport,
+  cfg: ScenarioConfig,
+  m: Machine,
+  o: { cpuProf: string | null; genApi: GenApi },
+): Promise<Setup> {
+  const tag = `${scenario}/${transport}/${kind}`;
+  const { child: target, port } = await startTarget(kind, transport, m, o);
+  const s: Setup = {
+    scenario,
+    kind,
+    transport,
+    cfg,
+    tag,
+    target,
+    gens: [],
+    connected: { users: 0, failedUsers: 0, connectSec: 0 },
+    rssBase: 0,
+    fdsBase: null,
+    rssIdle: null,
+    rssEnd: 0,
+    stuck: 0,
+  };
+  try {
+    await sleep(300);
+    s.rssBase = (await rssKiB(target.pid)) ?? 0;
+    s.fdsBase = await openFiles(target.pid);
+    const deadline = Math.ceil((cfg.warmupMs + cfg.windowMs + (cfg.idleMs ?? 0)) / 1000) + 120;
+    s.connected = await connectUsers(tag, cfg.users, port, m, o, deadline, s.gens, {
+      timeoutMs: scenario === "scale" ? 5000 : 15_000,
+      maxFailures: scenario === "scale" ? 100 : 1_000_000,
+    });
+    if (scenario === "scale") {
+      await sleep(cfg.idleMs ?? 0);
+      s.rssIdle = await rssKiB(target.pid);
+    }
+  } catch (error) {
+    await tearDown(s, o);
+    throw error;
+  }
+  return s;
+}
+
+/**
+ * Puts the scenario's load on a set-up target, waits `settleMs`, measures `windowMs`, then
+ * stops the load and waits for what is in flight to be answered (so that the next window, on
+ * this target or another, starts from quiet).
+ */
+export async function loadWindow(
+  s: Setup,
+  settleMs: number,
+  windowMs: number,
+  m: Machine,
+): Promise<Window> {
+  const { cfg, gens } = s;
+  const load = s.scenario === "open"
+    ? { cmd: "open", rate: cfg.rate! / gens.length }
+    : s.scenario === "broadcast"
+    ? { cmd: "broadcast", rate: cfg.rate! / gens.length }
+    : { cmd: "closed" };
+  await Promise.all(gens.map((g) => g.request(load, 15_000)));
+  await sleep(settleMs);
+  const w = await measure(gens, s.target.pid, windowMs, m);
+  s.rssEnd = (await rssKiB(s.target.pid)) ?? 0;
+  const drained = await Promise.all(
+    gens.map((g) => g.request<{ outstanding: number }>({ cmd: "idle", timeoutMs: 5000 }, 15_000)),
+  );
+  s.stuck += drained.reduce((n, d) => n + d.outstanding, 0);
+  return w;
+}
+
+/** The figures of a target from its measured window(s) (`w`: all of them added up). */
+export function figures(
+  s: Setup,
+  w: Window,
+  m: Machine,
+  say?: (line: string) => void,
+): RunResult {
+  const { scenario, cfg, tag, rssEnd } = s;
+  const { users, failedUsers, connectSec } = s.connected;
+  if (say && s.stuck > 0) {
+    say(`${tag}: ${s.stuck} message(s) still unanswered after the load stopped`);
+  }
+  if (say && w.errors > 0) say(`${tag}: ${w.errors} SEND(s) answered with ERROR in the window`);
+
+  const msgsPerSec = w.acked / w.seconds;
+  const deliveriesPerSec = w.deliveries / w.seconds;
+  // CPU per message: the server's CPU over the messages completed in the same span.
+  const per = (scenario === "broadcast" ? deliveriesPerSec : msgsPerSec) * w.cpuSec;
+  const us = (sec: number) => per > 0 ? round((sec * 1e6) / per, 1) : 0;
+  const closedLoop = scenario === "closed" || scenario === "scale";
+  const kB = (kib: number) => round((kib * 1024) / users / 1000, 2);
+  const serverCpuPct = round(((w.serverUser + w.serverSys) / w.cpuSec) * 100, 1);
+  const genCpuPct = round((w.genTicks / m.clockTicks / w.cpuSec) * 100, 1);
+  return {
+    scenario,
+    target: s.kind,
+    transport: s.transport,
+    requestedUsers: cfg.users,
+    users,
+    failedUsers,
+    connectSec: round(connectSec, 2),
+    windowSec: round(w.seconds, 3),
+    offeredPerSec: cfg.rate ?? null,
+    acked: w.acked,
+    errors: w.errors,
+    msgsPerSec: round(msgsPerSec, 1),
+    deliveriesPerSec: round(deliveriesPerSec, 1),
+    cpuUsPerMsg: us(w.serverUser + w.serverSys),
+    cpuUserUsPerMsg: us(w.serverUser),
+    cpuSysUsPerMsg: us(w.serverSys),
+    serverCpuPct,
+    genCpuPct,
+    latencyMs: w.lat.summary(),
+    deliveryLatencyMs: scenario === "broadcast" ? w.dlat.summary() : null,
+    sendLagMs: scenario === "open" || scenario === "broadcast" ? w.lag.summary() : null,
+    fairness: closedLoop ? fairness(w.perUser) : null,
+    rssBaseKiB: s.rssBase,
+    rssKiB: rssEnd,
+    kBPerUser: kB(rssEnd - s.rssBase),
+    rssIdleKiB: s.rssIdle,
+    idleKBPerUser: s.rssIdle === null ? null : kB(s.rssIdle - s.rssBase),
+    lostConns: w.lostConns,
+    fdsBase: s.fdsBase,
+    usersFdCap: s.fdsBase === null ? null : Math.floor((m.fdLimit - s.fdsBase) / 2),
+    bottleneck: closedLoop ? bottleneck(serverCpuPct, genCpuPct) : null,
+  };
+}
+
+/** Stops a target's generators, then the target. */
+export async function tearDown(s: Setup, o: { cpuProf: string | null }): Promise<void> {
+  await Promise.all(s.gens.map(async (g) => {
+    try {
+      await g.request({ cmd: "quit" }, 10_000);
+    } catch { /* it is stopped below anyway */ }
+    await g.stop(null, 5000);
+  }));
+  const status = await s.target.stop("SIGTERM", o.cpuProf ? 30_000 : 10_000);
+  if (!status.success && status.signal !== "SIGTERM") {
+    log(`${s.tag}: the ${s.kind} exited with code ${status.code}`);
+  }
+}
+
+/** Runs one scenario against one target alone and returns its figures. */
 async function runOne(
   scenario: ScenarioName,
   kind: TargetKind,
@@ -584,102 +781,11 @@ async function runOne(
   m: Machine,
   o: Options,
 ): Promise<RunResult> {
-  const tag = `${scenario}/${transport}/${kind}`;
-  const { child: target, port } = await startTarget(kind, transport, m, o);
-  const gens: Child[] = [];
+  const s = await setUp(scenario, kind, transport, cfg, m, o);
   try {
-    await sleep(300);
-    const rssBase = (await rssKiB(target.pid)) ?? 0;
-    const fdsBase = await openFiles(target.pid);
-    const deadline = Math.ceil((cfg.warmupMs + cfg.windowMs + (cfg.idleMs ?? 0)) / 1000) + 120;
-    const { users, failedUsers, connectSec } = await connectUsers(
-      tag,
-      cfg.users,
-      port,
-      m,
-      o,
-      deadline,
-      gens,
-      {
-        timeoutMs: scenario === "scale" ? 5000 : 15_000,
-        maxFailures: scenario === "scale" ? 100 : 1_000_000,
-      },
-    );
-
-    let rssIdle: number | null = null;
-    if (scenario === "scale") {
-      await sleep(cfg.idleMs ?? 0);
-      rssIdle = await rssKiB(target.pid);
-    }
-    const load = scenario === "open"
-      ? { cmd: "open", rate: cfg.rate! / gens.length }
-      : scenario === "broadcast"
-      ? { cmd: "broadcast", rate: cfg.rate! / gens.length }
-      : { cmd: "closed" };
-    await Promise.all(gens.map((g) => g.request(load, 15_000)));
-    await sleep(cfg.warmupMs);
-    const w = await measure(gens, target.pid, cfg.windowMs, m);
-    const rssEnd = (await rssKiB(target.pid)) ?? 0;
-    const drained = await Promise.all(
-      gens.map((g) => g.request<{ outstanding: number }>({ cmd: "idle", timeoutMs: 5000 }, 15_000)),
-    );
-    const stuck = drained.reduce((n, d) => n + d.outstanding, 0);
-    if (stuck > 0) log(`${tag}: ${stuck} message(s) still unanswered after the load stopped`);
-    if (w.errors > 0) log(`${tag}: ${w.errors} SEND(s) answered with ERROR in the window`);
-
-    const msgsPerSec = w.acked / w.seconds;
-    const deliveriesPerSec = w.deliveries / w.seconds;
-    // CPU per message: the server's CPU over the messages completed in the same span.
-    const per = (scenario === "broadcast" ? deliveriesPerSec : msgsPerSec) * w.cpuSec;
-    const us = (sec: number) => per > 0 ? round((sec * 1e6) / per, 1) : 0;
-    const closedLoop = scenario === "closed" || scenario === "scale";
-    const kB = (kib: number) => round((kib * 1024) / users / 1000, 2);
-    const serverCpuPct = round(((w.serverUser + w.serverSys) / w.cpuSec) * 100, 1);
-    const genCpuPct = round((w.genTicks / m.clockTicks / w.cpuSec) * 100, 1);
-    return {
-      scenario,
-      target: kind,
-      transport,
-      requestedUsers: cfg.users,
-      users,
-      failedUsers,
-      connectSec: round(connectSec, 2),
-      windowSec: round(w.seconds, 3),
-      offeredPerSec: cfg.rate ?? null,
-      acked: w.acked,
-      errors: w.errors,
-      msgsPerSec: round(msgsPerSec, 1),
-      deliveriesPerSec: round(deliveriesPerSec, 1),
-      cpuUsPerMsg: us(w.serverUser + w.serverSys),
-      cpuUserUsPerMsg: us(w.serverUser),
-      cpuSysUsPerMsg: us(w.serverSys),
-      serverCpuPct,
-      genCpuPct,
-      latencyMs: w.lat.summary(),
-      deliveryLatencyMs: scenario === "broadcast" ? w.dlat.summary() : null,
-      sendLagMs: scenario === "open" || scenario === "broadcast" ? w.lag.summary() : null,
-      fairness: closedLoop ? fairness(w.perUser) : null,
-      rssBaseKiB: rssBase,
-      rssKiB: rssEnd,
-      kBPerUser: kB(rssEnd - rssBase),
-      rssIdleKiB: rssIdle,
-      idleKBPerUser: rssIdle === null ? null : kB(rssIdle - rssBase),
-      lostConns: w.lostConns,
-      fdsBase,
-      usersFdCap: fdsBase === null ? null : Math.floor((m.fdLimit - fdsBase) / 2),
-      bottleneck: closedLoop ? bottleneck(serverCpuPct, genCpuPct) : null,
-    };
+    return figures(s, await loadWindow(s, cfg.warmupMs, cfg.windowMs, m), m, log);
   } finally {
-    await Promise.all(gens.map(async (g) => {
-      try {
-        await g.request({ cmd: "quit" }, 10_000);
-      } catch { /* it is stopped below anyway */ }
-      await g.stop(null, 5000);
-    }));
-    const status = await target.stop("SIGTERM", o.cpuProf ? 30_000 : 10_000);
-    if (!status.success && status.signal !== "SIGTERM") {
-      log(`${tag}: the ${kind} exited with code ${status.code}`);
-    }
+    await tearDown(s, o);
   }
 }
 
@@ -688,7 +794,7 @@ function ratioOf(a: number | null | undefined, b: number | null | undefined): nu
   return round(a / b, 2);
 }
 
-function ratios(runs: RunResult[]): Ratio[] {
+function ratios(runs: RunResult[], rounds: Map<string, RoundRatio[]>): Ratio[] {
   const out: Ratio[] = [];
   for (const s of runs.filter((r) => r.target === "server")) {
     const r = runs.find((x) =>
@@ -704,6 +810,7 @@ function ratios(runs: RunResult[]): Ratio[] {
       kBPerUser: s.scenario === "scale"
         ? ratioOf(s.idleKBPerUser, r.idleKBPerUser)
         : ratioOf(s.kBPerUser, r.kBPerUser),
+      rounds: rounds.get(`${s.scenario}/${s.transport}`) ?? [],
     });
   }
   return out;
@@ -855,6 +962,16 @@ export function renderTables(res: BenchResults): string {
     }
     text += "\n\n" + table(g, ["l", "l", "r", "r", "l"]);
   }
+  const paired = res.ratios.filter((x) => x.rounds.length > 0);
+  if (paired.length > 0) {
+    const list = (xs: (number | null)[]) => xs.map((x) => fmt(x, 2)).join(" ");
+    text += "\n\nserver/relay in each round (server and relay measured in turn, same run):";
+    for (const x of paired) {
+      const figure = x.scenario === "open" ? "p99" : "CPU/msg";
+      const values = x.rounds.map((r) => x.scenario === "open" ? r.p99 : r.cpuUsPerMsg);
+      text += `\n  ${x.scenario} ${x.transport}: ${figure} ${list(values)}`;
+    }
+  }
   if (res.soak && res.soak.length > 0) text += (text ? "\n\n" : "") + renderSoak(res.soak);
   if (res.runs.length === 0) return text;
   text += "\n\nµs/msg: server CPU (user+kernel, from /proc/PID/stat) per acknowledged message " +
@@ -932,6 +1049,7 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
 
   const runs: RunResult[] = [];
+  const paired = new Map<string, RoundRatio[]>();
   const soaks: SoakResult[] = [];
   let failed = false;
   try {
@@ -951,6 +1069,19 @@ async function main(args: string[]): Promise<number> {
         continue;
       }
       for (const transport of o.transports) {
+        if (o.relay && (configs[scenario].rounds ?? 0) > 0) {
+          try {
+            const p = await runPaired(scenario, transport, configs[scenario], m, o, log);
+            runs.push(p.server, p.relay);
+            paired.set(`${scenario}/${transport}`, p.rounds);
+          } catch (error) {
+            failed = true;
+            log(
+              `${scenario}/${transport} failed: ${error instanceof Error ? error.message : error}`,
+            );
+          }
+          continue;
+        }
         for (const kind of (o.relay ? ["server", "relay"] : ["server"]) as TargetKind[]) {
           try {
             runs.push(await runOne(scenario, kind, transport, configs[scenario], m, o));
@@ -995,7 +1126,7 @@ async function main(args: string[]): Promise<number> {
       ) => [s, s === "soak" ? { ...soakCfg, windowMs: soakSec * 1000 } : configs[s]]),
     ),
     runs,
-    ratios: ratios(runs),
+    ratios: ratios(runs, paired),
     goals: goals(runs, o.quick),
     ...(soaks.length > 0 ? { soak: soaks } : {}),
   };
