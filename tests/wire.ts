@@ -48,8 +48,18 @@ export function textOf(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-/** A short printable form of a message, for failure messages. */
+/**
+ * A short printable form of a message, for failure messages and comparisons. Extra header lines
+ * show, so that a check expecting a plain message fails when a server sends a plain client any
+ * (PROTOCOL.md, "Extension registry").
+ */
 export function describe(m: Message): string {
+  const first = describeFirstLine(m);
+  return m.headers === undefined ? first : `${first} with headers ${JSON.stringify(m.headers)}`;
+}
+
+/** {@link describe} without the headers. */
+function describeFirstLine(m: Message): string {
   switch (m.type) {
     case "SEND":
       return `SEND ${m.to} (${m.body.length} bytes: ${

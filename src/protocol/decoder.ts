@@ -32,12 +32,15 @@ const CONTENT_LENGTH_LOWER = CONTENT_LENGTH.toLowerCase();
  * @example A message split over two reads
  * ```ts
  * import assert from "node:assert/strict";
- * import { bodyText, Decoder } from "./mod.ts";
+ * import { bodyText, type DecodeEvent, Decoder } from "./mod.ts";
  *
  * const decoder = new Decoder();
  * const bytes = new TextEncoder().encode("SEND bob\nContent-length: 5\n\nhello");
- * assert.deepEqual(decoder.push(bytes.subarray(0, 12)), []); // not complete yet
- * const [event] = decoder.push(bytes.subarray(12));
+ * const events: DecodeEvent[] = [];
+ * decoder.feed(bytes.subarray(0, 12), (event) => events.push(event));
+ * assert.equal(events.length, 0); // not complete yet
+ * decoder.feed(bytes.subarray(12), (event) => events.push(event));
+ * const [event] = events;
  * assert.ok(event?.kind === "message" && event.message.type === "SEND");
  * assert.equal(event.message.to, "bob");
  * assert.equal(bodyText(event.message.body), "hello");
