@@ -105,32 +105,70 @@ export async function serverMain(args: string[]): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(`Unexpected argument "${positionals[0]}".`, SERVER_USAGE);
   }
-  const format = (v["log-format"] as string | undefined) ?? "text";
+  const str = (name: string) => v[name] as string | undefined;
+  const format = str("log-format") ?? "text";
   if (format !== "text" && format !== "json") {
     throw new UsageError(`Invalid --log-format "${format}": use "text" or "json".`, SERVER_USAGE);
   }
-  const transport = (v.transport as string | undefined) ?? "node";
+  const transport = str("transport") ?? "node";
   if (transport !== "deno" && transport !== "node") {
     throw new UsageError(`Invalid --transport "${transport}": use "deno" or "node".`, SERVER_USAGE);
   }
-  const str = (name: string) => v[name] as string | undefined;
   const options: Partial<ServerOptions> = {
     hostname: str("host") ?? DEFAULT_SERVER_OPTIONS.hostname,
     port: str("port") !== undefined ? parsePort(str("port")!, SERVER_USAGE, true) : 5500,
     transport,
+    ...parseLimits(str),
   };
-  if (str("ack-timeout") !== undefined) {
-    options.ackTimeoutMs = parseDuration(str("ack-timeout")!, "--ack-timeout", SERVER_USAGE);
-  }
-  if (str("max-header-bytes") !== undefined) {
-    options.maxHeaderBytes = parseSize(
-      str("max-header-bytes")!,
-      "--max-header-bytes",
+  if ((str("tls-cert") === undefined) !== (str("tls-key") === undefined)) {
+    throw new UsageError(
+      "TLS needs both --tls-cert and --tls-key: give the certificate and its private key.",
       SERVER_USAGE,
     );
   }
-  if (str("max-body-bytes") !== undefined) {
-    options.maxBodyBytes = parseSize(str("max-body-bytes")!, "--max-body-bytes", SERVER_USAGE);
+  if (str("tls-cert") !== undefined) {
+    const cert = await readPem(str("tls-cert")!, "TLS certificate");
+    const key = await readPem(str("tls-key")!, "TLS key");
+    if (cert === null || key === null) return 1;
+    options.tls = { cert, key };
+  }
+
+  const quiet = v.quiet === true;
+  const sink = new LineSink(Deno.stdout);
+  const log: Logger = (e) => {
+    if (quiet && e.event !== "listening") return;
+    sink.line(
+      format === "json"
+        ? JSON.stringify({ time: new Date().toISOString(), ...e })
+        : formatLogEvent(e),
+    );
+  };
+  // Quiet: the server gets a silent logger, so that it does not even build its events.
+  options.log = quiet ? SILENT : log;
+
+  let server: ChatServer;
+  try {
+    server = await startServer(options);
+  } catch (error) {
+    reportStartFailure(error, options);
+    return 1;
+  }
+  await serveUntilSignal(server, log, sink);
+  return 0;
+}
+
+/** The limits and timeouts given on the command line (`str` reads a flag's value). */
+function parseLimits(str: (name: string) => string | undefined): Partial<ServerOptions> {
+  const options: Partial<ServerOptions> = {};
+  if (str("ack-timeout") !== undefined) {
+    options.ackTimeoutMs = parseDuration(str("ack-timeout")!, "--ack-timeout", SERVER_USAGE);
+  }
+  const sizes = [
+    ["max-header-bytes", "maxHeaderBytes"],
+    ["max-body-bytes", "maxBodyBytes"],
+  ] as const;
+  for (const [flag, key] of sizes) {
+    if (str(flag) !== undefined) options[key] = parseSize(str(flag)!, `--${flag}`, SERVER_USAGE);
   }
   if (str("max-queue") !== undefined) {
     options.maxQueuedForwards = parseCount(str("max-queue")!, "--max-queue", SERVER_USAGE);
@@ -159,76 +197,52 @@ export async function serverMain(args: string[]): Promise<number> {
       options[key] = parseCount(str(flag)!, `--${flag}`, SERVER_USAGE, zero);
     }
   }
+  return options;
+}
 
-  if ((str("tls-cert") === undefined) !== (str("tls-key") === undefined)) {
-    throw new UsageError(
-      "TLS needs both --tls-cert and --tls-key: give the certificate and its private key.",
-      SERVER_USAGE,
+/** Says in one sentence on standard error why the server could not start. */
+function reportStartFailure(error: unknown, options: Partial<ServerOptions>): void {
+  const where = `${options.hostname}:${options.port}`;
+  const text = String(error);
+  if (options.tls && /certificate|key|pem|tls/i.test(text)) {
+    console.error(
+      `Cannot start TLS on "${where}": ${error instanceof Error ? error.message : error}. ` +
+        `Check that --tls-cert and --tls-key are a matching PEM certificate and key.`,
     );
-  }
-  if (str("tls-cert") !== undefined) {
-    const cert = await readPem(str("tls-cert")!, "TLS certificate");
-    const key = await readPem(str("tls-key")!, "TLS key");
-    if (cert === null || key === null) return 1;
-    options.tls = { cert, key };
-  }
-
-  const quiet = v.quiet === true;
-  const sink = new LineSink(Deno.stdout);
-  const write = (line: string) => sink.line(line);
-  const log: Logger = (e) => {
-    if (quiet && e.event !== "listening") return;
-    write(
-      format === "json"
-        ? JSON.stringify({ time: new Date().toISOString(), ...e })
-        : formatLogEvent(e),
+  } else if (error instanceof Deno.errors.AddrInUse || /EADDRINUSE/.test(text)) {
+    console.error(
+      `Cannot listen on "${where}": the port is already in use. ` +
+        `Stop the other server or choose another port with --port.`,
     );
-  };
-  // Quiet: the server gets a silent logger, so that it does not even build its events.
-  options.log = quiet ? SILENT : log;
-
-  let server: ChatServer;
-  try {
-    server = await startServer(options);
-  } catch (error) {
-    const where = `${options.hostname}:${options.port}`;
-    if (options.tls && /certificate|key|pem|tls/i.test(String(error))) {
-      console.error(
-        `Cannot start TLS on "${where}": ${error instanceof Error ? error.message : error}. ` +
-          `Check that --tls-cert and --tls-key are a matching PEM certificate and key.`,
-      );
-      return 1;
-    }
-    if (error instanceof Deno.errors.AddrInUse || /EADDRINUSE/.test(String(error))) {
-      console.error(
-        `Cannot listen on "${where}": the port is already in use. ` +
-          `Stop the other server or choose another port with --port.`,
-      );
-    } else if (error instanceof Deno.errors.PermissionDenied || /EACCES/.test(String(error))) {
-      console.error(
-        `Cannot listen on "${where}": permission denied. Ports below 1024 need privileges; ` +
-          `choose another port with --port.`,
-      );
-    } else if (
-      // Deno's node:net reports an address this machine does not have as "listen EINVAL".
-      error instanceof Deno.errors.AddrNotAvailable ||
-      /EADDRNOTAVAIL|listen EINVAL/.test(String(error))
-    ) {
-      console.error(
-        `Cannot listen on "${where}": this machine has no such address. Use --host 0.0.0.0 ` +
-          `or one of its own addresses.`,
-      );
-    } else if (/ENOTFOUND|failed to lookup address/.test(String(error))) {
-      console.error(
-        `Cannot listen on "${where}": no such host name. Use --host 0.0.0.0 or one of this ` +
-          `machine's own addresses.`,
-      );
-    } else {
-      const message = error instanceof Error ? error.message : String(error);
-      console.error(`Cannot listen on "${where}": ${message}.`);
-    }
-    return 1;
+  } else if (error instanceof Deno.errors.PermissionDenied || /EACCES/.test(text)) {
+    console.error(
+      `Cannot listen on "${where}": permission denied. Ports below 1024 need privileges; ` +
+        `choose another port with --port.`,
+    );
+  } else if (
+    // Deno's node:net reports an address this machine does not have as "listen EINVAL".
+    error instanceof Deno.errors.AddrNotAvailable || /EADDRNOTAVAIL|listen EINVAL/.test(text)
+  ) {
+    console.error(
+      `Cannot listen on "${where}": this machine has no such address. Use --host 0.0.0.0 ` +
+        `or one of its own addresses.`,
+    );
+  } else if (/ENOTFOUND|failed to lookup address/.test(text)) {
+    console.error(
+      `Cannot listen on "${where}": no such host name. Use --host 0.0.0.0 or one of this ` +
+        `machine's own addresses.`,
+    );
+  } else {
+    const message = error instanceof Error ? error.message : text;
+    console.error(`Cannot listen on "${where}": ${message}.`);
   }
+}
+
+/**
+ * Logs the startup line, serves until SIGINT or SIGTERM (a second signal exits at once with
+ * 130), then drains and closes the server and lets the log lines out.
+ */
+async function serveUntilSignal(server: ChatServer, log: Logger, sink: LineSink): Promise<void> {
   // Last line of defence: a bug reached by one connection's input must not stop the server.
   const contain = (e: Event) => {
     e.preventDefault();
@@ -259,5 +273,4 @@ export async function serverMain(args: string[]): Promise<number> {
   for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   globalThis.removeEventListener("unhandledrejection", contain);
   globalThis.removeEventListener("error", contain);
-  return 0;
 }
