@@ -3,7 +3,7 @@
  * well-behaved users keep chatting. Deterministic (seeded), bounded in count and time.
  */
 import assert from "node:assert/strict";
-import { type DecodeEvent, Decoder } from "../src/protocol/mod.ts";
+import { type DecodeEvent, Decoder, encode } from "../src/protocol/mod.ts";
 import { startServer } from "../src/server/server.ts";
 import { bytesOf, delay, type TestUser, textOf, withWires } from "./wire.ts";
 
@@ -30,6 +30,8 @@ const SEEDS = [
   "SEND bob\nContent-length: 999999999999\n\n",
   "SEND bob\nContent-length: -1\n\n",
   "SEND héllo\nContent-length: 6\n\nwörld",
+  "FORWARD alice\nContent-length: 2\nX-Id: 7\nX-Sig: a:b\n\nhi",
+  "SENT bob\r\nX-Note :  spaced \r\n\r\n",
 ];
 
 /** One fuzz input: a seed message mutated, spliced with others, or plain garbage. */
@@ -69,6 +71,11 @@ function checkEvent(e: DecodeEvent, maxBody: number): void {
   if (m.type === "SEND" || m.type === "FORWARD") assert.ok(m.body.length <= maxBody);
   for (const v of Object.values(m)) {
     if (typeof v === "string") assert.ok(!v.includes("\n"), `newline inside ${JSON.stringify(m)}`);
+  }
+  if (m.headers !== undefined) {
+    // Kept headers are never empty, and always encode to bytes that decode to the same message.
+    assert.ok(m.headers.length > 0);
+    assert.deepEqual(new Decoder({ maxBodyBytes: maxBody }).push(encode(m)), [e]);
   }
 }
 
