@@ -78,15 +78,8 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
           printable(event.to)
         } not confirmed: no answer from the server before ${event.why}`,
       );
-    case "registered": {
-      const head = `Registered as ${nameColor(c, printable(event.name))} on ${event.server}` +
-        `${event.tls ? " over TLS" : ""}.`;
-      return event.hint
-        ? `${head} ${
-          dim(c, 'Type "@name message" to send, "@ALL message" for everyone, /help for help.')
-        }`
-        : head;
-    }
+    case "registered":
+      return registered(event, c);
     case "name-refused":
       return nameRefused(event, c);
     case "connect-failed":
@@ -121,19 +114,8 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
       );
     case "reconnected":
       return green(c, `Reconnected as ${printable(event.name)} on ${event.server}.`);
-    case "reconnect-failed": {
-      const name = printable(event.name);
-      const error = `ERROR ${event.code} ${printable(event.text)}`;
-      return red(
-        c,
-        event.code === 104
-          ? `Cannot reconnect to "${event.server}": the username "${name}" is still taken ` +
-            `(${error}) after ${event.tries} tries; someone else may be using it. Start the ` +
-            "client again, with another name if need be."
-          : `Cannot reconnect to "${event.server}": the server now refuses the username ` +
-            `"${name}" (${error}). Start the client again with another name.`,
-      );
-    }
+    case "reconnect-failed":
+      return reconnectFailed(event, c);
     case "left":
       if (event.offline) return "Left the chat (while disconnected from the server).";
       return event.confirmed
@@ -142,6 +124,33 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
     case "help":
       return CHAT_HELP;
   }
+}
+
+function reconnectFailed(
+  event: Extract<ClientEvent, { type: "reconnect-failed" }>,
+  c: boolean,
+): string {
+  const name = printable(event.name);
+  const error = `ERROR ${event.code} ${printable(event.text)}`;
+  return red(
+    c,
+    event.code === 104
+      ? `Cannot reconnect to "${event.server}": the username "${name}" is still taken ` +
+        `(${error}) after ${event.tries} tries; someone else may be using it. Start the ` +
+        "client again, with another name if need be."
+      : `Cannot reconnect to "${event.server}": the server now refuses the username ` +
+        `"${name}" (${error}). Start the client again with another name.`,
+  );
+}
+
+function registered(event: Extract<ClientEvent, { type: "registered" }>, c: boolean): string {
+  const head = `Registered as ${nameColor(c, printable(event.name))} on ${event.server}` +
+    `${event.tls ? " over TLS" : ""}.`;
+  return event.hint
+    ? `${head} ${
+      dim(c, 'Type "@name message" to send, "@ALL message" for everyone, /help for help.')
+    }`
+    : head;
 }
 
 function notDelivered(event: Extract<ClientEvent, { type: "not-delivered" }>, c: boolean): string {
