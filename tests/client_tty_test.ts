@@ -185,8 +185,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "chat client on a terminal asks for username and server, and again for a taken name" +
-    ignoreReason,
+  name: "chat client on a terminal asks for username and server, and again for a bad or taken " +
+    "name" + ignoreReason,
   ignore: !hasTmux,
   fn: async () => {
     await withTerminal(async (t, port) => {
@@ -194,6 +194,16 @@ Deno.test({
         await w.user("bob");
         await t.start([]);
         await t.waitFor((s) => s.at(-1) === "Enter username:", "the username question");
+        await t.type("a_b");
+        await t.press("Enter");
+        const bad = await t.waitFor(
+          (s) => s.at(-1) === "Enter username:" && s.length > 1,
+          "the question after a bad name",
+        );
+        assert.ok(
+          bad.includes('Invalid username "a_b": use 1 to 64 letters and digits (and not "ALL").'),
+          bad.join("\n"),
+        );
         await t.type("bob");
         await t.press("Enter");
         await t.waitFor((s) => s.at(-1) === "Enter server_IP:", "the server question");
