@@ -24,6 +24,7 @@ export {
   CONTENT_LENGTH,
   ERROR_TEXT,
   ErrorCode,
+  type ErrorName,
   ERRORS,
   type ErrorSpec,
   HEADERS,

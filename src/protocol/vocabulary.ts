@@ -94,14 +94,24 @@ export const HEADERS = {
   ContentLength: { name: "Content-length", origin: "base" },
 } as const satisfies Readonly<Record<string, HeaderSpec>>;
 
+/** The name of an error code, such as `"UnableToSend"`: a key of {@link ERRORS}. */
+export type ErrorName = keyof typeof ERRORS;
+
 /**
  * Error codes by name: the base protocol's (100–103) and our extensions' (104 and up), such as
  * `ErrorCode.UnableToSend` (102).
  */
-export const ErrorCode: { readonly [K in keyof typeof ERRORS]: (typeof ERRORS)[K]["code"] } = Object
-  .freeze(
-    Object.fromEntries(Object.entries(ERRORS).map(([key, spec]) => [key, spec.code])),
-  ) as { readonly [K in keyof typeof ERRORS]: (typeof ERRORS)[K]["code"] };
+export const ErrorCode: { readonly [K in ErrorName]: (typeof ERRORS)[K]["code"] } = codesByName(
+  ERRORS,
+);
+
+/** `{ name: code }` for each entry of an errors table. */
+function codesByName<T extends Readonly<Record<string, ErrorSpec>>>(
+  errors: T,
+): { readonly [K in keyof T]: T[K]["code"] } {
+  const codes = Object.entries(errors).map(([name, spec]) => [name, spec.code]);
+  return Object.freeze(Object.fromEntries(codes));
+}
 
 /**
  * The canonical text the encoder writes after each error code, such as `ERROR_TEXT[103]`
