@@ -1,6 +1,7 @@
 /**
  * The piped face of `chat client`: plain lines, no prompts; the exit code says whether every
- * message was delivered.
+ * message was delivered. What each line and event means is {@link PipedView}'s (view.ts);
+ * this file reads standard input and writes the lines.
  *
  * @module
  */
