@@ -851,3 +851,24 @@ Deno.test("bodyText decodes UTF-8 and replaces invalid sequences", () => {
   assert.equal(bodyText(utf8Bytes("h\u00e9\u{1F600}")), "h\u00e9\u{1F600}");
   assert.equal(bodyText(new Uint8Array([0x61, 0xff, 0x62])), "a\uFFFDb");
 });
+
+// ---------------------------------------------------------------------------------------------
+// The module
+
+Deno.test("src/protocol imports nothing but its own files and uses no Deno API", async () => {
+  const dir = new URL("../src/protocol/", import.meta.url);
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.endsWith(".ts")) files.push(entry.name);
+  }
+  assert.ok(files.includes("mod.ts") && files.length > 1, files.join(", "));
+  for (const name of files) {
+    const source = await Deno.readTextFile(new URL(name, dir));
+    // Imports in @example blocks (lines starting with " * ") are the examples', not the module's.
+    const code = source.split("\n").filter((line) => !line.startsWith(" *")).join("\n");
+    for (const [, specifier] of code.matchAll(/\bfrom\s+"([^"]+)"/g)) {
+      assert.match(specifier ?? "", /^\.\/[a-z_]+\.ts$/, `${name} imports ${specifier}`);
+    }
+    assert.ok(!/\bDeno\./.test(code), `${name} uses the Deno namespace`);
+  }
+});
