@@ -6,8 +6,8 @@
  * @module
  */
 import { type Conn, listen, type Listener, type TransportKind } from "../net/transport.ts";
-import { type Clock, Router, type RouterOptions, SYSTEM_CLOCK } from "./router.ts";
-import { Session, type SessionLimits } from "./session.ts";
+import { InputClock, Router, type RouterOptions } from "./router.ts";
+import { Session, type SessionHost, type SessionLimits } from "./session.ts";
 
 /** One address to listen on. */
 export interface ListenSpec {
@@ -38,20 +38,27 @@ export interface HubOptions extends RouterOptions, SessionLimits {
 }
 
 /** A router, its listeners, its sessions and its deadline timer. */
-export class Hub {
+export class Hub implements SessionHost {
   /** The routing core. */
   readonly router: Router;
   /** Open sessions, on every listener. */
   readonly sessions = new Set<Session>();
   readonly #options: HubOptions;
+  /** The decoder's limits, for the sessions. */
+  readonly limits: SessionLimits;
   readonly #listeners: Listener[] = [];
   readonly #addresses: BoundAddress[] = [];
   readonly #timer: ReturnType<typeof setInterval>;
   #closing: Promise<void> | null = null;
 
+  /** The router's clock, ticked as input arrives. */
+  readonly clock = new InputClock();
+
   /** A hub with no listener yet; its deadlines run from now until {@link close}. */
-  constructor(options: HubOptions, clock: Clock = SYSTEM_CLOCK) {
+  constructor(options: HubOptions) {
     this.#options = options;
+    this.limits = { maxHeaderBytes: options.maxHeaderBytes, maxBodyBytes: options.maxBodyBytes };
+    const clock = this.clock;
     this.router = new Router(options, { clock });
     const shortest = Math.min(
       options.ackTimeoutMs,
@@ -59,7 +66,10 @@ export class Hub {
       options.stallTimeoutMs,
     );
     const every = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
-    this.#timer = setInterval(() => this.router.sweep(clock.now()), every);
+    this.#timer = setInterval(() => {
+      clock.tick();
+      this.router.sweep(clock.now());
+    }, every);
   }
 
   /** The addresses listened on, in the order they were added. */
@@ -77,7 +87,7 @@ export class Hub {
         transport: spec.transport,
         ...(spec.tls ? { tls: spec.tls } : {}),
       },
-      (conn: Conn) => new Session(this.router, conn, this.#options, tls, this.sessions),
+      (conn: Conn) => new Session(this, conn, tls),
     );
     this.#listeners.push(listener);
     const bound = { hostname: listener.hostname, port: listener.port, tls };

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { Decoder, encode, type Message } from "../protocol/mod.ts";
 import type { Delivery } from "./link.ts";
 import type { LogEvent } from "./log.ts";
-import { type Endpoint, type Link, Router, type RouterOptions } from "./router.ts";
+import { type Endpoint, InputClock, type Link, Router, type RouterOptions } from "./router.ts";
 import { type Mailbox, MemoryMailbox, type MessageStore } from "./store.ts";
 
 /** A clock that moves only when told. */
@@ -406,4 +406,13 @@ Deno.test("Router with a silent logger builds no log events", () => {
   alice.send("nobody", "hi");
   assert.deepEqual(alice.tosend.take(), ["SENT bob", "ERROR 102"]);
   assert.equal(called, 0);
+});
+
+Deno.test("InputClock reads the time once per input", async () => {
+  const clock = new InputClock();
+  const first = clock.now();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(clock.now(), first, "no input since: the same time");
+  clock.tick();
+  assert.ok(clock.now() > first, "after a tick: the time now");
 });

@@ -7,7 +7,7 @@
  */
 import { type DecodeEvent, Decoder } from "../protocol/mod.ts";
 import type { Conn, ConnHandler } from "../net/conn.ts";
-import type { Link, Router } from "./router.ts";
+import type { InputClock, Link, Router } from "./router.ts";
 
 /** Limits of the decoder of each connection. */
 export interface SessionLimits {
@@ -17,18 +17,29 @@ export interface SessionLimits {
   maxBodyBytes: number;
 }
 
+/** What a session needs of its hub. */
+export interface SessionHost {
+  /** The routing core. */
+  readonly router: Router;
+  /** The router's clock, told as input arrives. */
+  readonly clock: InputClock;
+  /** The open sessions, which a session joins and leaves. */
+  readonly sessions: Set<Session>;
+  /** The decoder's limits. */
+  readonly limits: SessionLimits;
+}
+
 /** One connection: its decoder, and its routing state in the router. */
 export class Session implements ConnHandler {
   /** The connection. */
   readonly conn: Conn;
   /** Its state in the router. */
   readonly link: Link;
+  readonly #host: SessionHost;
   readonly #router: Router;
   readonly #decoder: Decoder;
   /** True when the listener it came from speaks TLS. */
   readonly #tls: boolean;
-  /** The open sessions of its hub, which it leaves when it closes. */
-  readonly #open: Set<Session>;
   /** True until the first bytes arrive. */
   #firstRead = true;
   /** Events decoded so far (to tell when a read finished one message and started another). */
@@ -39,23 +50,25 @@ export class Session implements ConnHandler {
     else this.#router.decodeError(this.link, e.error);
   };
 
-  /** Takes `conn` into `router` (which may refuse it) and joins `open`. */
-  constructor(router: Router, conn: Conn, limits: SessionLimits, tls: boolean, open: Set<Session>) {
-    this.#router = router;
+  /** Takes `conn`, from a TLS listener or not, into `host`'s router (which may refuse it). */
+  constructor(host: SessionHost, conn: Conn, tls: boolean) {
+    this.#host = host;
+    this.#router = host.router;
     this.conn = conn;
     this.#tls = tls;
-    this.#open = open;
     this.#decoder = new Decoder({
-      maxHeaderBytes: limits.maxHeaderBytes,
-      maxBodyBytes: limits.maxBodyBytes,
+      maxHeaderBytes: host.limits.maxHeaderBytes,
+      maxBodyBytes: host.limits.maxBodyBytes,
     });
-    open.add(this);
-    this.link = router.accept(conn);
+    host.sessions.add(this);
+    host.clock.tick();
+    this.link = host.router.accept(conn);
   }
 
   /** See {@link ConnHandler.data}. */
   data(chunk: Uint8Array): void {
     const link = this.link;
+    this.#host.clock.tick();
     if (this.#firstRead) {
       this.#firstRead = false;
       // 0x16 0x03: a TLS handshake record. No protocol message starts so; say why and close
@@ -76,7 +89,8 @@ export class Session implements ConnHandler {
 
   /** See {@link ConnHandler.closed}. */
   closed(error?: Error): void {
-    this.#open.delete(this);
+    this.#host.sessions.delete(this);
+    this.#host.clock.tick();
     this.#router.closed(this.link, error);
   }
 }
