@@ -9,6 +9,8 @@ import type { ClientEvent } from "./events.ts";
 import { completeInput, parseInputLine, parseServerAddress, usernameProblem } from "./input.ts";
 import { eventStream, queueFullHint, renderEvent } from "./render.ts";
 
+export type { ClientEvent, ConnectFailure } from "./events.ts";
+
 /** What a face needs of a session to send a line: `ChatSession` is one. */
 export interface Outlet {
   /** Queues a message; false if the session is not open or its queue is full. */
