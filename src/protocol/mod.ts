@@ -9,9 +9,11 @@
  * - `message.ts`: `Message` and `Header`, the values the other files pass around;
  * - `names.ts`: the username rule;
  * - `decoding.ts`: the decoder's options and events; `decoder.ts`: the `Decoder`;
- * - `encode.ts`: the canonical encoder; `bytes.ts`: bodies as bytes and text;
+ * - `encode.ts`: the canonical encoder; `forward.ts`: FORWARDs from a head encoded once per
+ *   sender (the server's hot path); `bytes.ts`: bodies as bytes and text;
  * - `errors.ts`: decode errors in words, and canonical ERROR messages;
- * - `scan.ts`: the decoder's line scanners (internal).
+ * - `scan.ts`: the decoder's scanners (internal), with the byte-level ones of its fast path for
+ *   canonical headers.
  *
  * A file with `@example`s exports only what those examples use: `deno test --doc` imports every
  * export of a file into each of its examples, and `noUnusedLocals` rejects the unused ones
@@ -46,5 +48,6 @@ export {
 } from "./decoding.ts";
 export { Decoder } from "./decoder.ts";
 export { encode } from "./encode.ts";
+export { encodeForward, forwardHead } from "./forward.ts";
 export { bodyText, utf8Bytes } from "./bytes.ts";
 export { describeDecodeError, errorMessage } from "./errors.ts";

@@ -67,3 +67,52 @@ function splitFirstUnicode(text: string): [string, string] {
 function isAsciiSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
+
+/**
+ * The verb spelled by `bytes[start, end)` if it is one whose argument is a plain name (`SEND`,
+ * `SENT`, `FORWARD`, `RECEIVED`, `UNREGISTER`, `UNREGISTERED`), else null. Byte by byte: no string
+ * is made for the common messages.
+ */
+export function nameVerbAt(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): "SEND" | "SENT" | "FORWARD" | "RECEIVED" | "UNREGISTER" | "UNREGISTERED" | null {
+  switch (end - start) {
+    case 4:
+      if (!bytesAre(bytes, start, "SEN")) return null;
+      return bytes[start + 3] === 68 /* D */
+        ? "SEND"
+        : bytes[start + 3] === 84 /* T */
+        ? "SENT"
+        : null;
+    case 7:
+      return bytesAre(bytes, start, "FORWARD") ? "FORWARD" : null;
+    case 8:
+      return bytesAre(bytes, start, "RECEIVED") ? "RECEIVED" : null;
+    case 10:
+      return bytesAre(bytes, start, "UNREGISTER") ? "UNREGISTER" : null;
+    case 12:
+      return bytesAre(bytes, start, "UNREGISTERED") ? "UNREGISTERED" : null;
+  }
+  return null;
+}
+
+/** True if `bytes` holds the ASCII `text` from `start` on. */
+export function bytesAre(bytes: Uint8Array, start: number, text: string): boolean {
+  if (start + text.length > bytes.length) return false;
+  for (let k = 0; k < text.length; k++) {
+    if (bytes[start + k] !== text.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** Index of the first byte of `bytes` from `start` on that is not an ASCII letter or digit. */
+export function skipAlnum(bytes: Uint8Array, start: number): number {
+  let i = start;
+  for (; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) break;
+  }
+  return i;
+}
