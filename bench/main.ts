@@ -70,7 +70,7 @@ export const CONFIGS: Record<
 > = {
   full: {
     closed: { users: 2000, warmupMs: 2000, windowMs: 6000, rounds: 6, settleMs: 500 },
-    open: { users: 2000, rate: 4000, warmupMs: 1500, windowMs: 8000, rounds: 4, settleMs: 500 },
+    open: { users: 2000, rate: 4000, warmupMs: 1500, windowMs: 8000, rounds: 8, settleMs: 500 },
     broadcast: { users: 500, rate: 20, warmupMs: 1500, windowMs: 6000 },
     scale: { users: 10_000, idleMs: 3000, warmupMs: 1000, windowMs: 4000 },
   },
