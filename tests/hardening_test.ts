@@ -8,6 +8,7 @@ import { connect } from "../src/net/transport.ts";
 import { Decoder, type Message } from "../src/protocol/mod.ts";
 import { delay, withWires } from "./wire.ts";
 import { withServer } from "./harness.ts";
+import { hasOpenssl, makeCertificate, needsOpenssl, withTempDir } from "./certs.ts";
 
 Deno.test("startServer closes a connection that does not register in time", async () => {
   await withServer({ registerTimeoutMs: 150 }, async (_s, w, log) => {
@@ -156,51 +157,15 @@ Deno.test("startServer with a crashing recipient fails only that recipient's mes
   });
 });
 
-const openssl = (() => {
-  try {
-    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-
 for (const transport of ["deno", "node"] as const) {
   Deno.test({
-    name: `startServer speaks the protocol over TLS (${transport} transport)` +
-      (openssl ? "" : " (skipped: openssl is not installed; .ci/run installs it)"),
-    ignore: !openssl,
-    fn: async () => {
-      const dir = await Deno.makeTempDir({ prefix: "chat-tls-" });
-      try {
-        const made = await new Deno.Command("openssl", {
-          args: [
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-keyout",
-            `${dir}/key.pem`,
-            "-out",
-            `${dir}/cert.pem`,
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-          ],
-          stdout: "null",
-          stderr: "piped",
-        }).output();
-        assert.ok(made.success, new TextDecoder().decode(made.stderr));
-        const cert = await Deno.readTextFile(`${dir}/cert.pem`);
-        const key = await Deno.readTextFile(`${dir}/key.pem`);
+    name: `startServer speaks the protocol over TLS (${transport} transport)` + needsOpenssl,
+    ignore: !hasOpenssl,
+    fn: () =>
+      withTempDir(async (dir) => {
+        const files = await makeCertificate(dir, "localhost");
+        const cert = await Deno.readTextFile(files.cert);
+        const key = await Deno.readTextFile(files.key);
         const server = await startServer({
           hostname: "127.0.0.1",
           port: 0,
@@ -235,10 +200,7 @@ for (const transport of ["deno", "node"] as const) {
         } finally {
           await server.close({ drain: false });
         }
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
-    },
+      }),
   });
 }
 

@@ -75,6 +75,7 @@ export class Delivery implements StoredMessage, Slot {
   /** Where a lone SEND's answer goes: this delivery itself, or a slot reserved earlier. */
   slot: Slot = this;
 
+  /** A delivery record; its FORWARD bytes are set once it is queued. */
   constructor(
     /** See {@link StoredMessage.id}. */
     readonly id: number,

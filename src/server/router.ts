@@ -113,9 +113,13 @@ const E103 = errorBytes(ErrorCode.HeaderIncomplete);
 
 /** The relay's state and rules, independent of how connections reach it. */
 export class Router {
+  /** The rules. */
   readonly options: RouterOptions;
+  /** Where the time comes from. */
   readonly clock: Clock;
+  /** Who holds which half of each name. */
   readonly directory: Directory<Link>;
+  /** Where messages wait until they are delivered. */
   readonly store: MessageStore<Delivery>;
   /** Every open connection. */
   readonly links = new Set<Link>();
