@@ -6,7 +6,8 @@
  * @module
  */
 import { type Conn, listen, type Listener, type TransportKind } from "../net/transport.ts";
-import { InputClock, Router, type RouterOptions } from "./router.ts";
+import { InputClock } from "./clock.ts";
+import { Router, type RouterOptions } from "./router.ts";
 import { Session, type SessionHost, type SessionLimits } from "./session.ts";
 
 /** One address to listen on. */

@@ -21,42 +21,14 @@ import {
 import { type Directory, LocalDirectory, type UserHalves } from "./directory.ts";
 import { admission, TokenBuckets } from "./limits.ts";
 import { reserve, resolve, writeTo } from "./answers.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { sweepLink } from "./deadlines.ts";
 import { Broadcast, Delivery, EMPTY, type Endpoint, halfBit, Link, type Slot } from "./link.ts";
 import type { LogEvent, Logger } from "./log.ts";
 import { MemoryStore, type MessageStore } from "./store.ts";
 
 export { type Endpoint, Link } from "./link.ts";
-
-/** Where the router gets the time, in milliseconds (any origin; only differences count). */
-export interface Clock {
-  /** The time now. */
-  now(): number;
-}
-
-/** `performance.now()`, read every time. */
-export const SYSTEM_CLOCK: Clock = { now: () => performance.now() };
-
-/**
- * `performance.now()`, read at most once per input: whoever delivers input calls {@link tick}
- * first (an edge as each chunk arrives, the hub before each sweep), and everything that input
- * sets off shares one time, within the few milliseconds one chunk takes to handle. A busy
- * server then pays no runtime call (an op in Deno) for each message it queues and sends.
- */
-export class InputClock implements Clock {
-  #now = -1;
-
-  /** Input arrived: the next {@link now} reads the time afresh. */
-  tick(): void {
-    this.#now = -1;
-  }
-
-  /** See {@link Clock.now}. */
-  now(): number {
-    if (this.#now < 0) this.#now = performance.now();
-    return this.#now;
-  }
-}
+export { type Clock, InputClock, SYSTEM_CLOCK } from "./clock.ts";
 
 /** The rules the router enforces; see `ServerOptions` for each. */
 export interface RouterOptions {

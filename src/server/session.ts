@@ -7,7 +7,8 @@
  */
 import { type DecodeEvent, Decoder } from "../protocol/mod.ts";
 import type { Conn, ConnHandler } from "../net/conn.ts";
-import type { InputClock, Link, Router } from "./router.ts";
+import type { InputClock } from "./clock.ts";
+import type { Link, Router } from "./router.ts";
 
 /** Limits of the decoder of each connection. */
 export interface SessionLimits {
