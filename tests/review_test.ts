@@ -8,7 +8,7 @@ import { formatLogEvent } from "../src/server/log.ts";
 import { delay } from "./wire.ts";
 import { withServer } from "./harness.ts";
 
-Deno.test("Session.resolve counts answers held behind an unfinished one toward maxWriteQueueBytes", async () => {
+Deno.test("startServer counts answers held behind an unfinished one toward maxWriteQueueBytes", async () => {
   // Answers wait, in order, behind a SEND whose recipient has not acknowledged yet. Without a
   // bound, a client could pile up answers to junk (here ERROR 103 to unknown verbs) in memory
   // for as long as the acknowledgement timeout.

@@ -416,3 +416,48 @@ Deno.test("InputClock reads the time once per input", async () => {
   clock.tick();
   assert.ok(clock.now() > first, "after a tick: the time now");
 });
+
+Deno.test("Router.sweep closes a connection whose message stalled half-received", () => {
+  const { router, clock, user, log } = setup({ stallTimeoutMs: 2000 });
+  const alice = user("alice");
+  alice.tosend.link.partialSince = clock.now(); // what the edge records as a message starts
+  clock.t += 1999;
+  router.sweep(clock.now());
+  assert.equal(alice.tosend.closed, false);
+  clock.t += 1;
+  router.sweep(clock.now());
+  assert.equal(alice.tosend.closed, true);
+  assert.ok(log.some((e) => e.event === "dropped" && /stalled half-sent/.test(e.reason)));
+});
+
+Deno.test("Router.sweep closes a connection whose unread output has not moved for the stall timeout", () => {
+  const { router, clock, user } = setup({ stallTimeoutMs: 2000 });
+  const alice = user("alice");
+  const bob = user("bob");
+  bob.torecv.queuedBytes = 100; // its reader has stopped
+  router.sweep(clock.now());
+  clock.t += 1500;
+  bob.torecv.sentBytes += 10; // it moved: the deadline starts again
+  router.sweep(clock.now());
+  clock.t += 1999;
+  router.sweep(clock.now());
+  assert.equal(bob.torecv.closed, false);
+  clock.t += 1;
+  router.sweep(clock.now());
+  assert.equal(bob.torecv.closed, true);
+  assert.equal(alice.tosend.closed, false);
+  assert.deepEqual(router.onlineUsers(), ["alice"]);
+});
+
+Deno.test("Router drops a connection whose answers held behind an unfinished one pass maxWriteQueueBytes", () => {
+  const { router, user, log } = setup({ maxWriteQueueBytes: 100 });
+  const alice = user("alice");
+  const bob = user("bob");
+  alice.send("bob", "unanswered");
+  for (let i = 0; i < 3; i++) router.receive(alice.tosend.link, { type: "SENT", to: "x" });
+  assert.equal(alice.tosend.closed, false, "three ERROR 103 answers fit");
+  router.receive(alice.tosend.link, { type: "SENT", to: "x" });
+  assert.equal(alice.tosend.closed, true);
+  assert.ok(log.some((e) => e.event === "dropped" && /too many answers waiting/.test(e.reason)));
+  assert.equal(bob.torecv.closed, false);
+});
