@@ -6,6 +6,8 @@
  */
 import type { Half } from "../protocol/mod.ts";
 
+export type { Half } from "../protocol/mod.ts";
+
 /**
  * One username's entry: where each half is held, or null while it is not. `H` is opaque to the
  * directory: today a reference to a local connection's routing state.

@@ -6,6 +6,8 @@
  */
 import type { Half } from "../protocol/mod.ts";
 
+export type { Half } from "../protocol/mod.ts";
+
 /** What the server reports as it runs; see {@link formatLogEvent} for the text form. */
 export type LogEvent =
   | { event: "listening"; address: string }

@@ -14,6 +14,8 @@ import type { TransportKind } from "../net/transport.ts";
 import { type BoundAddress, Hub, type ListenSpec } from "./hub.ts";
 import { type Logger, SILENT } from "./log.ts";
 
+export type { TransportKind } from "../net/transport.ts";
+export type { LogEvent, Logger } from "./log.ts";
 export type { BoundAddress, ListenSpec } from "./hub.ts";
 
 /** Settings of a running server; every field has a default in {@link DEFAULT_SERVER_OPTIONS}. */
