@@ -5,6 +5,7 @@
  * @module
  */
 import { type Link, newSlot, type Slot } from "./link.ts";
+import { takeFirst } from "./lists.ts";
 
 /** What the answer functions need of the router: the write limit, and dropping a connection. */
 export interface AnswerSink {
@@ -41,7 +42,7 @@ export function resolve(sink: AnswerSink, link: Link, slot: Slot, answer: Uint8A
   const replies = link.replies;
   if (replies[0] === slot && (replies.length === 1 || replies[1]!.answer === null)) {
     // The common case: the answer owed first, and nothing ready behind it.
-    replies.shift();
+    takeFirst(replies);
     link.held -= answer.length;
     writeTo(sink, link, answer);
     if (slot.end) link.endpoint.end();

@@ -139,6 +139,8 @@ export class Link {
   mailbox: Mailbox<Delivery> | null = null;
   /** The SENT answer owed to senders of messages to it (encoded once). */
   sent: Uint8Array = EMPTY;
+  /** The start of the FORWARDs of its user's messages (`forwardHead`), once it holds TOSEND. */
+  forward: Uint8Array = EMPTY;
   /** When the connection opened (for the registration deadline). */
   readonly openedAt: number;
   /** When the first byte of the message being received arrived; 0 between messages. */

@@ -12,8 +12,10 @@ import {
   type DecodeError,
   describeDecodeError,
   encode,
+  encodeForward,
   ErrorCode,
   errorMessage,
+  forwardHead,
   type Half,
   isValidName,
   type Message,
@@ -251,6 +253,8 @@ export class Router {
     if (half === "TORECV") {
       link.mailbox = this.store.open(name);
       link.sent = encode({ type: "SENT", to: name });
+    } else {
+      link.forward = forwardHead(name);
     }
     this.reply(link, encode({ type: "REGISTERED", half, name }));
     this.log({ event: "registered", name, half, remote });
@@ -461,7 +465,7 @@ export class Router {
     ) {
       return this.done(d, false, `"${d.to}" has too many messages waiting`);
     }
-    d.bytes = shared ?? encode({ type: "FORWARD", from: d.from, body });
+    d.bytes = shared ?? encodeForward(d.sender.forward, body);
     box.put(d);
     this.pump(r);
   }

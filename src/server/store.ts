@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { takeFirst } from "./lists.ts";
 
 /** What a store keeps of one message; the router's records extend it. */
 export interface StoredMessage {
@@ -85,7 +86,7 @@ export class MemoryMailbox<M extends StoredMessage> implements Mailbox<M> {
 
   /** See {@link Mailbox.next}. */
   next(): M | undefined {
-    const m = this.#queue.shift();
+    const m = takeFirst(this.#queue);
     if (m !== undefined) {
       this.#bytes -= m.bytes.length;
       this.#sent.push(m);
@@ -95,7 +96,7 @@ export class MemoryMailbox<M extends StoredMessage> implements Mailbox<M> {
 
   /** See {@link Mailbox.expire}. */
   expire(): M | undefined {
-    const m = this.#queue.shift();
+    const m = takeFirst(this.#queue);
     if (m !== undefined) this.#bytes -= m.bytes.length;
     return m;
   }
