@@ -162,6 +162,11 @@ export interface Ratio {
   kBPerUser: number | null;
   /** Paired runs (closed, open): each round's server ÷ relay, in order; empty otherwise. */
   rounds: RoundRatio[];
+  /**
+   * Paired runs: the median of {@link rounds}, figure by figure (null otherwise). Less moved by
+   * one round that other work on the machine spoiled than the ratio of the pooled figures.
+   */
+  roundsMedian: RoundRatio | null;
 }
 
 /** One of the team's targets, and how this run measured against it. */
@@ -794,6 +799,21 @@ function ratioOf(a: number | null | undefined, b: number | null | undefined): nu
   return round(a / b, 2);
 }
 
+function median(xs: (number | null)[]): number | null {
+  const sorted = xs.filter((x) => x !== null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : round((sorted[mid - 1]! + sorted[mid]!) / 2, 2);
+}
+
+function medianRound(rounds: RoundRatio[]): RoundRatio | null {
+  if (rounds.length === 0) return null;
+  return {
+    cpuUsPerMsg: median(rounds.map((r) => r.cpuUsPerMsg)),
+    p99: median(rounds.map((r) => r.p99)),
+  };
+}
+
 function ratios(runs: RunResult[], rounds: Map<string, RoundRatio[]>): Ratio[] {
   const out: Ratio[] = [];
   for (const s of runs.filter((r) => r.target === "server")) {
@@ -811,6 +831,7 @@ function ratios(runs: RunResult[], rounds: Map<string, RoundRatio[]>): Ratio[] {
         ? ratioOf(s.idleKBPerUser, r.idleKBPerUser)
         : ratioOf(s.kBPerUser, r.kBPerUser),
       rounds: rounds.get(`${s.scenario}/${s.transport}`) ?? [],
+      roundsMedian: medianRound(rounds.get(`${s.scenario}/${s.transport}`) ?? []),
     });
   }
   return out;
@@ -967,9 +988,11 @@ export function renderTables(res: BenchResults): string {
     const list = (xs: (number | null)[]) => xs.map((x) => fmt(x, 2)).join(" ");
     text += "\n\nserver/relay in each round (server and relay measured in turn, same run):";
     for (const x of paired) {
-      const figure = x.scenario === "open" ? "p99" : "CPU/msg";
-      const values = x.rounds.map((r) => x.scenario === "open" ? r.p99 : r.cpuUsPerMsg);
-      text += `\n  ${x.scenario} ${x.transport}: ${figure} ${list(values)}`;
+      const open = x.scenario === "open";
+      const values = x.rounds.map((r) => open ? r.p99 : r.cpuUsPerMsg);
+      const mid = open ? x.roundsMedian?.p99 : x.roundsMedian?.cpuUsPerMsg;
+      text += `\n  ${x.scenario} ${x.transport}: ${open ? "p99" : "CPU/msg"} ${list(values)}` +
+        ` (median ${fmt(mid, 2)}; all rounds pooled ${fmt(open ? x.p99 : x.cpuUsPerMsg, 2)})`;
     }
   }
   if (res.soak && res.soak.length > 0) text += (text ? "\n\n" : "") + renderSoak(res.soak);
