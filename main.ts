@@ -60,7 +60,9 @@ Exit codes: 0 success, 1 runtime failure, 2 usage error.
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   try {
-    const entry = command === undefined ? undefined : COMMANDS[command];
+    const entry = command !== undefined && Object.hasOwn(COMMANDS, command)
+      ? COMMANDS[command]
+      : undefined;
     if (entry !== undefined) return await (await entry.load())(rest);
     switch (command) {
       case "-h":

@@ -90,6 +90,7 @@ Deno.test("parseInputLine rejects every other form with a one-line hint", () => 
     ["@xyz:   ", /nothing to send to xyz/],
     ["@x_y hi", /"x_y" is not a username/],
     ["@x.y:hi", /"x.y" is not a username/],
+    [`@${"a".repeat(65)} hi`, /"a{65}" is not a username \(1 to 64 letters and digits\)/],
     ["/who", /Unknown command "\/who"/],
   ];
   for (const [line, hint] of cases) {

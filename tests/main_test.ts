@@ -64,8 +64,13 @@ Deno.test("main answers an unknown command with a usage error (exit 2)", async (
   console.error = (...args: unknown[]) => errors.push(args.join(" "));
   try {
     assert.equal(await main(["serve"]), 2);
+    // Names every object has are not commands either.
+    assert.equal(await main(["toString"]), 2);
+    assert.equal(await main(["constructor"]), 2);
   } finally {
     console.error = original;
   }
   assert.match(errors.join("\n"), /^Unknown command "serve": use "server" or "client"\./);
+  assert.match(errors.join("\n"), /Unknown command "toString"/);
+  assert.match(errors.join("\n"), /Unknown command "constructor"/);
 });

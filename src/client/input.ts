@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isValidName } from "../protocol/mod.ts";
+import { isValidName, MAX_NAME_LENGTH } from "../protocol/mod.ts";
 import { printable } from "./render.ts";
 
 /** What one typed line asks for. */
@@ -81,7 +81,9 @@ export function parseInputLine(line: string): InputLine {
   if (to !== "ALL" && !isValidName(name)) {
     return {
       kind: "invalid",
-      hint: `Not sent: "${printable(name)}" is not a username (letters and digits only).`,
+      hint: `Not sent: "${
+        printable(name)
+      }" is not a username (1 to ${MAX_NAME_LENGTH} letters and digits).`,
     };
   }
   if (text === "") {
@@ -147,5 +149,7 @@ export function parseServerAddress(text: string): ServerAddress {
  */
 export function usernameProblem(name: string): string | null {
   if (isValidName(name)) return null;
-  return `Invalid username "${printable(name)}": use 1 to 64 letters and digits (and not "ALL").`;
+  return `Invalid username "${
+    printable(name)
+  }": use 1 to ${MAX_NAME_LENGTH} letters and digits (and not "ALL").`;
 }
