@@ -569,9 +569,14 @@ export class Router {
     return true;
   }
 
-  /** Fails every message still awaiting an answer (at the end of a drain). */
+  /**
+   * Fails every message still awaiting an answer (at the end of a drain), and answers the SENDs
+   * that waited behind a SEND ALL now rather than in a later microtask: the connections are
+   * ended right after this, and those answers must go out before.
+   */
   failAll(reason: string): void {
     for (const link of this.links) this.failDeliveries(link, reason);
+    for (const link of this.links) this.resume(link);
   }
 
   /**

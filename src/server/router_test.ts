@@ -461,3 +461,15 @@ Deno.test("Router drops a connection whose answers held behind an unfinished one
   assert.ok(log.some((e) => e.event === "dropped" && /too many answers waiting/.test(e.reason)));
   assert.equal(bob.torecv.closed, false);
 });
+
+Deno.test("Router.failAll answers the SENDs waiting behind a SEND ALL before it returns", () => {
+  const { router, user } = setup();
+  const alice = user("alice");
+  const bob = user("bob");
+  alice.send("ALL", "hello all");
+  alice.send("bob", "after");
+  assert.deepEqual(bob.torecv.take(), ["FORWARD alice hello all"]);
+  router.draining = true;
+  router.failAll("did not acknowledge it before the server stopped");
+  assert.deepEqual(alice.tosend.take(), ["ERROR 102", "ERROR 102"]);
+});
