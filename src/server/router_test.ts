@@ -473,3 +473,16 @@ Deno.test("Router.failAll answers the SENDs waiting behind a SEND ALL before it 
   router.failAll("did not acknowledge it before the server stopped");
   assert.deepEqual(alice.tosend.take(), ["ERROR 102", "ERROR 102"]);
 });
+
+Deno.test("Router.decodeError logs the decoder's wording and answers as the protocol says", () => {
+  const { router, log, connect } = setup();
+  const c = connect();
+  router.decodeError(c.link, { code: "unknown-verb", line: "HELLO x", fatal: false });
+  router.decodeError(c.link, { code: "header-too-large", limit: 64, fatal: true });
+  assert.deepEqual(c.take(), ["ERROR 101", "ERROR 103"]);
+  const reasons = log.flatMap((e) => e.event === "protocol-error" ? [[e.reason, e.closed]] : []);
+  assert.deepEqual(reasons, [
+    ['unknown message "HELLO x"', false],
+    ["a header longer than 64 bytes", true],
+  ]);
+});
