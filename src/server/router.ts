@@ -32,29 +32,29 @@ import { MemoryStore, type MessageStore } from "./store.ts";
 export { type Endpoint, Link } from "./link.ts";
 export { type Clock, InputClock, SYSTEM_CLOCK } from "./clock.ts";
 
-/** The rules the router enforces; see `ServerOptions` for each. */
+/** The rules the router enforces (the server's options that are not about listening). */
 export interface RouterOptions {
-  /** How long a recipient has to answer a FORWARD. */
+  /** How long a recipient has to answer a FORWARD before the sender gets ERROR 102. */
   ackTimeoutMs: number;
-  /** Most FORWARDs waiting for one recipient. */
+  /** Most FORWARDs waiting for one recipient; past that, senders get ERROR 102 at once. */
   maxQueuedForwards: number;
-  /** Most bytes of FORWARDs waiting for one recipient. */
+  /** Most bytes of FORWARDs waiting for one recipient; past that, senders get ERROR 102 at once. */
   maxQueuedBytes: number;
-  /** Most SENDs from one connection waiting for their answers. */
+  /** Most SENDs from one connection waiting for their answers; past that, ERROR 102 at once. */
   maxPendingSends: number;
-  /** Most bytes waiting to be written to one connection. */
+  /** Most bytes waiting to be written to one connection before it is dropped as too slow. */
   maxWriteQueueBytes: number;
-  /** How long a new connection may take to register. */
+  /** How long a new connection may take to register before it is closed. */
   registerTimeoutMs: number;
-  /** How long a started message may take to arrive, and output may stay unread. */
+  /** How long a message may take to arrive once its first byte has (slowloris defence). */
   stallTimeoutMs: number;
   /** Most open connections in all; 0 for no limit. */
   maxConnections: number;
   /** Most open connections from one remote address; 0 for no limit. */
   maxPerAddress: number;
-  /** Messages per second one user may send on average; 0 for no limit. */
+  /** Messages per second one user may send, on average; 0 for no limit. */
   rateLimit: number;
-  /** Messages one user may send at once above that rate. */
+  /** Messages one user may send in a burst above the average rate. */
   rateBurst: number;
   /** Where events go. */
   log: Logger;

@@ -12,44 +12,24 @@
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES } from "../protocol/mod.ts";
 import type { TransportKind } from "../net/transport.ts";
 import { type BoundAddress, Hub, type ListenSpec } from "./hub.ts";
-import { type Logger, SILENT } from "./log.ts";
+import { SILENT } from "./log.ts";
+import type { RouterOptions } from "./router.ts";
 
 export type { TransportKind } from "../net/transport.ts";
 export type { LogEvent, Logger } from "./log.ts";
 export type { BoundAddress, ListenSpec } from "./hub.ts";
+export type { RouterOptions } from "./router.ts";
 
 /** Settings of a running server; every field has a default in {@link DEFAULT_SERVER_OPTIONS}. */
-export interface ServerOptions {
+export interface ServerOptions extends RouterOptions {
   /** Interface to listen on. */
   hostname: string;
   /** Port to listen on; 0 picks a free one. */
   port: number;
-  /** How long a recipient has to answer a FORWARD before the sender gets ERROR 102. */
-  ackTimeoutMs: number;
   /** Largest header accepted, in bytes. */
   maxHeaderBytes: number;
   /** Largest message body accepted, in bytes. */
   maxBodyBytes: number;
-  /** Most FORWARDs waiting for one recipient; past that, senders get ERROR 102 at once. */
-  maxQueuedForwards: number;
-  /** Most bytes of FORWARDs waiting for one recipient; past that, senders get ERROR 102 at once. */
-  maxQueuedBytes: number;
-  /** Most SENDs from one connection waiting for their answers; past that, ERROR 102 at once. */
-  maxPendingSends: number;
-  /** Most bytes waiting to be written to one connection before it is dropped as too slow. */
-  maxWriteQueueBytes: number;
-  /** How long a new connection may take to register before it is closed. */
-  registerTimeoutMs: number;
-  /** How long a message may take to arrive once its first byte has (slowloris defence). */
-  stallTimeoutMs: number;
-  /** Most open connections in all; 0 for no limit. */
-  maxConnections: number;
-  /** Most open connections from one remote address; 0 for no limit. */
-  maxPerAddress: number;
-  /** Messages per second one user may send, on average; 0 for no limit. */
-  rateLimit: number;
-  /** Messages one user may send in a burst above the average rate. */
-  rateBurst: number;
   /** On shutdown, how long to wait for messages in flight to be acknowledged. */
   drainTimeoutMs: number;
   /** Socket API. */
@@ -62,8 +42,6 @@ export interface ServerOptions {
    * each.
    */
   listeners?: (Omit<ListenSpec, "transport"> & { transport?: TransportKind })[];
-  /** Where events go. */
-  log: Logger;
 }
 
 /** Defaults of {@link ServerOptions}. */
