@@ -139,7 +139,7 @@ export class Link {
   mailbox: Mailbox<Delivery> | null = null;
   /** The SENT answer owed to senders of messages to it (encoded once). */
   sent: Uint8Array = EMPTY;
-  /** The start of the FORWARDs of its user's messages (`forwardHead`), once it holds TOSEND. */
+  /** The start of the FORWARDs of its user's messages (`forwardHead`), from its first SEND. */
   forward: Uint8Array = EMPTY;
   /** When the connection opened (for the registration deadline). */
   readonly openedAt: number;

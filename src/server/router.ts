@@ -253,8 +253,6 @@ export class Router {
     if (half === "TORECV") {
       link.mailbox = this.store.open(name);
       link.sent = encode({ type: "SENT", to: name });
-    } else {
-      link.forward = forwardHead(name);
     }
     this.reply(link, encode({ type: "REGISTERED", half, name }));
     this.log({ event: "registered", name, half, remote });
@@ -286,6 +284,7 @@ export class Router {
       if (link === null) continue;
       link.user = null;
       link.halves = 0;
+      link.forward = EMPTY;
       this.failDeliveries(link, reason);
       if (link !== keep) link.endpoint.end();
     }
@@ -465,7 +464,14 @@ export class Router {
     ) {
       return this.done(d, false, `"${d.to}" has too many messages waiting`);
     }
-    d.bytes = shared ?? encodeForward(d.sender.forward, body);
+    if (shared === null) {
+      const sender = d.sender;
+      // Made on the first message, not at registration: an idle user costs nothing for it.
+      if (sender.forward === EMPTY) sender.forward = forwardHead(d.from);
+      d.bytes = encodeForward(sender.forward, body);
+    } else {
+      d.bytes = shared;
+    }
     box.put(d);
     this.pump(r);
   }

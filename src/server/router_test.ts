@@ -486,3 +486,17 @@ Deno.test("Router.decodeError logs the decoder's wording and answers as the prot
     ["a header longer than 64 bytes", true],
   ]);
 });
+
+Deno.test("Router forwards under the name a connection holds now, after UNREGISTER and REGISTER", () => {
+  const { router, user } = setup();
+  const bob = user("bob");
+  const alice = user("alice");
+  alice.send("bob", "one");
+  assert.deepEqual(bob.torecv.take(), ["FORWARD alice one"]);
+  bob.received("alice");
+  // The connection is ending after UNREGISTER, but what it already sent is still read.
+  router.receive(alice.tosend.link, { type: "UNREGISTER", name: "alice" });
+  router.receive(alice.tosend.link, { type: "REGISTER", half: "TOSEND", name: "carol" });
+  alice.send("bob", "two");
+  assert.deepEqual(bob.torecv.take(), ["FORWARD carol two"]);
+});
