@@ -4,8 +4,37 @@
  *
  * @module
  */
-import type { ClientEvent } from "./events.ts";
+import type { ClientEvent, ConnectFailure } from "./events.ts";
 import { printable } from "./render.ts";
+
+/** Where a connection attempt went, as a `connect-failed` event tells it. */
+export interface ConnectAttempt {
+  /** The server as `host:port`. */
+  server: string;
+  /** The host as given (made printable in the event). */
+  host: string;
+  /** How long connecting and registering could take. */
+  timeoutMs: number;
+  /** True if it spoke TLS. */
+  tls: boolean;
+}
+
+/** The `connect-failed` event for an attempt at `at` that failed for `reason`. */
+export function connectFailed(
+  at: ConnectAttempt,
+  reason: ConnectFailure,
+  detail: string,
+): Extract<ClientEvent, { type: "connect-failed" }> {
+  return {
+    type: "connect-failed",
+    server: at.server,
+    host: printable(at.host),
+    timeoutMs: at.timeoutMs,
+    ...(at.tls ? { tls: true } : {}),
+    reason,
+    detail,
+  };
+}
 
 /**
  * Turns the error of a failed connection attempt into the event that explains it. With `tls`,
@@ -22,38 +51,28 @@ export function classifyConnectError(
   const message = error instanceof Error ? error.message : String(error);
   // Deno's error classes (Deno.errors.ConnectionRefused, ...) carry their class name.
   const name = error instanceof Error ? error.name : "";
-  const base = {
-    type: "connect-failed" as const,
-    server,
-    host: printable(host),
-    timeoutMs,
-    ...(tls ? { tls: true } : {}),
-  };
+  const at = { server, host, timeoutMs, tls };
   const bare = message.replace(/\s*\(os error \d+\)$/, "");
   if (name === "ConnectionRefused" || /ECONNREFUSED/.test(message)) {
-    return { ...base, reason: "refused", detail: message };
+    return connectFailed(at, "refused", message);
   }
   if (
     name === "NotFound" ||
     /lookup address|not known|ENOTFOUND|EAI_|nodename nor servname|No address/i.test(message)
   ) {
-    return { ...base, reason: "unknown-host", detail: message };
+    return connectFailed(at, "unknown-host", message);
   }
   if (tls) {
     const peer = /invalid peer certificate:\s*(.*)$/is.exec(message)?.[1]?.trim();
     if (/not valid for name|NotValidForName|altnames|does not match certificate/i.test(message)) {
       const only = /only valid for (.*)$/is.exec(message)?.[1]?.trim();
-      return {
-        ...base,
-        reason: "tls-name",
-        detail: only ? `it is only valid for ${only}` : (peer ?? bare),
-      };
+      return connectFailed(at, "tls-name", only ? `it is only valid for ${only}` : (peer ?? bare));
     }
     if (
       peer !== undefined ||
       /certificate|self[- ]signed|unable to verify|UnknownIssuer|CERT_/i.test(message)
     ) {
-      return { ...base, reason: "tls-untrusted", detail: peer ?? bare };
+      return connectFailed(at, "tls-untrusted", peer ?? bare);
     }
     if (
       name === "UnexpectedEof" ||
@@ -61,13 +80,13 @@ export function classifyConnectError(
       /unexpected end of file|UnexpectedEof|before secure TLS connection|corrupt message|InvalidContentType|wrong version number|packet length|ECONNRESET|reset by peer|handshake/i
         .test(message)
     ) {
-      return { ...base, reason: "tls-handshake", detail: bare };
+      return connectFailed(at, "tls-handshake", bare);
     }
   }
   if (name === "TimedOut" || /ETIMEDOUT|timed out/i.test(message)) {
-    return { ...base, reason: "timeout", detail: message };
+    return connectFailed(at, "timeout", message);
   }
-  return { ...base, reason: "other", detail: bare };
+  return connectFailed(at, "other", bare);
 }
 
 /**

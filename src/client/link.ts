@@ -16,8 +16,8 @@ import {
   type Message,
 } from "../protocol/mod.ts";
 import type { ClientEvent } from "./events.ts";
-import { classifyConnectError, looksLikeTls } from "./failures.ts";
-import { messageLine, printable } from "./render.ts";
+import { classifyConnectError, connectFailed, looksLikeTls } from "./failures.ts";
+import { messageLine } from "./render.ts";
 
 /** Largest incoming message body shown; larger ones are refused with ERROR 103. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -36,12 +36,16 @@ export function registerFailed(
   reason: RegisterFailure,
   detail = "",
   timeoutMs = 0,
-): { ok: false; event: ClientEvent; nameRefused: false } {
-  return {
-    ok: false,
-    nameRefused: false,
-    event: { type: "register-failed", server, reason, detail, timeoutMs },
-  };
+): NotOpened {
+  return notOpened({ type: "register-failed", server, reason, detail, timeoutMs });
+}
+
+/** A failed {@link OpenResult} that is not a name problem. */
+type NotOpened = { ok: false; event: ClientEvent; nameRefused: false };
+
+/** The failed {@link OpenResult} that `event` explains (not a name problem). */
+function notOpened(event: ClientEvent): NotOpened {
+  return { ok: false, nameRefused: false, event };
 }
 
 /** One message the user asked to send, from then until it is answered or given up. */
@@ -204,11 +208,7 @@ export async function openLink(link: Link, s: LinkSettings): Promise<OpenResult>
     return result;
   } catch (error) {
     await link.close();
-    return {
-      ok: false,
-      nameRefused: false,
-      event: classifyConnectError(error, s.host, link.server, s.timeoutMs, !!s.tls),
-    };
+    return notOpened(classifyConnectError(error, s.host, link.server, s.timeoutMs, !!s.tls));
   } finally {
     clearTimeout(timer);
   }
@@ -241,19 +241,8 @@ async function connectAndRegister(
   ]);
   if (!Array.isArray(connected)) attempts.forEach((a) => a.catch(() => {}));
   if (connected === "timeout") {
-    return {
-      ok: false,
-      nameRefused: false,
-      event: {
-        type: "connect-failed",
-        server: link.server,
-        host: printable(s.host),
-        reason: "timeout",
-        detail: "",
-        timeoutMs: s.timeoutMs,
-        ...(s.tls ? { tls: true } : {}),
-      },
-    };
+    const at = { server: link.server, host: s.host, timeoutMs: s.timeoutMs, tls: !!s.tls };
+    return notOpened(connectFailed(at, "timeout", ""));
   }
   if (!Array.isArray(connected)) return connected;
   for (const conn of connected) {
