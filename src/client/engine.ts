@@ -183,20 +183,11 @@ export class ChatSession {
   async #connectLink(again: boolean): Promise<[OpenResult, Link]> {
     const link = new Link(this.#server, again);
     this.#link = link;
-    const { host, port, name, timeoutMs, connect, tls } = this.#opts;
     const handler = (half: Half): ConnHandler => ({
       data: (chunk) => this.#data(link, half, chunk),
       closed: (error) => this.#closed(link, half, error),
     });
-    const result = await openLink(link, {
-      connect,
-      host,
-      port,
-      name,
-      timeoutMs,
-      handler,
-      ...(tls ? { tls } : {}),
-    });
+    const result = await openLink(link, { ...this.#opts, handler });
     return [result, link];
   }
 

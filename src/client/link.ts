@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Conn, ConnectFn, ConnectOptions, ConnHandler } from "../net/conn.ts";
+import type { Conn, ConnectOptions, ConnHandler } from "../net/conn.ts";
 import {
   type DecodeError,
   Decoder,
@@ -16,6 +16,7 @@ import {
   type Message,
 } from "../protocol/mod.ts";
 import type { ClientEvent } from "./events.ts";
+import type { ChatSessionOptions } from "./options.ts";
 import { classifyConnectError, connectFailed, looksLikeTls } from "./failures.ts";
 import { messageLine } from "./render.ts";
 
@@ -175,23 +176,13 @@ export class Link {
   }
 }
 
-/** What {@link openLink} needs besides the link. */
-export interface LinkSettings {
-  /** Opens a connection. */
-  connect: ConnectFn;
-  /** Server host name or address. */
-  host: string;
-  /** Server port. */
-  port: number;
-  /** Username to register. */
-  name: string;
-  /** How long connecting and registering may take. */
-  timeoutMs: number;
-  /** Speak TLS on both connections. */
-  tls?: ConnectOptions["tls"];
-  /** Receives the bytes and the close of each half. */
-  handler: (half: Half) => ConnHandler;
-}
+/** What {@link openLink} needs besides the link: the session's options for the connection. */
+export type LinkSettings =
+  & Pick<ChatSessionOptions, "connect" | "host" | "port" | "name" | "timeoutMs" | "tls">
+  & {
+    /** Receives the bytes and the close of each half. */
+    handler: (half: Half) => ConnHandler;
+  };
 
 /**
  * Connects both halves of `link` and registers them. On failure closes the link again and
