@@ -27,6 +27,7 @@ import {
   RECONNECT_BACKOFF,
 } from "./backoff.ts";
 import type { ClientEvent } from "./events.ts";
+import { withoutOsError } from "./failures.ts";
 import type { ChatSessionOptions } from "./options.ts";
 import {
   Link,
@@ -497,7 +498,7 @@ export class ChatSession {
     }
     if (this.#state !== "ready") return;
     const detail = error
-      ? `connection error (${error.message.replace(/\s*\(os error \d+\)$/, "")})`
+      ? `connection error (${withoutOsError(error.message)})`
       : "the server closed the connection";
     this.#lost(link, detail);
   }

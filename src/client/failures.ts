@@ -52,7 +52,7 @@ export function classifyConnectError(
   // Deno's error classes (Deno.errors.ConnectionRefused, ...) carry their class name.
   const name = error instanceof Error ? error.name : "";
   const at = { server, host, timeoutMs, tls };
-  const bare = message.replace(/\s*\(os error \d+\)$/, "");
+  const bare = withoutOsError(message);
   if (name === "ConnectionRefused" || /ECONNREFUSED/.test(message)) {
     return connectFailed(at, "refused", message);
   }
@@ -87,6 +87,11 @@ export function classifyConnectError(
     return connectFailed(at, "timeout", message);
   }
   return connectFailed(at, "other", bare);
+}
+
+/** `message` without the ` (os error N)` that Deno's errors end with. */
+export function withoutOsError(message: string): string {
+  return message.replace(/\s*\(os error \d+\)$/, "");
 }
 
 /**
