@@ -21,7 +21,7 @@ import { classifyConnectError, connectFailed, looksLikeTls } from "./failures.ts
 import { messageLine } from "./render.ts";
 
 /** Largest incoming message body shown; larger ones are refused with ERROR 103. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The outcome of opening a session (or a link): registered, or the event that explains why not. */
 export type OpenResult =
