@@ -33,7 +33,7 @@ export type InputLine =
 /** The slash commands of the client. */
 export type SlashCommand = "help" | "quit" | "clear";
 
-/** Every spelling of each slash command, first the one completion offers. */
+/** Every spelling of each slash command, in the order tab completion offers them. */
 const COMMANDS: Readonly<Record<string, SlashCommand>> = {
   "/help": "help",
   "/quit": "quit",
@@ -42,8 +42,10 @@ const COMMANDS: Readonly<Record<string, SlashCommand>> = {
   "/?": "help",
 };
 
-/** The slash commands offered by tab completion. */
-export const COMPLETABLE_COMMANDS: readonly string[] = ["/help", "/quit", "/clear", "/exit"];
+/** The slash commands offered by tab completion: every spelling that is a word (not `/?`). */
+export const COMPLETABLE_COMMANDS: readonly string[] = Object.keys(COMMANDS).filter((c) =>
+  /^\/[a-z]+$/.test(c)
+);
 
 /**
  * Reads one typed line. Accepted: `@name text`, the original client's `@name:text` and
