@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isValidName, MAX_NAME_LENGTH } from "../protocol/mod.ts";
+import { BROADCAST, isValidName, MAX_NAME_LENGTH } from "../protocol/mod.ts";
 import { printable } from "./render.ts";
 
 /** What one typed line asks for. */
@@ -79,8 +79,8 @@ export function parseInputLine(line: string): InputLine {
       hint: 'Not sent: write the name right after "@", e.g. "@xyz hello".',
     };
   }
-  const to = name.toUpperCase() === "ALL" ? "ALL" : name;
-  if (to !== "ALL" && !isValidName(name)) {
+  const to = name.toUpperCase() === BROADCAST ? BROADCAST : name;
+  if (to !== BROADCAST && !isValidName(name)) {
     return {
       kind: "invalid",
       hint: `Not sent: "${
@@ -109,7 +109,7 @@ export function completeInput(line: string, names: Iterable<string>): [string[],
   }
   if (/^@[^\s:]*$/.test(line)) {
     const typed = line.slice(1).toLowerCase();
-    const all = ["ALL", ...[...new Set(names)].sort()];
+    const all = [BROADCAST, ...[...new Set(names)].sort()];
     const hits = all.filter((n) => n.toLowerCase().startsWith(typed));
     return [hits.map((n) => `@${n} `), line];
   }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { encode, type Message } from "../protocol/mod.ts";
+import { BROADCAST, encode, ErrorCode, type Message } from "../protocol/mod.ts";
 import type { ClientEvent } from "./events.ts";
 
 /** Options of {@link renderEvent}. */
@@ -63,7 +63,7 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
     case "sent":
       return green(
         c,
-        event.to === "ALL"
+        event.to === BROADCAST
           ? "Message successfully sent to ALL (everyone online)"
           : `Message successfully sent to ${printable(event.to)}`,
       );
@@ -134,7 +134,7 @@ function reconnectFailed(
   const error = `ERROR ${event.code} ${printable(event.text)}`;
   return red(
     c,
-    event.code === 104
+    event.code === ErrorCode.UsernameTaken
       ? `Cannot reconnect to "${event.server}": the username "${name}" is still taken ` +
         `(${error}) after ${event.tries} tries; someone else may be using it. Start the ` +
         "client again, with another name if need be."
@@ -156,18 +156,18 @@ function registered(event: Extract<ClientEvent, { type: "registered" }>, c: bool
 function notDelivered(event: Extract<ClientEvent, { type: "not-delivered" }>, c: boolean): string {
   const to = printable(event.to);
   let why: string;
-  if (event.code === 102) {
-    why = event.to === "ALL"
+  if (event.code === ErrorCode.UnableToSend) {
+    why = event.to === BROADCAST
       ? "someone online did not receive it"
       : `${to} is not online or did not receive it`;
-  } else if (event.code === 103) {
+  } else if (event.code === ErrorCode.HeaderIncomplete) {
     why = `the server could not read it (ERROR 103 ${printable(event.text)})`;
-  } else if (event.code === 106 && event.attempts !== undefined) {
+  } else if (event.code === ErrorCode.RateLimited && event.attempts !== undefined) {
     why = `the server refused it ${event.attempts} times because you are sending too fast ` +
       `(ERROR 106 ${printable(event.text)}); send it again later`;
-  } else if (event.code === 106) {
+  } else if (event.code === ErrorCode.RateLimited) {
     why = `you are sending too fast (ERROR 106 ${printable(event.text)}); wait a moment`;
-  } else if (event.code === 101) {
+  } else if (event.code === ErrorCode.NoUserRegistered) {
     why = `the server says this client is not registered (ERROR 101 ${printable(event.text)})`;
   } else {
     why = `the server answered ERROR ${event.code} ${printable(event.text)}`;
@@ -177,10 +177,10 @@ function notDelivered(event: Extract<ClientEvent, { type: "not-delivered" }>, c:
 
 function nameRefused(event: Extract<ClientEvent, { type: "name-refused" }>, c: boolean): string {
   const name = printable(event.name);
-  if (event.code === 104) {
+  if (event.code === ErrorCode.UsernameTaken) {
     return red(c, `The username "${name}" is taken: someone online uses it. Choose another.`);
   }
-  if (event.code === 100) {
+  if (event.code === ErrorCode.MalformedUsername) {
     return red(
       c,
       `The server refused the username "${name}" (ERROR 100 ${printable(event.text)}): ` +
@@ -340,7 +340,7 @@ export function describeFailure(event: ClientEvent): string {
       break;
     case "name-refused":
       return `the username "${printable(event.name)}" is ${
-        event.code === 104 ? "still in use" : "refused"
+        event.code === ErrorCode.UsernameTaken ? "still in use" : "refused"
       } (ERROR ${event.code} ${printable(event.text)})`;
   }
   return renderEvent(event, { color: false }).replace(/\.$/, "");
