@@ -46,6 +46,7 @@ export type { OpenResult } from "./link.ts";
 export type { ChatSessionOptions } from "./options.ts";
 export type { ClientEvent, ConnectFailure } from "./events.ts";
 export type { Backoff } from "./backoff.ts";
+export type { Conn, ConnectFn, ConnectOptions, ConnHandler, TransportKind } from "../net/conn.ts";
 
 /** How long /quit waits for the server to confirm UNREGISTER before just closing. */
 const LEAVE_WAIT_MS = 1000;
