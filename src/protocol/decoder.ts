@@ -426,7 +426,7 @@ export class Decoder {
     first: string | null,
     headers: readonly Header[] | undefined,
   ): void {
-    const line = first ?? `${verb} ${arg}`;
+    // The line is only needed to report a failure: not built for the messages that pass.
     let message: Message;
     switch (verb) {
       case "SEND":
@@ -452,7 +452,12 @@ export class Decoder {
           const reason = `${verb} must be followed by TOSEND or TORECV, not ${
             JSON.stringify(half)
           }`;
-          this.#fail(emit, { code: "malformed", reason, line, fatal: false });
+          this.#fail(emit, {
+            code: "malformed",
+            reason,
+            line: first ?? `${verb} ${arg}`,
+            fatal: false,
+          });
           return;
         }
         message = { type: verb, half, name };
@@ -462,7 +467,12 @@ export class Decoder {
         const [code, text] = splitFirst(arg);
         if (!/^\d{1,9}$/.test(code)) {
           const reason = `ERROR must be followed by a number, not ${JSON.stringify(code)}`;
-          this.#fail(emit, { code: "malformed", reason, line, fatal: false });
+          this.#fail(emit, {
+            code: "malformed",
+            reason,
+            line: first ?? `${verb} ${arg}`,
+            fatal: false,
+          });
           return;
         }
         message = { type: "ERROR", code: Number(code), text };
