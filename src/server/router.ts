@@ -548,14 +548,12 @@ export class Router {
     const user = link.user;
     if (user !== null) {
       const half: Half = user.send === link ? "TOSEND" : "TORECV";
-      // A TLS peer that just hangs up without close_notify has simply closed.
-      const why = error && !/close_notify/.test(error.message)
-        ? `connection error: ${error.message}`
-        : "connection closed";
+      const why = error ? `connection error: ${error.message}` : "connection closed";
       this.log({ event: "disconnected", name: user.name, half, reason: why });
-      this.removeUser(user, null, "disconnected");
+      this.removeUser(user, null, "disconnected"); // fails this link's deliveries too
+    } else {
+      this.failDeliveries(link, "disconnected");
     }
-    this.failDeliveries(link, "disconnected");
   }
 
   /** Closes a connection that broke a limit. */

@@ -92,6 +92,7 @@ export class Session implements ConnHandler {
   closed(error?: Error): void {
     this.#host.sessions.delete(this);
     this.#host.clock.tick();
-    this.#router.closed(this.link, error);
+    // A TLS peer that just hangs up without close_notify has simply closed.
+    this.#router.closed(this.link, error && /close_notify/.test(error.message) ? undefined : error);
   }
 }
