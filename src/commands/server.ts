@@ -116,7 +116,9 @@ export async function serverMain(args: string[]): Promise<number> {
   }
   const options: Partial<ServerOptions> = {
     hostname: str("host") ?? DEFAULT_SERVER_OPTIONS.hostname,
-    port: str("port") !== undefined ? parsePort(str("port")!, SERVER_USAGE, true) : 5500,
+    port: str("port") !== undefined
+      ? parsePort(str("port")!, SERVER_USAGE, true)
+      : DEFAULT_SERVER_OPTIONS.port,
     transport,
     ...parseLimits(str),
   };

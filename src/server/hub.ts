@@ -81,15 +81,7 @@ export class Hub implements SessionHost {
   /** Starts listening on `spec`; its connections join this hub. */
   async listen(spec: ListenSpec): Promise<BoundAddress> {
     const tls = spec.tls !== undefined;
-    const listener = await listen(
-      {
-        hostname: spec.hostname,
-        port: spec.port,
-        transport: spec.transport,
-        ...(spec.tls ? { tls: spec.tls } : {}),
-      },
-      (conn: Conn) => new Session(this, conn, tls),
-    );
+    const listener = await listen(spec, (conn: Conn) => new Session(this, conn, tls));
     this.#listeners.push(listener);
     const bound = { hostname: listener.hostname, port: listener.port, tls };
     this.#addresses.push(bound);

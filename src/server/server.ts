@@ -11,31 +11,22 @@
  */
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES } from "../protocol/mod.ts";
 import type { TransportKind } from "../net/transport.ts";
-import { type BoundAddress, Hub, type ListenSpec } from "./hub.ts";
+import { type BoundAddress, Hub, type HubOptions, type ListenSpec } from "./hub.ts";
 import { SILENT } from "./log.ts";
-import type { RouterOptions } from "./router.ts";
 
 export type { TransportKind } from "../net/transport.ts";
 export type { LogEvent, Logger } from "./log.ts";
 export type { BoundAddress, ListenSpec } from "./hub.ts";
 export type { RouterOptions } from "./router.ts";
+export type { HubOptions } from "./hub.ts";
+export type { SessionLimits } from "./session.ts";
 
-/** Settings of a running server; every field has a default in {@link DEFAULT_SERVER_OPTIONS}. */
-export interface ServerOptions extends RouterOptions {
-  /** Interface to listen on. */
-  hostname: string;
-  /** Port to listen on; 0 picks a free one. */
-  port: number;
-  /** Largest header accepted, in bytes. */
-  maxHeaderBytes: number;
-  /** Largest message body accepted, in bytes. */
-  maxBodyBytes: number;
-  /** On shutdown, how long to wait for messages in flight to be acknowledged. */
-  drainTimeoutMs: number;
-  /** Socket API. */
-  transport: TransportKind;
-  /** Serve TLS with this certificate chain and key (PEM text); plain TCP when absent. */
-  tls?: { cert: string; key: string };
+/**
+ * Settings of a running server; every field has a default in {@link DEFAULT_SERVER_OPTIONS}.
+ * The rules are the hub's (router, decoder limits, drain time); `hostname`, `port`, `transport`
+ * and `tls` are the one address listened on unless `listeners` names several.
+ */
+export interface ServerOptions extends HubOptions, ListenSpec {
   /**
    * Listen on each of these instead of `hostname`, `port` and `tls` (one hub, one namespace:
    * users of a TLS port and of a plain port talk to each other). `transport` is the default of
