@@ -123,6 +123,19 @@ export class Router {
     if (this.logging) this.#log(event);
   }
 
+  /** Logs a protocol error on `link` (`closed`: the connection is closed for it). */
+  #protocolError(link: Link, reason: string, closed = false): void {
+    if (this.logging) {
+      this.#log({
+        event: "protocol-error",
+        remote: link.endpoint.remote,
+        name: link.label,
+        reason,
+        closed,
+      });
+    }
+  }
+
   /** Takes a new connection in, or refuses it (ERROR 105, then closed) past a limit. */
   accept(endpoint: Endpoint): Link {
     const link = new Link(endpoint, this.clock.now());
@@ -169,12 +182,7 @@ export class Router {
     }
     if (m.type === "REGISTER") return this.register(link, m.half, m.name);
     if (link.user === null) {
-      this.log({
-        event: "protocol-error",
-        remote: link.endpoint.remote,
-        reason: `${m.type} before REGISTER`,
-        closed: false,
-      });
+      this.#protocolError(link, `${m.type} before REGISTER`);
       return this.reply(link, E101);
     }
     switch (m.type) {
@@ -183,13 +191,7 @@ export class Router {
       case "UNREGISTER":
         return this.unregister(link, m.name);
       default:
-        this.log({
-          event: "protocol-error",
-          remote: link.endpoint.remote,
-          name: link.label,
-          reason: `unexpected ${m.type} from a client`,
-          closed: false,
-        });
+        this.#protocolError(link, `unexpected ${m.type} from a client`);
         this.reply(link, E103);
         return this.answeredWrong(link, `it answered ${m.type} instead of RECEIVED`);
     }
@@ -204,13 +206,7 @@ export class Router {
   decodeError(link: Link, error: DecodeError): void {
     if (link.endpoint.closed || link.refused) return;
     const reason = describeDecodeError(error);
-    this.log({
-      event: "protocol-error",
-      remote: link.endpoint.remote,
-      name: link.label,
-      reason,
-      closed: error.fatal,
-    });
+    this.#protocolError(link, reason, error.fatal);
     if (error.fatal) return this.reply(link, E103, true);
     if (error.code === "body-too-large" && error.verb === "SEND" && link.has("TOSEND")) {
       // The body was skipped, so the stream is still in step: refuse just this message.
@@ -262,13 +258,7 @@ export class Router {
   unregister(link: Link, name: string): void {
     const user = link.user!;
     if (user.name !== name) {
-      this.log({
-        event: "protocol-error",
-        remote: link.endpoint.remote,
-        name: user.name,
-        reason: `UNREGISTER "${name}" on a connection of "${user.name}"`,
-        closed: false,
-      });
+      this.#protocolError(link, `UNREGISTER "${name}" on a connection of "${user.name}"`);
       return this.reply(link, E101);
     }
     this.log({ event: "unregistered", name });
@@ -297,13 +287,7 @@ export class Router {
   send(link: Link, to: string, body: Uint8Array): void {
     const from = link.user!.name;
     if (!link.has("TOSEND")) {
-      this.log({
-        event: "protocol-error",
-        remote: link.endpoint.remote,
-        name: from,
-        reason: "SEND on a TORECV connection",
-        closed: false,
-      });
+      this.#protocolError(link, "SEND on a TORECV connection");
       return this.reply(link, E102);
     }
     const now = this.clock.now();
@@ -368,7 +352,7 @@ export class Router {
       return this.answerSend(link, slot ?? reserve(link), E102);
     }
     const r = target.recv!;
-    const d = new Delivery(++this.#ids, from, to, EMPTY, body.length, now, link, null, r.sent);
+    const d = this.#delivery(link, target, body, now, null);
     if (slot === null) link.replies.push(d);
     else d.slot = slot;
     this.deliver(r, d, body, null);
@@ -389,7 +373,7 @@ export class Router {
     const group = new Broadcast(from, link, slot);
     group.targets = group.waiting = targets.length;
     if (targets.length === 0) return this.settled(group);
-    const bytes = encode({ type: "FORWARD", from, body });
+    const bytes = this.#forward(link, body);
     const now = this.clock.now();
     for (const user of targets) {
       // A delivery can set off others that take a later target offline (a dropped reader).
@@ -397,19 +381,7 @@ export class Router {
         this.groupDone(group, false);
         continue;
       }
-      const r = user.recv!;
-      const d = new Delivery(
-        ++this.#ids,
-        from,
-        user.name,
-        EMPTY,
-        body.length,
-        now,
-        link,
-        group,
-        r.sent,
-      );
-      this.deliver(r, d, body, bytes);
+      this.deliver(user.recv!, this.#delivery(link, user, body, now, group), body, bytes);
     }
   }
 
@@ -464,16 +436,38 @@ export class Router {
     ) {
       return this.done(d, false, `"${d.to}" has too many messages waiting`);
     }
-    if (shared === null) {
-      const sender = d.sender;
-      // Made on the first message, not at registration: an idle user costs nothing for it.
-      if (sender.forward === EMPTY) sender.forward = forwardHead(d.from);
-      d.bytes = encodeForward(sender.forward, body);
-    } else {
-      d.bytes = shared;
-    }
+    d.bytes = shared ?? this.#forward(d.sender, body);
     box.put(d);
     this.pump(r);
+  }
+
+  /** The FORWARD of `body` from the user of `sender`'s TOSEND link. */
+  #forward(sender: Link, body: Uint8Array): Uint8Array {
+    // The head is made on the first message, not at registration: an idle user costs nothing.
+    if (sender.forward === EMPTY) sender.forward = forwardHead(sender.user!.name);
+    return encodeForward(sender.forward, body);
+  }
+
+  /** A new delivery (with its id) of `body` from `sender`'s user to `to`. */
+  #delivery(
+    sender: Link,
+    to: UserHalves<Link>,
+    body: Uint8Array,
+    now: number,
+    group: Broadcast | null,
+  ): Delivery {
+    const r = to.recv!;
+    return new Delivery(
+      ++this.#ids,
+      sender.user!.name,
+      to.name,
+      EMPTY,
+      body.length,
+      now,
+      sender,
+      group,
+      r.sent,
+    );
   }
 
   /** Sends the recipient its next FORWARD if none is awaiting an answer. */
@@ -501,13 +495,10 @@ export class Router {
   acknowledged(r: Link, from: string, ok: boolean, why = ""): void {
     const d = r.inflight;
     if (d === null || !r.has("TORECV")) {
-      this.log({
-        event: "protocol-error",
-        remote: r.endpoint.remote,
-        name: r.label,
-        reason: ok ? `RECEIVED ${from} matches no message awaiting an answer` : `unexpected ERROR`,
-        closed: false,
-      });
+      this.#protocolError(
+        r,
+        ok ? `RECEIVED ${from} matches no message awaiting an answer` : `unexpected ERROR`,
+      );
       return;
     }
     r.inflight = null;
