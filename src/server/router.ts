@@ -165,7 +165,7 @@ export class Router {
   }
 
   /** Answers one SEND of `link` in its slot. */
-  answerSend(link: Link, slot: Slot, answer: Uint8Array): void {
+  #answerSend(link: Link, slot: Slot, answer: Uint8Array): void {
     link.pendingSends--;
     resolve(this, link, slot, answer);
   }
@@ -178,28 +178,28 @@ export class Router {
     if (link.endpoint.closed || link.refused) return;
     if (m.type === "SEND" && link.user !== null) return this.send(link, m.to, m.body);
     if (m.type === "RECEIVED" && link.user !== null) {
-      return this.acknowledged(link, m.from, true);
+      return this.#acknowledged(link, m.from, true);
     }
-    if (m.type === "REGISTER") return this.register(link, m.half, m.name);
+    if (m.type === "REGISTER") return this.#register(link, m.half, m.name);
     if (link.user === null) {
       this.#protocolError(link, `${m.type} before REGISTER`);
       return this.reply(link, E101);
     }
     switch (m.type) {
       case "ERROR":
-        return this.acknowledged(link, "", false, `it answered ERROR ${m.code} ${m.text}`);
+        return this.#acknowledged(link, "", false, `it answered ERROR ${m.code} ${m.text}`);
       case "UNREGISTER":
-        return this.unregister(link, m.name);
+        return this.#unregister(link, m.name);
       default:
         this.#protocolError(link, `unexpected ${m.type} from a client`);
         this.reply(link, E103);
-        return this.answeredWrong(link, `it answered ${m.type} instead of RECEIVED`);
+        return this.#answeredWrong(link, `it answered ${m.type} instead of RECEIVED`);
     }
   }
 
   /** A recipient answered something other than RECEIVED: the message in flight failed. */
-  answeredWrong(link: Link, why: string): void {
-    if (link.inflight !== null && link.has("TORECV")) this.acknowledged(link, "", false, why);
+  #answeredWrong(link: Link, why: string): void {
+    if (link.inflight !== null && link.has("TORECV")) this.#acknowledged(link, "", false, why);
   }
 
   /** Input on `link` could not be decoded. */
@@ -218,14 +218,14 @@ export class Router {
       return this.reply(link, E101);
     }
     this.reply(link, E103);
-    this.answeredWrong(link, `it answered with something unreadable (${reason})`);
+    this.#answeredWrong(link, `it answered with something unreadable (${reason})`);
   }
 
   // -------------------------------------------------------------------------------------------
   // Registration.
 
   /** REGISTER `half` `name` on `link`. */
-  register(link: Link, half: Half, name: string): void {
+  #register(link: Link, half: Half, name: string): void {
     const remote = link.endpoint.remote;
     if (!isValidName(name)) {
       const reason = `malformed username ${JSON.stringify(name.slice(0, 80))}`;
@@ -255,19 +255,19 @@ export class Router {
   }
 
   /** UNREGISTER `name` on `link`: answered after what it is owed, then the connection ends. */
-  unregister(link: Link, name: string): void {
+  #unregister(link: Link, name: string): void {
     const user = link.user!;
     if (user.name !== name) {
       this.#protocolError(link, `UNREGISTER "${name}" on a connection of "${user.name}"`);
       return this.reply(link, E101);
     }
     this.log({ event: "unregistered", name });
-    this.removeUser(user, link, "unregistered");
+    this.#removeUser(user, link, "unregistered");
     this.reply(link, encode({ type: "UNREGISTERED", name }), true);
   }
 
   /** Removes a user: fails what waits for it and closes its other connection. */
-  removeUser(user: UserHalves<Link>, keep: Link | null, reason: string): void {
+  #removeUser(user: UserHalves<Link>, keep: Link | null, reason: string): void {
     const { send, recv } = user;
     this.directory.release(user);
     for (const link of recv === send ? [send] : [send, recv]) {
@@ -275,7 +275,7 @@ export class Router {
       link.user = null;
       link.halves = 0;
       link.forward = EMPTY;
-      this.failDeliveries(link, reason);
+      this.#failDeliveries(link, reason);
       if (link !== keep) link.endpoint.end();
     }
   }
@@ -291,9 +291,9 @@ export class Router {
       return this.reply(link, E102);
     }
     const now = this.clock.now();
-    if (this.draining) return this.refuse(link, from, to, E102, "the server is shutting down");
+    if (this.draining) return this.#refuse(link, from, to, E102, "the server is shutting down");
     if (!this.#buckets.take(from, now)) {
-      return this.refuse(
+      return this.#refuse(
         link,
         from,
         to,
@@ -302,7 +302,7 @@ export class Router {
       );
     }
     if (link.pendingSends >= this.options.maxPendingSends) {
-      return this.refuse(link, from, to, E102, "too many messages awaiting answers");
+      return this.#refuse(link, from, to, E102, "too many messages awaiting answers");
     }
     link.pendingSends++;
     if (link.broadcasting || link.waiting.length > 0) {
@@ -313,17 +313,17 @@ export class Router {
         link.waiting.length > 0 && link.waitingBytes + body.length > this.options.maxQueuedBytes
       ) {
         this.notDelivered(from, to, "too many messages waiting to go");
-        return this.answerSend(link, slot, E102);
+        return this.#answerSend(link, slot, E102);
       }
       link.waiting.push({ to, body, slot });
       link.waitingBytes += body.length;
       return;
     }
-    this.dispatch(link, from, to, body, null, now);
+    this.#dispatch(link, from, to, body, null, now);
   }
 
   /** Answers a SEND that is refused before it counts as pending. */
-  refuse(link: Link, from: string, to: string, answer: Uint8Array, reason: string): void {
+  #refuse(link: Link, from: string, to: string, answer: Uint8Array, reason: string): void {
     this.notDelivered(from, to, reason);
     this.reply(link, answer);
   }
@@ -337,7 +337,7 @@ export class Router {
    * Starts delivering one SEND whose turn has come. `slot` is its answer slot if one was
    * reserved already (it waited behind a SEND ALL); if null, the next slot of `link` is its.
    */
-  dispatch(
+  #dispatch(
     link: Link,
     from: string,
     to: string,
@@ -349,13 +349,13 @@ export class Router {
     const target = this.directory.online(to);
     if (target === undefined) {
       this.notDelivered(from, to, `"${to}" is not online`);
-      return this.answerSend(link, slot ?? reserve(link), E102);
+      return this.#answerSend(link, slot ?? reserve(link), E102);
     }
     const r = target.recv!;
     const d = this.#delivery(link, target, body, now, null);
     if (slot === null) link.replies.push(d);
     else d.slot = slot;
-    this.deliver(r, d, body, null);
+    this.#deliver(r, d, body, null);
   }
 
   /**
@@ -372,39 +372,39 @@ export class Router {
     }
     const group = new Broadcast(from, link, slot);
     group.targets = group.waiting = targets.length;
-    if (targets.length === 0) return this.settled(group);
+    if (targets.length === 0) return this.#settled(group);
     const bytes = this.#forward(link, body);
     const now = this.clock.now();
     for (const user of targets) {
       // A delivery can set off others that take a later target offline (a dropped reader).
       if (this.directory.online(user.name) !== user) {
-        this.groupDone(group, false);
+        this.#groupDone(group, false);
         continue;
       }
-      this.deliver(user.recv!, this.#delivery(link, user, body, now, group), body, bytes);
+      this.#deliver(user.recv!, this.#delivery(link, user, body, now, group), body, bytes);
     }
   }
 
   /** One recipient of a SEND ALL answered (or failed). */
-  groupDone(group: Broadcast, ok: boolean): void {
+  #groupDone(group: Broadcast, ok: boolean): void {
     if (!ok) group.failed++;
-    if (--group.waiting === 0) this.settled(group);
+    if (--group.waiting === 0) this.#settled(group);
   }
 
   /** Every recipient of a SEND ALL has answered: its sender's answer, and what waited. */
-  settled(group: Broadcast): void {
+  #settled(group: Broadcast): void {
     const { from, sender, failed } = group;
     if (this.logging) {
       this.#log({ event: "broadcast", from, delivered: group.targets - failed, failed });
     }
-    this.answerSend(sender, group.slot, failed === 0 ? SENT_ALL : E102);
+    this.#answerSend(sender, group.slot, failed === 0 ? SENT_ALL : E102);
     sender.broadcasting = false;
     // Not inside the callbacks of whichever connection finished this broadcast.
-    queueMicrotask(() => this.resume(sender));
+    queueMicrotask(() => this.#resume(sender));
   }
 
   /** Starts what waited behind a finished SEND ALL, in order, up to the next SEND ALL. */
-  resume(link: Link): void {
+  #resume(link: Link): void {
     while (!link.broadcasting && link.waiting.length > 0) {
       const w = link.waiting.shift()!;
       link.waitingBytes -= w.body.length;
@@ -414,10 +414,10 @@ export class Router {
           ? "the sender left"
           : "the server is shutting down";
         this.notDelivered(from ?? "?", w.to, reason);
-        this.answerSend(link, w.slot, E102);
+        this.#answerSend(link, w.slot, E102);
         continue;
       }
-      this.dispatch(link, from, w.to, w.body, w.slot, this.clock.now());
+      this.#dispatch(link, from, w.to, w.body, w.slot, this.clock.now());
     }
   }
 
@@ -426,7 +426,7 @@ export class Router {
    * for a broadcast). The FORWARD is encoded only once it is queued: a flood at full queues
    * costs no copies.
    */
-  deliver(r: Link, d: Delivery, body: Uint8Array, shared: Uint8Array | null): void {
+  #deliver(r: Link, d: Delivery, body: Uint8Array, shared: Uint8Array | null): void {
     const box = r.mailbox!;
     // A FORWARD is its body plus a header of about 30 bytes and the sender's name.
     const size = body.length + d.from.length + 32;
@@ -438,7 +438,7 @@ export class Router {
     }
     d.bytes = shared ?? this.#forward(d.sender, body);
     box.put(d);
-    this.pump(r);
+    this.#pump(r);
   }
 
   /** The FORWARD of `body` from the user of `sender`'s TOSEND link. */
@@ -471,7 +471,7 @@ export class Router {
   }
 
   /** Sends the recipient its next FORWARD if none is awaiting an answer. */
-  pump(r: Link): void {
+  #pump(r: Link): void {
     if (r.inflight !== null || r.endpoint.closed || r.mailbox === null) return;
     const d = r.mailbox.next();
     if (d === undefined) return;
@@ -487,12 +487,12 @@ export class Router {
       if (ok) this.#log({ event: "forwarded", from: d.from, to: d.to, bytes: d.bodyBytes });
       else this.#log({ event: "not-delivered", from: d.from, to: d.to, reason });
     }
-    if (d.group !== null) this.groupDone(d.group, ok);
-    else this.answerSend(d.sender, d.slot, ok ? d.sent : E102);
+    if (d.group !== null) this.#groupDone(d.group, ok);
+    else this.#answerSend(d.sender, d.slot, ok ? d.sent : E102);
   }
 
   /** A recipient answered RECEIVED (ok) or ERROR (not ok) on its TORECV connection. */
-  acknowledged(r: Link, from: string, ok: boolean, why = ""): void {
+  #acknowledged(r: Link, from: string, ok: boolean, why = ""): void {
     const d = r.inflight;
     if (d === null || !r.has("TORECV")) {
       this.#protocolError(
@@ -516,11 +516,11 @@ export class Router {
           : `"${d.to}" could not read it: ${why}`,
       );
     }
-    this.pump(r);
+    this.#pump(r);
   }
 
   /** Fails every message for `r`, in flight or queued. */
-  failDeliveries(r: Link, reason: string): void {
+  #failDeliveries(r: Link, reason: string): void {
     r.inflight = null;
     if (r.mailbox === null) return;
     for (const d of r.mailbox.dropAll()) this.done(d, false, `"${d.to}" ${reason}`);
@@ -541,9 +541,9 @@ export class Router {
       const half: Half = user.send === link ? "TOSEND" : "TORECV";
       const why = error ? `connection error: ${error.message}` : "connection closed";
       this.log({ event: "disconnected", name: user.name, half, reason: why });
-      this.removeUser(user, null, "disconnected"); // fails this link's deliveries too
+      this.#removeUser(user, null, "disconnected"); // fails this link's deliveries too
     } else {
-      this.failDeliveries(link, "disconnected");
+      this.#failDeliveries(link, "disconnected");
     }
   }
 
@@ -570,8 +570,8 @@ export class Router {
    * ended right after this, and those answers must go out before.
    */
   failAll(reason: string): void {
-    for (const link of this.links) this.failDeliveries(link, reason);
-    for (const link of this.links) this.resume(link);
+    for (const link of this.links) this.#failDeliveries(link, reason);
+    for (const link of this.links) this.#resume(link);
   }
 
   /**
