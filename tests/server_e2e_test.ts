@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { runChat, startChatServer } from "./spawn.ts";
 import { withWires } from "./wire.ts";
-import { conformanceCases } from "./conformance.ts";
+import { conformanceCases, runCase } from "./conformance.ts";
 
 Deno.test("chat server relays the original sample session and logs it in the original's style", async () => {
   const { server, port } = await startChatServer();
@@ -167,7 +167,7 @@ Deno.test("chat server passes every conformance case as a process with its defau
   const { server, port } = await startChatServer();
   try {
     for (const c of conformanceCases) {
-      await t.step(c.name, () => c.run({ hostname: "127.0.0.1", port }));
+      await t.step(`${c.id}: ${c.title}`, () => runCase(c, { hostname: "127.0.0.1", port }));
     }
   } finally {
     server.kill("SIGTERM");
