@@ -1,0 +1,235 @@
+/**
+ * `chat conformance client`: checks a chat client against the protocol by playing a scripted
+ * server, either running the client's command for each case or telling a person what to do.
+ * Its help, its flags and its exit codes.
+ *
+ * @module
+ */
+import { parseCommandLine, parseDuration, parsePort, UsageError } from "./cli.ts";
+import { type Report, runCases } from "../conformance/case.ts";
+import {
+  type ClientTarget,
+  DEFAULT_TYPE_TEMPLATE,
+  ListenTarget,
+  RunTarget,
+} from "../conformance/client.ts";
+import { CLIENT_CASES } from "../conformance/client_cases.ts";
+import {
+  formatCaseLine,
+  formatFailures,
+  formatScore,
+  toJson,
+  toJunit,
+} from "../conformance/report.ts";
+
+/** Usage line of `chat conformance client`. */
+export const CONFORMANCE_CLIENT_USAGE =
+  "Usage: chat conformance client [options] -- COMMAND [ARGS...]   or   --listen PORT";
+
+/** Help text of `chat conformance client`. */
+export const CONFORMANCE_CLIENT_HELP = `${CONFORMANCE_CLIENT_USAGE}
+
+Checks a chat client against the protocol (PROTOCOL.md) by playing a scripted server: its
+registration, the framing of its SEND (Content-length in bytes), that it answers every
+FORWARD with RECEIVED (also when FORWARDs arrive a byte at a time or several at once),
+that it shows messages, and that it goes on after SENT, the "SEND name" typo, ERROR 102
+and ERROR 103. One line per case, the failures with what was sent, expected and got, and
+a score.
+
+Two ways:
+  -- COMMAND ARGS...     Run the client: once per case, connected to a scripted server on
+                         a free loopback port, killed at the end of the case. Messages are
+                         typed into its standard input; its output is read to see that it
+                         shows messages. In the arguments, {host}, {port} and {user} are
+                         replaced by the server's address, its port and the user name.
+  --listen PORT          Listen on PORT (0: any free port) and tell a person, case by
+                         case, what to start and what to type (instructions on standard
+                         error), for clients that cannot be scripted
+
+Options:
+  --type TEMPLATE        How to type a message into the client: {to} and {text} are
+                         replaced (default "${DEFAULT_TYPE_TEMPLATE}"; a newline is added)
+  --timeout TIME         Time each case may take (default 10s; 2m with --listen;
+                         units ms, s, m)
+  --json                 Print the report as JSON (target; cases with id, title, rule,
+                         result, detail; passed, failed, skipped)
+  --junit FILE           Also write the report as JUnit XML to FILE
+  --extensions           Also run extension cases (there are none for clients yet)
+  -h, --help             Show this help
+
+Exit codes: 0 every case passed (or was skipped), 1 a case failed, 2 usage error.
+
+Examples:
+  chat conformance client -- chat client {user} {host} --port {port}
+  chat conformance client --type '{to}:{text}' -- python3 client.py {host} {port} {user}
+  chat conformance client --listen 5500
+`;
+
+const OPTIONS = {
+  type: { type: "string" },
+  timeout: { type: "string" },
+  json: { type: "boolean" },
+  junit: { type: "string" },
+  listen: { type: "string" },
+  extensions: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Where the command writes: its report (`out`) and instructions and problems (`err`). */
+export interface ConformanceIo {
+  /** Writes one line (or block) of the report. */
+  out: (text: string) => void;
+  /** Writes one line of instructions or a problem. */
+  err: (text: string) => void;
+}
+
+const CONSOLE: ConformanceIo = {
+  out: (text) => console.log(text),
+  err: (text) => console.error(text),
+};
+
+/** The parsed command line. */
+interface Parsed {
+  command: string[];
+  listen: number | null;
+  typeTemplate: string;
+  timeoutMs: number;
+  json: boolean;
+  junit: string | null;
+  extensions: boolean;
+}
+
+function parse(args: string[]): Parsed | "help" {
+  const dash = args.indexOf("--");
+  const own = dash < 0 ? args : args.slice(0, dash);
+  const command = dash < 0 ? [] : args.slice(dash + 1);
+  const usage = CONFORMANCE_CLIENT_USAGE;
+  const { values: v, positionals } = parseCommandLine(own, OPTIONS, usage);
+  if (v.help) return "help";
+  const str = (k: string) => v[k] as string | undefined;
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `Unexpected argument "${positionals[0]}": put the client's command after "--".`,
+      usage,
+    );
+  }
+  const listen = str("listen") !== undefined ? parsePort(str("listen")!, usage, true) : null;
+  if (listen === null && command.length === 0) {
+    throw new UsageError(
+      'Missing client: give its command after "--" (e.g. -- chat client {user} {host} ' +
+        "--port {port}), or --listen PORT to run it by hand.",
+      usage,
+    );
+  }
+  if (listen !== null && command.length > 0) {
+    throw new UsageError('Give either a command after "--" or --listen, not both.', usage);
+  }
+  const timeout = str("timeout");
+  return {
+    command,
+    listen,
+    typeTemplate: str("type") ?? DEFAULT_TYPE_TEMPLATE,
+    timeoutMs: timeout !== undefined
+      ? parseDuration(timeout, "--timeout", usage)
+      : listen !== null
+      ? 120_000
+      : 10_000,
+    json: v.json === true,
+    junit: str("junit") ?? null,
+    extensions: v.extensions === true,
+  };
+}
+
+/** Runs the cases against `target`, printing each line as it comes unless JSON was asked. */
+async function check(target: ClientTarget, p: Parsed, io: ConformanceIo): Promise<Report> {
+  if (!p.json) io.out(`Conformance of ${target.label}:\n`);
+  let index = 0;
+  const report = await runCases(target, target.label, CLIENT_CASES, {
+    timeoutMs: p.timeoutMs,
+    extensions: p.extensions,
+    onCase: (r) => {
+      index++;
+      if (!p.json) io.out(formatCaseLine(r, index));
+    },
+  });
+  if (p.json) {
+    io.out(toJson(report));
+  } else {
+    const failures = formatFailures(report);
+    if (failures !== "") io.out(`\n${failures}`);
+    io.out(`\n${formatScore(report)}`);
+  }
+  return report;
+}
+
+/** Starts listening for a person's client; null (after saying why) when the port is not free. */
+function listenTarget(p: Parsed, io: ConformanceIo): ListenTarget | null {
+  try {
+    const target = new ListenTarget({
+      port: p.listen ?? 0,
+      typeTemplate: p.typeTemplate,
+      waitMs: p.timeoutMs,
+      say: io.err,
+    });
+    io.err(
+      `Listening on ${target.server.hostname}:${target.server.port}. Each case says what to ` +
+        `do; each waits up to ${p.timeoutMs} ms.`,
+    );
+    return target;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    io.err(`Cannot listen on port "${p.listen}": ${why}`);
+    return null;
+  }
+}
+
+/**
+ * Entry point of `chat conformance client`: returns the exit code (0 all passed, 1 a case
+ * failed or the run could not start, 2 usage error). `io` says where output goes (default:
+ * standard output and standard error).
+ */
+export async function conformanceClientMain(
+  args: string[],
+  io: ConformanceIo = CONSOLE,
+): Promise<number> {
+  let p: Parsed | "help";
+  try {
+    p = parse(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(`${error.message}\n${error.usage}`);
+    return 2;
+  }
+  if (p === "help") {
+    io.out(CONFORMANCE_CLIENT_HELP.trimEnd());
+    return 0;
+  }
+  let report: Report;
+  if (p.listen !== null) {
+    const target = listenTarget(p, io);
+    if (target === null) return 1;
+    try {
+      report = await check(target, p, io);
+    } finally {
+      await target.stop();
+      io.err("Done: you can close your client.");
+    }
+  } else {
+    const target = new RunTarget({
+      command: p.command,
+      typeTemplate: p.typeTemplate,
+      waitMs: p.timeoutMs,
+    });
+    report = await check(target, p, io);
+  }
+  if (p.junit !== null) {
+    try {
+      await Deno.writeTextFile(p.junit, toJunit(report));
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      io.err(`Cannot write the JUnit report to "${p.junit}": ${why}`);
+      return 1;
+    }
+  }
+  return report.failed === 0 ? 0 : 1;
+}

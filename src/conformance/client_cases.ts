@@ -1,0 +1,343 @@
+/**
+ * The client conformance cases: what a client of the two-socket chat protocol must do, checked
+ * by a scripted server ({@link ScriptedServer}) against any client a {@link ClientTarget} runs.
+ * Each case has a stable id and names the PROTOCOL.md section of its rule. The project's own
+ * tests run these same cases against our client.
+ *
+ * @module
+ */
+import {
+  describeDecodeError,
+  encode,
+  type Half,
+  type Message,
+  utf8Bytes,
+} from "../protocol/mod.ts";
+import { type Case, CaseFailure } from "./case.ts";
+import { type ClientSession, type ClientTarget, needOutput } from "./client.ts";
+import type { ScriptedConn } from "./client_server.ts";
+import { toBytes, waitFor } from "./client_server.ts";
+import { escapeBytes } from "./report.ts";
+
+/** The user the client under test sends to, and who sends to it. */
+const PEER = "xyz";
+/** A second peer, so that answers to several FORWARDs can be told apart. */
+const PEER2 = "bob";
+
+/** A client that registered both halves, as a case works with it. */
+interface Client {
+  session: ClientSession;
+  tosend: ScriptedConn;
+  torecv: ScriptedConn;
+  waitMs: number;
+  signal: AbortSignal;
+}
+
+/** Opens a session, waits for both halves to be registered, runs `body`, always closes. */
+async function withClient(
+  target: ClientTarget,
+  signal: AbortSignal,
+  body: (c: Client) => Promise<void>,
+): Promise<void> {
+  const session = await target.open(signal);
+  try {
+    const ready = await session.server.registered(target.waitMs, signal);
+    if (typeof ready === "string") {
+      const wrote = session.server.conns.map((c) => escapeBytes(c.bytes)).filter((t) => t !== "");
+      throw new CaseFailure(
+        `The client did not register both halves${gone(session)}.`,
+        {
+          expected:
+            `REGISTER TOSEND ${session.user}\\n\\n and REGISTER TORECV ${session.user}\\n\\n`,
+          got: wrote.length > 0 ? wrote.join(" | ") : nothingWithin(target.waitMs),
+        },
+      );
+    }
+    await body({ session, ...ready, waitMs: target.waitMs, signal });
+  } finally {
+    await target.close(session);
+  }
+}
+
+function gone(session: ClientSession): string {
+  const why = session.gone();
+  return why === null ? "" : ` (${why.replace(/\.$/, "")})`;
+}
+
+function nothingWithin(ms: number): string {
+  return `nothing within ${ms} ms`;
+}
+
+/** What the client wrote on `conn` since byte `mark`, escaped, or "nothing within...". */
+function since(conn: ScriptedConn, mark: number, ms: number): string {
+  return conn.bytes.length > mark ? escapeBytes(conn.bytes.subarray(mark)) : nothingWithin(ms);
+}
+
+/**
+ * Waits for the client's next message on `conn` and checks it with `ok`; fails with what was
+ * expected and what came (bytes escaped) otherwise.
+ */
+async function expectMessage(
+  c: Client,
+  conn: ScriptedConn,
+  expected: string,
+  ok: (m: Message) => boolean,
+  sent?: string,
+): Promise<Message> {
+  const mark = conn.bytes.length;
+  const half = conn === c.tosend ? "TOSEND" : "TORECV";
+  const e = await waitFor(
+    () => conn.take() ?? (conn.closed || c.session.gone() !== null ? "gone" as const : undefined),
+    c.session.server.pulse,
+    c.waitMs,
+    c.signal,
+  );
+  const evidence = { expected, ...(sent !== undefined ? { sent } : {}) };
+  if (typeof e === "string") {
+    const what = e === "gone" ? `the client left instead${gone(c.session)}` : "nothing came";
+    throw new CaseFailure(
+      `Expected ${shortName(expected)} on the ${half} connection, but ${what}.`,
+      { ...evidence, got: since(conn, mark, c.waitMs) },
+    );
+  }
+  if (e.kind === "error") {
+    throw new CaseFailure(
+      `The client wrote ${describeDecodeError(e.error)} on the ${half} connection.`,
+      { ...evidence, got: since(conn, mark, c.waitMs) },
+    );
+  }
+  if (!ok(e.message)) {
+    throw new CaseFailure(
+      `Expected ${shortName(expected)} on the ${half} connection, but got something else.`,
+      { ...evidence, got: since(conn, mark, c.waitMs) },
+    );
+  }
+  return e.message;
+}
+
+/** The first line of an escaped message, for sentences. */
+function shortName(expected: string): string {
+  return expected.split("\\n")[0] ?? expected;
+}
+
+/** Types a message into the client and waits for its SEND; returns the SEND. */
+async function expectSend(c: Client, to: string, text: string): Promise<Message> {
+  await c.session.type(to, text);
+  const body = utf8Bytes(text);
+  const canonical = escapeBytes(encode({ type: "SEND", to, body }));
+  return await expectMessage(
+    c,
+    c.tosend,
+    canonical,
+    (m) => m.type === "SEND" && m.to === to && sameBytes(m.body, body),
+    `(typed) ${JSON.stringify(text)} to ${to}`,
+  );
+}
+
+/** Writes a FORWARD (however `how` says) and waits for its RECEIVED. */
+async function forwardAndExpectReceived(
+  c: Client,
+  from: string,
+  text: string,
+): Promise<void> {
+  const forward = toBytes([{ type: "FORWARD", from, body: utf8Bytes(text) }]);
+  await c.torecv.write(forward);
+  await expectReceived(c, from, escapeBytes(forward));
+}
+
+async function expectReceived(c: Client, from: string, sent: string): Promise<void> {
+  await expectMessage(
+    c,
+    c.torecv,
+    `RECEIVED ${from}\\n\\n`,
+    (m) => m.type === "RECEIVED" && m.from === from,
+    sent,
+  );
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Answers the client's SEND with `answer`, then checks that it keeps working: a later message
+ * still goes out (and is answered SENT), and a FORWARD after it still gets its RECEIVED.
+ */
+async function answerThenKeepsWorking(c: Client, answer: string): Promise<void> {
+  await expectSend(c, PEER, "first message");
+  await c.tosend.write(answer);
+  await expectSend(c, PEER, "second message");
+  await c.tosend.write([{ type: "SENT", to: PEER }]);
+  await forwardAndExpectReceived(c, PEER, "still there?");
+}
+
+/** A case over a registered client: `body` is the whole script. */
+function clientCase(
+  id: string,
+  title: string,
+  rule: string,
+  body: (c: Client) => Promise<void>,
+): Case<ClientTarget> {
+  return {
+    id,
+    title,
+    rule,
+    run: (target, signal) => withClient(target, signal, body),
+  };
+}
+
+/** Checks the REGISTERs: one per half, the same well-formed name, each half on its connection. */
+async function checkRegistration(c: Client): Promise<void> {
+  const { registrations } = c.session.server;
+  const user = c.session.user;
+  const expected = `REGISTER TOSEND ${user}\\n\\n and REGISTER TORECV ${user}\\n\\n`;
+  const got = registrations.map((r) => `REGISTER ${r.half} ${r.name}\\n\\n`).join(" and ");
+  for (const half of ["TOSEND", "TORECV"] as Half[]) {
+    const mine = registrations.filter((r) => r.half === half);
+    if (mine.length !== 1) {
+      throw new CaseFailure(`The client registered ${half} ${mine.length} times.`, {
+        expected,
+        got,
+      });
+    }
+    if (mine[0]!.name !== user) {
+      throw new CaseFailure(`The client registered ${half} as "${mine[0]!.name}", not "${user}".`, {
+        expected,
+        got,
+      });
+    }
+  }
+  await Promise.resolve();
+}
+
+/** Checks that a SEND's bytes are exactly canonical. */
+async function checkCanonicalSend(c: Client): Promise<void> {
+  const text = "canonical check";
+  const expected = encode({ type: "SEND", to: PEER, body: utf8Bytes(text) });
+  const mark = c.tosend.bytes.length;
+  await expectSend(c, PEER, text);
+  const got = c.tosend.bytes.subarray(mark, mark + expected.length);
+  if (!sameBytes(got, expected)) {
+    throw new CaseFailure("The client's SEND is readable but not in the canonical form.", {
+      sent: `(typed) ${JSON.stringify(text)} to ${PEER}`,
+      expected: escapeBytes(expected),
+      got: escapeBytes(c.tosend.bytes.subarray(mark)),
+    });
+  }
+  await c.tosend.write([{ type: "SENT", to: PEER }]);
+}
+
+/** Writes a FORWARD and waits for the client to show its text. */
+async function checkShown(c: Client): Promise<void> {
+  needOutput(c.session);
+  const text = "conformance says hello";
+  await forwardAndExpectReceived(c, PEER, text);
+  const shown = await waitFor(
+    () => needOutput(c.session).includes(text) ? true : undefined,
+    c.session.server.pulse,
+    c.waitMs,
+    c.signal,
+  );
+  if (shown !== true) {
+    throw new CaseFailure(`The client did not show the message "${text}" from ${PEER}.`, {
+      sent: escapeBytes(toBytes([{ type: "FORWARD", from: PEER, body: utf8Bytes(text) }])),
+      expected: `output containing "${text}"`,
+      got: escapeBytes(needOutput(c.session).slice(-300)) || "no output",
+    });
+  }
+}
+
+/** Every client case, in the order they run. */
+export const CLIENT_CASES: readonly Case<ClientTarget>[] = [
+  clientCase(
+    "register-both-halves",
+    "Registers both halves with a well-formed REGISTER each (either order)",
+    "Registration",
+    checkRegistration,
+  ),
+  clientCase(
+    "send-framing",
+    "Frames a SEND with its Content-length and body",
+    "Framing",
+    async (c) => {
+      await expectSend(c, PEER, "hello");
+      await c.tosend.write([{ type: "SENT", to: PEER }]);
+    },
+  ),
+  clientCase(
+    "send-utf8-length",
+    "Counts Content-length in bytes for a multi-byte UTF-8 body",
+    "Framing",
+    async (c) => {
+      await expectSend(c, PEER, "héllo wörld 👋");
+      await c.tosend.write([{ type: "SENT", to: PEER }]);
+    },
+  ),
+  clientCase(
+    "send-canonical",
+    "Writes a SEND in the canonical form, byte for byte",
+    "What we accept and what we write",
+    checkCanonicalSend,
+  ),
+  clientCase(
+    "forward-received",
+    "Answers a FORWARD with RECEIVED and the sender's name",
+    "Sending a message",
+    (c) => forwardAndExpectReceived(c, PEER, "Hiii"),
+  ),
+  clientCase(
+    "forward-split",
+    "Answers a FORWARD that arrives one byte at a time",
+    "Framing",
+    async (c) => {
+      const forward = toBytes([{ type: "FORWARD", from: PEER, body: utf8Bytes("split 👋 up") }]);
+      await c.torecv.write(forward, "bytes");
+      await expectReceived(c, PEER, `${escapeBytes(forward)} (one byte per write)`);
+    },
+  ),
+  clientCase(
+    "forward-coalesced",
+    "Answers each of several FORWARDs that arrive in one packet",
+    "Framing",
+    async (c) => {
+      const messages: Message[] = [
+        { type: "FORWARD", from: PEER, body: utf8Bytes("one") },
+        { type: "FORWARD", from: PEER2, body: utf8Bytes("two\nlines") },
+        { type: "FORWARD", from: PEER, body: utf8Bytes("three") },
+      ];
+      const sent = `${escapeBytes(toBytes(messages))} (one write)`;
+      await c.torecv.write(messages);
+      for (const m of messages) await expectReceived(c, m.type === "FORWARD" ? m.from : "", sent);
+    },
+  ),
+  clientCase(
+    "forward-shown",
+    "Shows a message it receives",
+    "Sending a message",
+    checkShown,
+  ),
+  clientCase(
+    "sent-keeps-working",
+    "Takes SENT as the answer and goes on sending and receiving",
+    "Sending a message",
+    (c) => answerThenKeepsWorking(c, `SENT ${PEER}\n\n`),
+  ),
+  clientCase(
+    "send-typo-as-sent",
+    'Reads the "SEND name" typo as SENT and goes on',
+    "What we accept and what we write",
+    (c) => answerThenKeepsWorking(c, `SEND ${PEER}\n\n`),
+  ),
+  clientCase(
+    "error-102-keeps-working",
+    "Takes ERROR 102 as a failed message and goes on",
+    "Sending a message",
+    (c) => answerThenKeepsWorking(c, "ERROR 102 Unable to send\n\n"),
+  ),
+  clientCase(
+    "error-103-keeps-working",
+    "Takes ERROR 103 as a failed message and goes on",
+    "Sending a message",
+    (c) => answerThenKeepsWorking(c, "ERROR 103 Header incomplete\n\n"),
+  ),
+];
