@@ -184,6 +184,40 @@ Deno.test("conformanceClientMain reports a command that cannot start as failed c
   assert.match(c.out.join("\n"), /0\/12 passed/);
 });
 
+Deno.test("conformanceClientMain says what a client that exits at once printed", async () => {
+  const c = capture();
+  const code = await conformanceClientMain(
+    ["--timeout", "5s", "--", ...chatCommand(), "client", "{user}", "{host}", "--port", "x"],
+    c.io,
+  );
+  assert.equal(code, 1);
+  const text = c.out.join("\n");
+  assert.match(
+    text,
+    /problem: {2}The client did not register both halves \(The client exited with code 2\)\. It printed: Invalid port "x"/,
+  );
+  assert.match(text, /0\/12 passed/);
+});
+
+Deno.test("conformanceClientMain without permission to run programs says so", async () => {
+  const main = new URL("../src/commands/conformance_client.ts", import.meta.url).href;
+  const script = `import { conformanceClientMain } from ${JSON.stringify(main)};\n` +
+    `Deno.exit(await conformanceClientMain(["--", "chat", "client"]));`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", "--no-prompt", "--allow-net", "--allow-read", "-"],
+    env: { NO_COLOR: "1" },
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const { code, stderr } = await child.output();
+  assert.equal(code, 1);
+  assert.match(new TextDecoder().decode(stderr), /needs permission to start programs/);
+});
+
 Deno.test("conformanceClientMain exits 2 on usage errors, with the usage line", async () => {
   const cases: [string[], RegExp][] = [
     [[], /Missing client: give its command after "--"/],

@@ -48,7 +48,8 @@ Two ways:
 
 Options:
   --type TEMPLATE        How to type a message into the client: {to} and {text} are
-                         replaced (default "${DEFAULT_TYPE_TEMPLATE}"; a newline is added)
+                         replaced, \\n is a line break (default "${DEFAULT_TYPE_TEMPLATE}";
+                         a line break is added at the end)
   --timeout TIME         Time each case may take (default 10s; 2m with --listen;
                          units ms, s, m)
   --json                 Print the report as JSON (target; cases with id, title, rule,
@@ -215,6 +216,13 @@ export async function conformanceClientMain(
       io.err("Done: you can close your client.");
     }
   } else {
+    if (Deno.permissions.querySync({ name: "run" }).state !== "granted") {
+      io.err(
+        "Running a client needs permission to start programs: run chat with --allow-run " +
+          "(deno run --allow-net --allow-read --allow-run main.ts ...), or use --listen.",
+      );
+      return 1;
+    }
     const target = new RunTarget({
       command: p.command,
       typeTemplate: p.typeTemplate,

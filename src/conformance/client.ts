@@ -46,6 +46,15 @@ export function fillTemplate(template: string, values: Record<string, string>): 
   return template.replace(/\{(\w+)\}/g, (all, name: string) => values[name] ?? all);
 }
 
+/**
+ * What to type for a message: the type template filled in, where `\\n` (backslash, n) in the
+ * template is a line break, so that a client that asks for the recipient and the text on two
+ * lines can be driven too.
+ */
+export function typedText(template: string, to: string, text: string): string {
+  return fillTemplate(template.replaceAll("\\n", "\n"), { to, text });
+}
+
 /** Options of {@link RunTarget}. */
 export interface RunTargetOptions {
   /** The client's command and arguments, with `{host}`, `{port}` and `{user}` placeholders. */
@@ -65,7 +74,8 @@ class ClientProcess {
   stderr = "";
   exitCode: number | null = null;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #done: Promise<unknown>;
+  readonly #readers: ReadableStreamDefaultReader<Uint8Array>[];
+  readonly #pumps: Promise<unknown>;
 
   constructor(program: string, args: string[], pulse: Pulse) {
     this.child = new Deno.Command(program, {
@@ -76,33 +86,49 @@ class ClientProcess {
       env: { NO_COLOR: "1" },
     }).spawn();
     this.#stdin = this.child.stdin.getWriter();
-    const pump = async (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
-      for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-        this[into] += text;
+    this.#readers = [this.child.stdout.getReader(), this.child.stderr.getReader()];
+    const pump = async (
+      reader: ReadableStreamDefaultReader<Uint8Array>,
+      into: "stdout" | "stderr",
+    ) => {
+      const decoder = new TextDecoder();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        this[into] += decoder.decode(value, { stream: true });
         pulse.fire();
       }
     };
-    this.#done = Promise.all([
-      pump(this.child.stdout, "stdout").catch(() => {}),
-      pump(this.child.stderr, "stderr").catch(() => {}),
-      this.child.status.then((s) => {
-        this.exitCode = s.code;
-        pulse.fire();
-      }),
+    this.#pumps = Promise.all([
+      pump(this.#readers[0]!, "stdout").catch(() => {}),
+      pump(this.#readers[1]!, "stderr").catch(() => {}),
     ]);
+    this.child.status.then((s) => {
+      this.exitCode = s.code;
+      pulse.fire();
+    });
   }
 
   async type(line: string): Promise<void> {
     await this.#stdin.write(encoder.encode(line + "\n"));
   }
 
-  /** Kills the process and waits for it and its output to end. */
+  /**
+   * Kills the process and waits for it; waits a moment for its output to end (a program it
+   * started may still hold the pipes), then stops reading.
+   */
   async stop(): Promise<void> {
     try {
       this.child.kill("SIGKILL");
     } catch { /* already gone */ }
     await this.#stdin.abort().catch(() => {});
-    await this.#done;
+    await this.child.status;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise((resolve) => timer = setTimeout(resolve, 1000));
+    await Promise.race([this.#pumps, late]);
+    clearTimeout(timer);
+    for (const r of this.#readers) await r.cancel().catch(() => {});
+    await this.#pumps;
   }
 }
 
@@ -144,7 +170,7 @@ export class RunTarget implements ClientTarget {
     const session: ClientSession = {
       server,
       user: CLIENT_USER,
-      type: (to, text) => process.type(fillTemplate(template, { to, text })),
+      type: (to, text) => process.type(typedText(template, to, text)),
       output: () => process.stdout + process.stderr,
       gone: () =>
         process.exitCode === null ? null : `The client exited with code ${process.exitCode}.`,
@@ -229,7 +255,7 @@ export class ListenTarget implements ClientTarget {
       server,
       user: CLIENT_USER,
       type: (to, text) => {
-        const typed = fillTemplate(this.#options.typeTemplate, { to, text });
+        const typed = typedText(this.#options.typeTemplate, to, text).replaceAll("\n", " (Enter) ");
         say(`In your client, send "${text}" to ${to}: type  ${typed}`);
         return Promise.resolve();
       },

@@ -41,11 +41,19 @@ async function withClient(
 ): Promise<void> {
   const session = await target.open(signal);
   try {
-    const ready = await session.server.registered(target.waitMs, signal);
+    const { server } = session;
+    const ready = await waitFor(
+      () => server.bothHalves() ?? (session.gone() !== null ? "gone" as const : undefined),
+      server.pulse,
+      target.waitMs,
+      signal,
+    );
     if (typeof ready === "string") {
-      const wrote = session.server.conns.map((c) => escapeBytes(c.bytes)).filter((t) => t !== "");
+      const wrote = server.conns.map((c) => escapeBytes(c.bytes)).filter((t) => t !== "");
+      const printed = session.output()?.trim().split("\n").slice(-3).join(" / ") ?? "";
       throw new CaseFailure(
-        `The client did not register both halves${gone(session)}.`,
+        `The client did not register both halves${gone(session)}.` +
+          (ready === "gone" && printed !== "" ? ` It printed: ${printed}` : ""),
         {
           expected:
             `REGISTER TOSEND ${session.user}\\n\\n and REGISTER TORECV ${session.user}\\n\\n`,

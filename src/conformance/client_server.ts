@@ -233,21 +233,11 @@ export class ScriptedServer {
       .catch(() => {});
   }
 
-  /** Waits until both halves are registered; returns them, or why not. */
-  registered(
-    ms: number,
-    signal: AbortSignal,
-  ): Promise<{ tosend: ScriptedConn; torecv: ScriptedConn } | WaitEnd> {
-    return waitFor(
-      () => {
-        const tosend = this.byHalf.get("TOSEND");
-        const torecv = this.byHalf.get("TORECV");
-        return tosend && torecv ? { tosend, torecv } : undefined;
-      },
-      this.pulse,
-      ms,
-      signal,
-    );
+  /** The connections of both halves once both are registered, else undefined. */
+  bothHalves(): { tosend: ScriptedConn; torecv: ScriptedConn } | undefined {
+    const tosend = this.byHalf.get("TOSEND");
+    const torecv = this.byHalf.get("TORECV");
+    return tosend && torecv ? { tosend, torecv } : undefined;
   }
 
   /** Stops listening and closes every connection. */
