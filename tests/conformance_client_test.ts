@@ -139,7 +139,7 @@ Deno.test("conformanceClientMain fails a client that never answers RECEIVED, wit
     );
     assert.match(text, /sent: {5}FORWARD xyz\\nContent-length: 4\\n\\nHiii/);
     assert.match(text, /expected: RECEIVED xyz\\n\\n/);
-    assert.match(text, /got: {6}nothing within 1000 ms/);
+    assert.match(text, /got: {6}nothing within \d+ ms/);
     assert.match(text, /rule: {5}PROTOCOL\.md, section "Sending a message"/);
     assert.match(text, /4\/12 passed, 0 skipped$/);
   });

@@ -50,7 +50,7 @@ Options:
   --type TEMPLATE        How to type a message into the client: {to} and {text} are
                          replaced, \\n is a line break (default "${DEFAULT_TYPE_TEMPLATE}";
                          a line break is added at the end)
-  --timeout TIME         Time each case may take (default 10s; 2m with --listen;
+  --timeout TIME         Time each case may take (default 5s; 2m with --listen;
                          units ms, s, m)
   --json                 Print the report as JSON (target; cases with id, title, rule,
                          result, detail; passed, failed, skipped)
@@ -134,7 +134,7 @@ function parse(args: string[]): Parsed | "help" {
       ? parseDuration(timeout, "--timeout", usage)
       : listen !== null
       ? 120_000
-      : 10_000,
+      : 5_000,
     json: v.json === true,
     junit: str("junit") ?? null,
     extensions: v.extensions === true,

@@ -93,6 +93,7 @@ async function expectMessage(
   sent?: string,
 ): Promise<Message> {
   const mark = conn.bytes.length;
+  const started = Date.now();
   const half = conn === c.tosend ? "TOSEND" : "TORECV";
   const e = await waitFor(
     () => conn.take() ?? (conn.closed || c.session.gone() !== null ? "gone" as const : undefined),
@@ -101,23 +102,24 @@ async function expectMessage(
     c.signal,
   );
   const evidence = { expected, ...(sent !== undefined ? { sent } : {}) };
+  const waited = Math.round(Date.now() - started);
   if (typeof e === "string") {
     const what = e === "gone" ? `the client left instead${gone(c.session)}` : "nothing came";
     throw new CaseFailure(
       `Expected ${shortName(expected)} on the ${half} connection, but ${what}.`,
-      { ...evidence, got: since(conn, mark, c.waitMs) },
+      { ...evidence, got: since(conn, mark, waited) },
     );
   }
   if (e.kind === "error") {
     throw new CaseFailure(
       `The client wrote ${describeDecodeError(e.error)} on the ${half} connection.`,
-      { ...evidence, got: since(conn, mark, c.waitMs) },
+      { ...evidence, got: since(conn, mark, waited) },
     );
   }
   if (!ok(e.message)) {
     throw new CaseFailure(
       `Expected ${shortName(expected)} on the ${half} connection, but got something else.`,
-      { ...evidence, got: since(conn, mark, c.waitMs) },
+      { ...evidence, got: since(conn, mark, waited) },
     );
   }
   return e.message;

@@ -7,6 +7,8 @@
  * @module
  */
 import { type DecodeEvent, Decoder, encode, type Half, type Message } from "../protocol/mod.ts";
+import { CaseFailure } from "./case.ts";
+import { escapeBytes } from "./report.ts";
 
 const encoder = new TextEncoder();
 
@@ -24,11 +26,12 @@ export class Pulse {
   /** Resolves at the next {@link fire}, or after `ms` (so that no wait can miss a deadline). */
   next(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, Math.min(ms, 250)));
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.#waiters = this.#waiters.filter((w) => w !== done);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, Math.max(0, Math.min(ms, 250)));
       this.#waiters.push(done);
     });
   }
@@ -81,6 +84,9 @@ export class ScriptedConn {
   constructor(conn: Deno.TcpConn, pulse: Pulse, onMessage: (c: ScriptedConn, m: Message) => void) {
     this.#conn = conn;
     this.#pulse = pulse;
+    try {
+      conn.setNoDelay(true); // so that a message written a byte at a time goes out so
+    } catch { /* closed already */ }
     this.loop = this.#read(onMessage);
   }
 
@@ -126,7 +132,14 @@ export class ScriptedConn {
 
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let off = 0;
-    while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+    try {
+      while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+    } catch {
+      const half = [...this.halves].join(" and ") || "unregistered";
+      throw new CaseFailure(`The client closed its ${half} connection while the server wrote.`, {
+        sent: escapeBytes(bytes),
+      });
+    }
   }
 
   /**
