@@ -160,6 +160,7 @@ Deno.test("conformanceClientMain fails a client that counts Content-length in ch
       const failed = report.cases.filter((r: { result: string }) => r.result === "fail");
       assert.deepEqual(failed.map((r: { id: string }) => r.id), ["send-utf8-length"]);
       assert.equal(failed[0].rule, "Framing");
+      assert.match(failed[0].detail, /Content-length is 14, but the text is 18 bytes in UTF-8/);
       assert.equal(failed[0].expected, "SEND xyz\\nContent-length: 18\\n\\nhéllo wörld 👋");
       assert.equal(failed[0].got, "SEND xyz\\nContent-length: 14\\n\\nhéllo wörld 👋");
       const xml = await Deno.readTextFile(junit);

@@ -134,14 +134,26 @@ function shortName(expected: string): string {
 async function expectSend(c: Client, to: string, text: string): Promise<Message> {
   await c.session.type(to, text);
   const body = utf8Bytes(text);
-  const canonical = escapeBytes(encode({ type: "SEND", to, body }));
-  return await expectMessage(
-    c,
-    c.tosend,
-    canonical,
-    (m) => m.type === "SEND" && m.to === to && sameBytes(m.body, body),
-    `(typed) ${JSON.stringify(text)} to ${to}`,
-  );
+  const expected = escapeBytes(encode({ type: "SEND", to, body }));
+  const sent = `(typed) ${JSON.stringify(text)} to ${to}`;
+  const mark = c.tosend.bytes.length;
+  const m = await expectMessage(c, c.tosend, expected, (m) => m.type === "SEND", sent);
+  if (m.type !== "SEND") return m; // expectMessage checked it
+  const evidence = { sent, expected, got: escapeBytes(c.tosend.bytes.subarray(mark)) };
+  if (m.to !== to) {
+    throw new CaseFailure(`The client's SEND names "${m.to}", not "${to}".`, evidence);
+  }
+  if (m.body.length !== body.length) {
+    throw new CaseFailure(
+      `The SEND's Content-length is ${m.body.length}, but the text is ${body.length} bytes ` +
+        "in UTF-8 (Content-length counts bytes, not characters).",
+      evidence,
+    );
+  }
+  if (!sameBytes(m.body, body)) {
+    throw new CaseFailure("The SEND's body is not the text typed, in UTF-8.", evidence);
+  }
+  return m;
 }
 
 /** Writes a FORWARD (however `how` says) and waits for its RECEIVED. */
