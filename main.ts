@@ -26,13 +26,18 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "Chat from the terminal, or send messages from a script",
     load: async () => (await import("./src/commands/client.ts")).clientMain,
   },
+  conformance: {
+    summary: "Check a server or client written by anyone against PROTOCOL.md",
+    load: async () => (await import("./src/commands/conformance.ts")).conformanceMain,
+  },
 };
 
 /** The version printed by `chat --version`, from deno.json. */
 export const VERSION: string = denoJson.version;
 
 /** Usage line of `chat`. */
-export const MAIN_USAGE = "Usage: chat <server|client> [options]   (chat --help for more)";
+export const MAIN_USAGE =
+  "Usage: chat <server|client|conformance> [options]   (chat --help for more)";
 
 /** Help text of `chat`. */
 export const MAIN_HELP =
@@ -41,6 +46,8 @@ export const MAIN_HELP =
 Usage:
   chat server [--host ADDRESS] [--port PORT] [options]
   chat client [USERNAME] [SERVER] [--port PORT] [options]
+  chat conformance server HOST[:PORT] [options]
+  chat conformance client [options] -- COMMAND [ARGS...]
 
 Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join("\n")}
@@ -52,6 +59,8 @@ Options:
 Examples:
   chat server
   chat client abc 127.0.0.1
+  chat conformance server 127.0.0.1:5500
+  chat conformance client -- chat client {user} {host} --port {port}
 
 Exit codes: 0 success, 1 runtime failure, 2 usage error.
 `;
@@ -76,10 +85,13 @@ export async function main(args: string[]): Promise<number> {
         console.log(`chat ${VERSION}`);
         return 0;
       case undefined:
-        throw new UsageError('Missing command: use "server" or "client".', MAIN_USAGE);
+        throw new UsageError(
+          'Missing command: use "server", "client" or "conformance".',
+          MAIN_USAGE,
+        );
       default:
         throw new UsageError(
-          `Unknown command "${command}": use "server" or "client".`,
+          `Unknown command "${command}": use "server", "client" or "conformance".`,
           MAIN_USAGE,
         );
     }

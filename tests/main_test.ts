@@ -33,7 +33,9 @@ Deno.test("main.ts imports no command module statically", async () => {
     .filter((d) => !d.isDynamic)
     .map((d) => d.code?.specifier ?? d.specifier);
   assert.deepEqual(
-    eager.filter((s) => /\/src\/(server|client)\/|commands\/(server|client)\.ts$/.test(s)),
+    eager.filter((s) =>
+      /\/src\/(server|client|conformance)\/|commands\/(server|client|conformance)\.ts$/.test(s)
+    ),
     [],
   );
 });
@@ -51,8 +53,16 @@ Deno.test("chat client's module graph holds no server code", async () => {
   assert.deepEqual(specifiers.filter((s) => s.includes("/src/server/")), []);
 });
 
-Deno.test("COMMANDS lists server and client, each loading an entry point", async () => {
-  assert.deepEqual(Object.keys(COMMANDS).sort(), ["client", "server"]);
+Deno.test("chat conformance's module graph holds no server code and no line editor", async () => {
+  const specifiers = (await moduleGraph("../src/commands/conformance.ts")).map((m) => m.specifier);
+  assert.deepEqual(
+    specifiers.filter((s) => s === "node:readline" || /\/src\/(server|client)\//.test(s)),
+    [],
+  );
+});
+
+Deno.test("COMMANDS lists server, client and conformance, each loading an entry point", async () => {
+  assert.deepEqual(Object.keys(COMMANDS).sort(), ["client", "conformance", "server"]);
   for (const command of Object.values(COMMANDS)) {
     assert.equal(typeof await command.load(), "function");
   }
@@ -70,7 +80,10 @@ Deno.test("main answers an unknown command with a usage error (exit 2)", async (
   } finally {
     console.error = original;
   }
-  assert.match(errors.join("\n"), /^Unknown command "serve": use "server" or "client"\./);
+  assert.match(
+    errors.join("\n"),
+    /^Unknown command "serve": use "server", "client" or "conformance"\./,
+  );
   assert.match(errors.join("\n"), /Unknown command "toString"/);
   assert.match(errors.join("\n"), /Unknown command "constructor"/);
 });

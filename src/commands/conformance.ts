@@ -1,0 +1,283 @@
+/**
+ * `chat conformance`: checks someone else's implementation against PROTOCOL.md, case by case,
+ * the way a teacher grades it. `chat conformance server HOST[:PORT]` runs the server cases
+ * (src/conformance/server_cases.ts) against a running server: a line per case as it runs, then
+ * the failures with their rule and bytes, then the score; or JSON or JUnit XML for graders and
+ * CI.
+ *
+ * @module
+ */
+import { parseCommandLine, parseDuration, UsageError } from "./cli.ts";
+import { formatAddress } from "../net/address.ts";
+import { type CaseReport, type Report, runCases } from "../conformance/case.ts";
+import {
+  formatCaseLine,
+  formatFailures,
+  formatScore,
+  toJson,
+  toJunit,
+} from "../conformance/report.ts";
+import { SERVER_CASES, type ServerTarget } from "../conformance/server_cases.ts";
+
+/** Usage line of `chat conformance server`. */
+export const CONFORMANCE_USAGE =
+  "Usage: chat conformance server HOST[:PORT] [--timeout TIME] [--json] [--junit FILE] " +
+  "[--extensions]";
+
+/** Usage lines of `chat conformance`, both modes. */
+export const CONFORMANCE_MODES_USAGE = `${CONFORMANCE_USAGE}
+       chat conformance client [options] -- COMMAND [ARGS...]   or   --listen PORT`;
+
+/** Help text of `chat conformance` (each mode has its own: chat conformance server --help). */
+export const CONFORMANCE_MODES_HELP = `${CONFORMANCE_MODES_USAGE}
+
+Checks an implementation written by anyone against PROTOCOL.md, case by case, the way a
+teacher grades it, and prints a line per case, each failure with its rule and the bytes
+sent, expected and received, and a score.
+
+Modes:
+  server     Check a running server at HOST[:PORT] (chat conformance server --help)
+  client     Check a client by playing a scripted server (chat conformance client --help)
+
+Exit codes: 0 every case passed, 1 a case failed, 2 usage error.
+`;
+
+/** Default port of the server to check, as for `chat client`. */
+export const DEFAULT_CONFORMANCE_PORT = 5500;
+/** Default time one case may take, in milliseconds. */
+export const DEFAULT_CASE_TIMEOUT_MS = 10_000;
+
+/** Help text of `chat conformance server`. */
+export const CONFORMANCE_HELP = `${CONFORMANCE_USAGE}
+
+Checks a chat server written by anyone against PROTOCOL.md, the way a teacher grades
+it: registration in both orders, errors 100 to 103, SEND, FORWARD, RECEIVED and SENT,
+SEND ALL, bodies counted in bytes, split and joined packets, users purged when they
+leave, names in use, and canonical output. Prints a line per case as it runs, then
+each failure with its rule (the PROTOCOL.md section), what was sent, what was expected
+and what came back (bytes escaped, as in "SENT bob\\n\\n"), then the score.
+
+Arguments:
+  HOST[:PORT]            The server to check (default port ${DEFAULT_CONFORMANCE_PORT}; IPv6 as [::1]:5500)
+
+Options:
+  --timeout TIME         Longest time one case may take (default ${
+  DEFAULT_CASE_TIMEOUT_MS / 1000
+}s; units ms, s, m)
+  --extensions           Also run the cases of our extensions (ERROR 104, UNREGISTER...);
+                         without it they are skipped
+  --json                 Print the report as JSON on standard output (the case lines go to
+                         standard error)
+  --junit FILE           Write the report as JUnit XML to FILE, or to standard output with
+                         "-" (the chat binary may not write files: use "--junit -" and
+                         redirect it, as in "--junit - > report.xml")
+  -h, --help             Show this help
+
+Cases are gentle: each has a bounded time, none floods, and every case opens its own
+connections with names of its own. A server that stops answering is reported as such
+and the run goes on.
+
+Exit codes: 0 every case passed, 1 a case failed or the server cannot be reached,
+2 usage error.
+
+Examples:
+  chat conformance server 127.0.0.1
+  chat conformance server localhost:6000 --extensions
+  chat conformance server 10.0.0.5:5500 --json > report.json
+`;
+
+const OPTIONS = {
+  timeout: { type: "string" },
+  json: { type: "boolean" },
+  junit: { type: "string" },
+  extensions: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Entry point of `chat conformance`: returns the process exit code. */
+export async function conformanceMain(args: string[]): Promise<number> {
+  const [mode, ...rest] = args;
+  if (mode === undefined) {
+    throw new UsageError('Missing mode: use "server" or "client".', CONFORMANCE_MODES_USAGE);
+  }
+  if (mode === "-h" || mode === "--help" || mode === "help") {
+    console.log(CONFORMANCE_MODES_HELP.trimEnd());
+    return 0;
+  }
+  if (mode === "client") {
+    return await (await import("./conformance_client.ts")).conformanceClientMain(rest);
+  }
+  if (mode !== "server") {
+    throw new UsageError(
+      `Unknown mode "${mode}": use "server" or "client".`,
+      CONFORMANCE_MODES_USAGE,
+    );
+  }
+  return await conformanceServerMain(rest);
+}
+
+/** What `chat conformance server` was asked to do. */
+interface ServerRun {
+  target: ServerTarget;
+  label: string;
+  timeoutMs: number;
+  extensions: boolean;
+  json: boolean;
+  junit: string | undefined;
+}
+
+/** Parses the arguments after `chat conformance server`, or throws a {@link UsageError}. */
+function parseServerRun(args: string[]): ServerRun | "help" {
+  const { values: v, positionals } = parseCommandLine(args, OPTIONS, CONFORMANCE_USAGE);
+  if (v.help) return "help";
+  const [address, extra] = positionals;
+  if (address === undefined) {
+    throw new UsageError("Missing server: give HOST or HOST:PORT.", CONFORMANCE_USAGE);
+  }
+  if (extra !== undefined) {
+    throw new UsageError(`Unexpected argument "${extra}".`, CONFORMANCE_USAGE);
+  }
+  const { host, port } = parseTargetAddress(address);
+  const timeoutMs = typeof v.timeout === "string"
+    ? parseDuration(v.timeout, "--timeout", CONFORMANCE_USAGE)
+    : DEFAULT_CASE_TIMEOUT_MS;
+  const junit = typeof v.junit === "string" ? v.junit : undefined;
+  if (junit === "") {
+    throw new UsageError('Invalid --junit "": give a file name, or "-".', CONFORMANCE_USAGE);
+  }
+  if (v.json === true && junit === "-") {
+    throw new UsageError(
+      'Use --json or "--junit -", not both: only one report fits on standard output.',
+      CONFORMANCE_USAGE,
+    );
+  }
+  return {
+    target: { hostname: host, port, waitMs: timeoutMs },
+    label: formatAddress(host, port),
+    timeoutMs,
+    extensions: v.extensions === true,
+    json: v.json === true,
+    junit,
+  };
+}
+
+/**
+ * Parses `HOST`, `HOST:PORT`, `[IPV6]` or `[IPV6]:PORT` (a bare IPv6 address too), or throws
+ * a {@link UsageError}.
+ */
+export function parseTargetAddress(text: string): { host: string; port: number } {
+  const t = text.trim();
+  let host = t;
+  let port: string | undefined;
+  const bracket = /^\[([^\]]*)\](?::(.*))?$/.exec(t);
+  if (bracket) {
+    host = bracket[1] ?? "";
+    port = bracket[2];
+  } else if (/^[^:]*:[^:]*$/.test(t)) {
+    [host = "", port] = t.split(":");
+  }
+  if (host === "" || /[\s\[\]\/@]/.test(host)) {
+    throw new UsageError(
+      `Invalid server "${text}": give a host name or an IP address, with :PORT if needed.`,
+      CONFORMANCE_USAGE,
+    );
+  }
+  if (port === undefined) return { host, port: DEFAULT_CONFORMANCE_PORT };
+  const n = /^\d{1,5}$/.test(port) ? Number(port) : 0;
+  if (n < 1 || n > 65535) {
+    throw new UsageError(
+      `Invalid port in "${text}": use a number from 1 to 65535.`,
+      CONFORMANCE_USAGE,
+    );
+  }
+  return { host, port: n };
+}
+
+/** `chat conformance server`: checks the server, prints the report, returns the exit code. */
+async function conformanceServerMain(args: string[]): Promise<number> {
+  const run = parseServerRun(args);
+  if (run === "help") {
+    console.log(CONFORMANCE_HELP.trimEnd());
+    return 0;
+  }
+  const unreachable = await probe(run.target, run.label, run.timeoutMs);
+  if (unreachable !== null) {
+    console.error(unreachable);
+    return 1;
+  }
+  // Case lines go where the machine-readable report does not.
+  const toStdout = !run.json && run.junit !== "-";
+  const progress = (line: string) => toStdout ? console.log(line) : console.error(line);
+  let n = 0;
+  if (toStdout) progress(`Checking the server at ${run.label}:\n`);
+  const report = await runCases(run.target, run.label, SERVER_CASES, {
+    timeoutMs: run.timeoutMs,
+    extensions: run.extensions,
+    onCase: (r: CaseReport) => progress(formatCaseLine(r, ++n)),
+  });
+  printReport(report, run, progress);
+  const written = run.junit !== undefined && run.junit !== "-"
+    ? await writeJunit(run.junit, report)
+    : true;
+  return report.failed === 0 && written ? 0 : 1;
+}
+
+/** Prints the failures and score (as text, JSON or JUnit on standard output). */
+function printReport(report: Report, run: ServerRun, progress: (line: string) => void): void {
+  const failures = formatFailures(report);
+  if (failures !== "") progress(`\n${failures}`);
+  progress(`\n${formatScore(report)}`);
+  if (run.json) console.log(toJson(report));
+  else if (run.junit === "-") console.log(toJunit(report).trimEnd());
+}
+
+/** Writes the JUnit report to `path`; says in one sentence why not if it cannot. */
+async function writeJunit(path: string, report: Report): Promise<boolean> {
+  try {
+    await Deno.writeTextFile(path, toJunit(report));
+    return true;
+  } catch (error) {
+    const why =
+      error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
+        ? 'this program may not write files: use "--junit -" and redirect standard output'
+        : error instanceof Error
+        ? error.message
+        : String(error);
+    console.error(`Cannot write the JUnit report to "${path}": ${why}.`);
+    return false;
+  }
+}
+
+/** Null if the server accepts a connection, else the sentence to print. */
+async function probe(
+  target: ServerTarget,
+  label: string,
+  timeoutMs: number,
+): Promise<string | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const attempt = Deno.connect({ hostname: target.hostname, port: target.port });
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  try {
+    const result = await Promise.race([attempt, timedOut]);
+    if (result === "timeout") {
+      attempt.then((c) => c.close(), () => {});
+      return `Cannot reach the server at "${label}": no answer within ${timeoutMs} ms.`;
+    }
+    result.close();
+    return null;
+  } catch (error) {
+    const text = String(error);
+    const why = error instanceof Deno.errors.ConnectionRefused || /refused/i.test(text)
+      ? "the connection was refused; check that the server is running on that port"
+      : /lookup|not known|ENOTFOUND/i.test(text)
+      ? "no such host name"
+      : error instanceof Error
+      ? error.message
+      : text;
+    return `Cannot reach the server at "${label}": ${why}.`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
