@@ -174,6 +174,17 @@ Deno.test("conformanceClientMain fails a client that counts Content-length in ch
   });
 });
 
+Deno.test("conformanceClientMain --junit - prints the JUnit report, the case lines on stderr", async () => {
+  const c = capture();
+  const code = await conformanceClientMain(["--junit", "-", "--", ...OUR_CLIENT], c.io);
+  assert.equal(code, 0);
+  const xml = c.out.join("\n");
+  assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>/);
+  assert.match(xml, /<testsuite name="[^"]*client \{user\}[^"]*" tests="12" failures="0"/);
+  assert.match(c.err.join("\n"), /1\. pass {2}register-both-halves:/);
+  assert.match(c.err.join("\n"), /12\/12 passed, 0 skipped/);
+});
+
 Deno.test("conformanceClientMain reports a command that cannot start as failed cases", async () => {
   const c = capture();
   const code = await conformanceClientMain(
@@ -227,6 +238,8 @@ Deno.test("conformanceClientMain exits 2 on usage errors, with the usage line", 
     [["--timeout", "soon", "--", "chat"], /Invalid --timeout "soon"/],
     [["--listen", "70000"], /Invalid port "70000"/],
     [["--bogus", "--", "chat"], /Unknown option "--bogus"/],
+    [["--json", "--junit", "-", "--", "chat"], /Use --json or "--junit -", not both/],
+    [["--junit", "", "--", "chat"], /Invalid --junit ""/],
   ];
   for (const [args, message] of cases) {
     const c = capture();

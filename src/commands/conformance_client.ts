@@ -50,11 +50,14 @@ Options:
   --type TEMPLATE        How to type a message into the client: {to} and {text} are
                          replaced, \\n is a line break (default "${DEFAULT_TYPE_TEMPLATE}";
                          a line break is added at the end)
-  --timeout TIME         Time each case may take (default 5s; 2m with --listen;
+  --timeout TIME         Time each case may take (default 10s; 2m with --listen;
                          units ms, s, m)
-  --json                 Print the report as JSON (target; cases with id, title, rule,
-                         result, detail; passed, failed, skipped)
-  --junit FILE           Also write the report as JUnit XML to FILE
+  --json                 Print the report as JSON on standard output (target; cases with
+                         id, title, rule, result, detail; passed, failed, skipped); the
+                         case lines go to standard error
+  --junit FILE           Write the report as JUnit XML to FILE, or to standard output
+                         with "-" (the chat binary may not write files: use "--junit -"
+                         and redirect it)
   --extensions           Also run extension cases (there are none for clients yet)
   -h, --help             Show this help
 
@@ -125,6 +128,14 @@ function parse(args: string[]): Parsed | "help" {
   if (listen !== null && command.length > 0) {
     throw new UsageError('Give either a command after "--" or --listen, not both.', usage);
   }
+  const junit = str("junit") ?? null;
+  if (junit === "") throw new UsageError('Invalid --junit "": give a file name, or "-".', usage);
+  if (v.json === true && junit === "-") {
+    throw new UsageError(
+      'Use --json or "--junit -", not both: only one report fits on standard output.',
+      usage,
+    );
+  }
   const timeout = str("timeout");
   return {
     command,
@@ -134,33 +145,51 @@ function parse(args: string[]): Parsed | "help" {
       ? parseDuration(timeout, "--timeout", usage)
       : listen !== null
       ? 120_000
-      : 5_000,
+      : 10_000,
     json: v.json === true,
-    junit: str("junit") ?? null,
+    junit,
     extensions: v.extensions === true,
   };
 }
 
-/** Runs the cases against `target`, printing each line as it comes unless JSON was asked. */
+/**
+ * Runs the cases against `target`: a line per case as it runs, then the failures and the score,
+ * on standard output, or on standard error when a JSON or JUnit report goes there.
+ */
 async function check(target: ClientTarget, p: Parsed, io: ConformanceIo): Promise<Report> {
-  if (!p.json) io.out(`Conformance of ${target.label}:\n`);
-  let index = 0;
+  const toStdout = !p.json && p.junit !== "-";
+  const progress = toStdout ? io.out : io.err;
+  const what = p.listen !== null ? `that connects to ${target.label}` : `"${target.label}"`;
+  if (toStdout) progress(`Checking the client ${what}:\n`);
+  let n = 0;
   const report = await runCases(target, target.label, CLIENT_CASES, {
     timeoutMs: p.timeoutMs,
     extensions: p.extensions,
-    onCase: (r) => {
-      index++;
-      if (!p.json) io.out(formatCaseLine(r, index));
-    },
+    onCase: (r) => progress(formatCaseLine(r, ++n)),
   });
-  if (p.json) {
-    io.out(toJson(report));
-  } else {
-    const failures = formatFailures(report);
-    if (failures !== "") io.out(`\n${failures}`);
-    io.out(`\n${formatScore(report)}`);
-  }
+  const failures = formatFailures(report);
+  if (failures !== "") progress(`\n${failures}`);
+  progress(`\n${formatScore(report)}`);
+  if (p.json) io.out(toJson(report));
+  else if (p.junit === "-") io.out(toJunit(report).trimEnd());
   return report;
+}
+
+/** Writes the JUnit report to `path`; says in one sentence why not if it cannot. */
+async function writeJunit(path: string, report: Report, io: ConformanceIo): Promise<boolean> {
+  try {
+    await Deno.writeTextFile(path, toJunit(report));
+    return true;
+  } catch (error) {
+    const why =
+      error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
+        ? 'this program may not write files: use "--junit -" and redirect standard output'
+        : error instanceof Error
+        ? error.message
+        : String(error);
+    io.err(`Cannot write the JUnit report to "${path}": ${why}.`);
+    return false;
+  }
 }
 
 /** Starts listening for a person's client; null (after saying why) when the port is not free. */
@@ -230,14 +259,8 @@ export async function conformanceClientMain(
     });
     report = await check(target, p, io);
   }
-  if (p.junit !== null) {
-    try {
-      await Deno.writeTextFile(p.junit, toJunit(report));
-    } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      io.err(`Cannot write the JUnit report to "${p.junit}": ${why}`);
-      return 1;
-    }
-  }
-  return report.failed === 0 ? 0 : 1;
+  const written = p.junit !== null && p.junit !== "-"
+    ? await writeJunit(p.junit, report, io)
+    : true;
+  return report.failed === 0 && written ? 0 : 1;
 }

@@ -209,7 +209,7 @@ export interface ListenTargetOptions {
  * person is asked to start it again.
  */
 export class ListenTarget implements ClientTarget {
-  /** Where it listens. */
+  /** Where it listens, `host:port`. */
   readonly label: string;
   /** How long to wait for the person each time, in milliseconds. */
   readonly waitMs: number;
@@ -225,7 +225,7 @@ export class ListenTarget implements ClientTarget {
       port: options.port,
       hostname: options.hostname ?? "127.0.0.1",
     });
-    this.label = `a client on ${this.server.hostname}:${this.server.port}`;
+    this.label = `${this.server.hostname}:${this.server.port}`;
     this.waitMs = options.waitMs;
   }
 
