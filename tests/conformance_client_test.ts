@@ -120,7 +120,7 @@ Deno.test("conformanceClientMain fails a client that never answers RECEIVED, wit
   await withFakeClient(async (script) => {
     const c = capture();
     const code = await conformanceClientMain(
-      ["--timeout", "1s", "--", ...fakeCommand(script, "no-received")],
+      ["--timeout", "3s", "--", ...fakeCommand(script, "no-received")],
       c.io,
     );
     const text = c.out.join("\n");

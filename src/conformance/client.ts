@@ -270,7 +270,7 @@ export class ListenTarget implements ClientTarget {
     return Promise.resolve();
   }
 
-  /** Tells the person the run is over and stops listening. */
+  /** Stops listening and closes the person's client's connections. */
   async stop(): Promise<void> {
     await this.server.close();
   }
