@@ -240,6 +240,30 @@ Deno.test("chat conformance server reports a server that closes every connection
   }
 });
 
+Deno.test("chat conformance server reports a server that never answers case by case, within --timeout each", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  try {
+    const port = (listener.addr as Deno.NetAddr).port;
+    const r = await runChat(["conformance", "server", `127.0.0.1:${port}`, "--timeout", "200ms"], {
+      timeoutMs: RUN_MS,
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stdout,
+      /expected: REGISTERED TOSEND \w+\\n\\n\n +got: {6}nothing within \d+ ms/,
+    );
+    assert.equal(r.stdout.match(/^ *\d+\. FAIL /gm)?.length, CASES - EXTENSIONS);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
+  }
+});
+
 Deno.test("chat conformance server says in one sentence that a refused server cannot be reached (exit 1)", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;

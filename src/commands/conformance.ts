@@ -20,7 +20,7 @@ import {
 import { SERVER_CASES, type ServerTarget } from "../conformance/server_cases.ts";
 
 /** Usage line of `chat conformance server`. */
-export const CONFORMANCE_USAGE =
+export const CONFORMANCE_USAGE: string =
   "Usage: chat conformance server HOST[:PORT] [--timeout TIME] [--json] [--junit FILE] " +
   "[--extensions]";
 
