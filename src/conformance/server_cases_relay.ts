@@ -111,6 +111,20 @@ const SENDING: readonly Case<ServerTarget>[] = [
       }),
   },
   {
+    id: "unknown-command-103",
+    title: "an unknown command after registration gets ERROR 103 and the connection stays open",
+    rule: "Sending a message",
+    run: (t, signal) =>
+      on(t, signal, async (w) => {
+        const [a, b] = names("alice", "bob");
+        const alice = await w.user(a);
+        const bob = await w.user(b);
+        await alice.tosend.send(`HELLO ${b}\n\n`);
+        await expect(alice.tosend, err(103));
+        await exchange(alice, bob, "still here");
+      }),
+  },
+  {
     id: "send-without-length",
     title: "SEND without a valid Content-length gets ERROR 103 and the connection is closed",
     rule: "Sending a message",
