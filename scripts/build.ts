@@ -22,11 +22,12 @@ export const RELEASE_TARGETS = [
 ] as const;
 
 /**
- * Permissions baked into the executable: network, and reading files (only ever the TLS
- * certificates and keys named with --tls-cert, --tls-key and --ca). The files are named at run
- * time, so the grant cannot be narrowed to paths at build time. No write, env, run or sys access.
+ * Permissions baked into the executable: network; reading files (only ever the TLS certificates
+ * and keys named with --tls-cert, --tls-key and --ca); and starting programs (only ever the client
+ * named after `--` in `chat conformance client -- COMMAND`). Files and programs are named at run
+ * time, so the grants cannot be narrowed at build time. No write, env or sys access.
  */
-export const PERMISSIONS = ["--allow-net", "--allow-read"];
+export const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-run"];
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname)
   .replace(/^\/([A-Za-z]:)/, "$1");

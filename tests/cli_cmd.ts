@@ -9,7 +9,7 @@ import { PERMISSIONS } from "../scripts/build.ts";
  * The command line that runs `chat`, as program and arguments. From the environment variable
  * `CHAT_CMD` when it is set (split at whitespace, e.g. `./chat` for a compiled binary);
  * otherwise this checkout's `main.ts` under the running Deno with the permissions the shipped
- * command has (`--allow-net --allow-read`, from scripts/build.ts).
+ * command has (`--allow-net --allow-read --allow-run`, from scripts/build.ts).
  */
 export function chatCommand(): [program: string, ...args: string[]] {
   const fromEnv = Deno.env.get("CHAT_CMD")?.trim();
