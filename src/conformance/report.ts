@@ -15,7 +15,7 @@ const utf8 = new TextEncoder();
  * as it is.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { escapeBytes } from "./report.ts";
  * console.log(escapeBytes("SENT bob\n\n")); // SENT bob\n\n
  * ```
