@@ -536,7 +536,15 @@ Deno.test("startServer closes a connection whose unread output does not move for
         const ask = "REGISTER TOSEND abc\n\n" +
           "SEND nobody\nContent-length: 0\n\n".repeat(240_000);
         const bytes = new TextEncoder().encode(ask);
-        for (let off = 0; off < bytes.length;) off += await raw.write(bytes.subarray(off));
+        try {
+          for (let off = 0; off < bytes.length;) off += await raw.write(bytes.subarray(off));
+        } catch (error) {
+          // On a busy machine the server may drop it before all of this is written: that drop
+          // is what the test waits for (and checks below).
+          const gone = error instanceof Deno.errors.ConnectionReset ||
+            error instanceof Deno.errors.BrokenPipe;
+          if (!gone) throw error;
+        }
         for (let i = 0; i < 200 && !log.some((e) => e.event === "dropped"); i++) await delay(50);
       } finally {
         raw.close();
