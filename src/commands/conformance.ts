@@ -18,6 +18,7 @@ import {
   toJunit,
 } from "../conformance/report.ts";
 import { SERVER_CASES, type ServerTarget } from "../conformance/server_cases.ts";
+import { writeJunitFile } from "../conformance/junit_file.ts";
 
 /** Usage line of `chat conformance server`. */
 export const CONFORMANCE_USAGE: string =
@@ -216,10 +217,11 @@ async function conformanceServerMain(args: string[]): Promise<number> {
     onCase: (r: CaseReport) => progress(formatCaseLine(r, ++n)),
   });
   printReport(report, run, progress);
-  const written = run.junit !== undefined && run.junit !== "-"
-    ? await writeJunit(run.junit, report)
-    : true;
-  return report.failed === 0 && written ? 0 : 1;
+  const problem = run.junit !== undefined && run.junit !== "-"
+    ? await writeJunitFile(run.junit, report)
+    : null;
+  if (problem !== null) console.error(problem);
+  return report.failed === 0 && problem === null ? 0 : 1;
 }
 
 /** Prints the failures and score (as text, JSON or JUnit on standard output). */
@@ -229,23 +231,6 @@ function printReport(report: Report, run: ServerRun, progress: (line: string) =>
   progress(`\n${formatScore(report)}`);
   if (run.json) console.log(toJson(report));
   else if (run.junit === "-") console.log(toJunit(report).trimEnd());
-}
-
-/** Writes the JUnit report to `path`; says in one sentence why not if it cannot. */
-async function writeJunit(path: string, report: Report): Promise<boolean> {
-  try {
-    await Deno.writeTextFile(path, toJunit(report));
-    return true;
-  } catch (error) {
-    const why =
-      error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
-        ? 'this program may not write files: use "--junit -" and redirect standard output'
-        : error instanceof Error
-        ? error.message
-        : String(error);
-    console.error(`Cannot write the JUnit report to "${path}": ${why}.`);
-    return false;
-  }
 }
 
 /** Null if the server accepts a connection, else the sentence to print. */

@@ -14,6 +14,7 @@ import {
   RunTarget,
 } from "../conformance/client.ts";
 import { CLIENT_CASES } from "../conformance/client_cases.ts";
+import { writeJunitFile } from "../conformance/junit_file.ts";
 import {
   formatCaseLine,
   formatFailures,
@@ -175,23 +176,6 @@ async function check(target: ClientTarget, p: Parsed, io: ConformanceIo): Promis
   return report;
 }
 
-/** Writes the JUnit report to `path`; says in one sentence why not if it cannot. */
-async function writeJunit(path: string, report: Report, io: ConformanceIo): Promise<boolean> {
-  try {
-    await Deno.writeTextFile(path, toJunit(report));
-    return true;
-  } catch (error) {
-    const why =
-      error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
-        ? 'this program may not write files: use "--junit -" and redirect standard output'
-        : error instanceof Error
-        ? error.message
-        : String(error);
-    io.err(`Cannot write the JUnit report to "${path}": ${why}.`);
-    return false;
-  }
-}
-
 /** Starts listening for a person's client; null (after saying why) when the port is not free. */
 function listenTarget(p: Parsed, io: ConformanceIo): ListenTarget | null {
   try {
@@ -259,8 +243,9 @@ export async function conformanceClientMain(
     });
     report = await check(target, p, io);
   }
-  const written = p.junit !== null && p.junit !== "-"
-    ? await writeJunit(p.junit, report, io)
-    : true;
-  return report.failed === 0 && written ? 0 : 1;
+  const problem = p.junit !== null && p.junit !== "-"
+    ? await writeJunitFile(p.junit, report)
+    : null;
+  if (problem !== null) io.err(problem);
+  return report.failed === 0 && problem === null ? 0 : 1;
 }
