@@ -418,6 +418,11 @@ export class Decoder {
     this.#emitMessage(emit, verb, arg, body, null, headers);
   }
 
+  /** Reports a message whose first line was read but is not well formed; the stream goes on. */
+  #malformed(emit: (event: DecodeEvent) => void, reason: string, line: string): void {
+    this.#fail(emit, { code: "malformed", reason, line, fatal: false });
+  }
+
   #emitMessage(
     emit: (event: DecodeEvent) => void,
     verb: Verb,
@@ -452,12 +457,7 @@ export class Decoder {
           const reason = `${verb} must be followed by TOSEND or TORECV, not ${
             JSON.stringify(half)
           }`;
-          this.#fail(emit, {
-            code: "malformed",
-            reason,
-            line: first ?? `${verb} ${arg}`,
-            fatal: false,
-          });
+          this.#malformed(emit, reason, first ?? `${verb} ${arg}`);
           return;
         }
         message = { type: verb, half, name };
@@ -467,12 +467,7 @@ export class Decoder {
         const [code, text] = splitFirst(arg);
         if (!/^\d{1,9}$/.test(code)) {
           const reason = `ERROR must be followed by a number, not ${JSON.stringify(code)}`;
-          this.#fail(emit, {
-            code: "malformed",
-            reason,
-            line: first ?? `${verb} ${arg}`,
-            fatal: false,
-          });
+          this.#malformed(emit, reason, first ?? `${verb} ${arg}`);
           return;
         }
         message = { type: "ERROR", code: Number(code), text };
