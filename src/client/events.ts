@@ -22,39 +22,86 @@ export type ConnectFailure =
 /** Something the client has to tell its user. */
 export type ClientEvent =
   | {
-    /** A message arrived from `from`. */
+    /**
+     * A message arrived from `from`. `toAll`: it was sent to everyone (`SEND ALL`); only a
+     * server that negotiated the `to` extension says so.
+     */
     type: "message";
     from: string;
     text: string;
-  }
-  | {
-    /** The server confirmed delivery of the message sent to `to`. */
-    type: "sent";
-    to: string;
+    toAll?: boolean;
   }
   | {
     /**
-     * The server answered ERROR `code` to the message sent to `to`. `attempts` is set when the
-     * client sent it that many times, each refused with ERROR 106, and gave up.
+     * The server confirmed delivery of message `id` (the number {@link ChatSession.send}
+     * returned) sent to `to`. For a broadcast, a server with the `reason` extension also says
+     * how many of how many other online users got it (`recipients` 0: nobody else was online).
+     */
+    type: "sent";
+    id: number;
+    to: string;
+    delivered?: number;
+    recipients?: number;
+  }
+  | {
+    /**
+     * The server answered ERROR `code` to message `id` sent to `to`. `attempts` is set when the
+     * client sent it that many times, each refused with ERROR 106, and gave up. With the
+     * `reason` extension: `reason` is the server's token (PROTOCOL.md: `offline`, `too-large`,
+     * ...), `maxBody` the server's body limit (with `too-large`), and for a broadcast how many
+     * of how many recipients got it.
      */
     type: "not-delivered";
+    id: number;
     to: string;
     code: number;
     text: string;
     attempts?: number;
+    reason?: string;
+    maxBody?: number;
+    delivered?: number;
+    recipients?: number;
   }
   | {
-    /** The message to `to` never went out; `why` says why (no period). */
+    /** Message `id` to `to` never went out; `why` says why (no period). */
     type: "not-sent";
+    id: number;
     to: string;
     why: string;
   }
   | {
-    /** The message to `to` got no answer; `why` completes "before ...". */
+    /** Message `id` to `to` got no answer; `why` completes "before ...". */
     type: "unconfirmed";
+    id: number;
     to: string;
     why: string;
   }
+  | {
+    /**
+     * The extension negotiation ended (after each registration, also after a reconnect):
+     * `extensions` are those the server agreed to (empty: a base-protocol server), `maxBody`
+     * the largest body it takes, when it said.
+     */
+    type: "negotiated";
+    extensions: string[];
+    maxBody?: number;
+  }
+  | {
+    /** Who is online now, the user included (the `who` extension; sent after negotiation). */
+    type: "online";
+    names: string[];
+  }
+  | {
+    /** Another user came online (the `joins` extension). */
+    type: "user-joined";
+    name: string;
+  }
+  | {
+    /** Another user went offline (the `joins` extension). */
+    type: "user-left";
+    name: string;
+  }
+
   | {
     /** Both connections are registered. `hint` adds how to type messages; `tls`: encrypted. */
     type: "registered";

@@ -11,6 +11,17 @@ export const MAX_NAME_LENGTH = 64;
 export const BROADCAST = "ALL";
 
 /**
+ * The server's own name (a pseudo-user): anyone may write to it, nobody may register it (in any
+ * letter case). It answers "who" with who is online, and carries the extension negotiation.
+ */
+export const SERVER_NAME = "server";
+
+/** True if `name` is {@link SERVER_NAME} in some letter case: a name no user may register. */
+export function isReservedName(name: string): boolean {
+  return name.toLowerCase() === SERVER_NAME;
+}
+
+/**
  * True if `name` may be registered: ASCII letters and digits only, at most
  * {@link MAX_NAME_LENGTH} of them, and not {@link BROADCAST} in any letter case.
  *

@@ -92,6 +92,20 @@ export interface HeaderSpec {
 export const HEADERS = {
   /** The body's length in bytes, on SEND and FORWARD. */
   ContentLength: { name: "Content-length", origin: "base" },
+  /** On `SENT server`: the extensions the server will use with this user (PROTOCOL.md). */
+  Extensions: { name: "Extensions", origin: "negotiated" },
+  /** On `SENT server`, and on ERROR 102 for a body too large: the largest body the server takes. */
+  MaxBody: { name: "Max-body", origin: "negotiated" },
+  /** On a FORWARD from `server`: what the notice is (`online`, `joined`, `left`). */
+  Event: { name: "Event", origin: "negotiated" },
+  /** On a FORWARD of a broadcast: `ALL`. */
+  To: { name: "To", origin: "negotiated" },
+  /** On ERROR 102: why the message was not delivered, as one token. */
+  Reason: { name: "Reason", origin: "negotiated" },
+  /** On the answer to `SEND ALL`: how many recipients acknowledged it. */
+  Delivered: { name: "Delivered", origin: "negotiated" },
+  /** On the answer to `SEND ALL`: how many other users were online to get it. */
+  Recipients: { name: "Recipients", origin: "negotiated" },
 } as const satisfies Readonly<Record<string, HeaderSpec>>;
 
 /** The name of an error code, such as `"UnableToSend"`: a key of {@link ERRORS}. */
