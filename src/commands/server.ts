@@ -241,8 +241,39 @@ function reportStartFailure(error: unknown, options: Partial<ServerOptions>): vo
 }
 
 /**
- * Logs the startup line, serves until SIGINT or SIGTERM (a second signal exits at once with
- * 130), then drains and closes the server and lets the log lines out.
+ * How long after a stop signal the same signal again counts as the same request. One Ctrl-C can
+ * arrive up to three times within milliseconds: the terminal sends SIGINT to the whole foreground
+ * process group, and `deno task` (and npm's `npx`) forward the one they got to their child too.
+ */
+export const REPEAT_WINDOW_MS = 1000;
+
+/** The first stop signal: its name and when it arrived (milliseconds on any monotonic clock). */
+export interface FirstSignal {
+  /** The signal's name, such as "SIGINT". */
+  name: string;
+  /** When it arrived. */
+  at: number;
+}
+
+/**
+ * What a stop signal means: `"stop"` for the first (drain, then exit 0), `"repeat"` for the
+ * same signal again within {@link REPEAT_WINDOW_MS} (one key press delivered more than once:
+ * ignored), `"force"` for another signal or the same one later (a deliberate second request:
+ * exit at once with 130).
+ */
+export function classifySignal(
+  first: FirstSignal | null,
+  name: string,
+  at: number,
+): "stop" | "repeat" | "force" {
+  if (first === null) return "stop";
+  return name === first.name && at - first.at < REPEAT_WINDOW_MS ? "repeat" : "force";
+}
+
+/**
+ * Logs the startup line, serves until SIGINT or SIGTERM, then drains and closes the server and
+ * lets the log lines out. A second signal exits at once with 130, unless it is the first one
+ * delivered again (see {@link classifySignal}).
  */
 async function serveUntilSignal(server: ChatServer, log: Logger, sink: LineSink): Promise<void> {
   // Last line of defence: a bug reached by one connection's input must not stop the server.
@@ -256,9 +287,13 @@ async function serveUntilSignal(server: ChatServer, log: Logger, sink: LineSink)
   log({ event: "listening", address: formatAddress(server.hostname, server.port) });
 
   const { promise: stop, resolve } = Promise.withResolvers<string>();
-  let signalled = 0;
+  let first: FirstSignal | null = null;
   const onSignal = (name: string) => () => {
-    if (++signalled > 1) Deno.exit(130);
+    const at = performance.now();
+    const meaning = classifySignal(first, name, at);
+    if (meaning === "force") Deno.exit(130);
+    if (meaning === "repeat") return;
+    first = { name, at };
     resolve(name);
   };
   const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")]];
