@@ -11,7 +11,6 @@
 import type { ConnHandler } from "../net/conn.ts";
 import { formatAddress } from "../net/address.ts";
 import {
-  bodyText,
   type DecodeEvent,
   describeDecodeError,
   encode,
@@ -27,6 +26,8 @@ import {
   RECONNECT_BACKOFF,
 } from "./backoff.ts";
 import type { ClientEvent } from "./events.ts";
+import { DEFAULT_EXTENSIONS, wantedExtensions } from "./extensions.ts";
+import { Negotiation } from "./negotiation.ts";
 import { withoutOsError } from "./failures.ts";
 import type { ChatSessionOptions } from "./options.ts";
 import {
@@ -38,6 +39,8 @@ import {
   serverDecoder,
 } from "./link.ts";
 import { Outbox } from "./outbox.ts";
+import { Tally } from "./tally.ts";
+import { Watch } from "./watch.ts";
 import { RatePolicy } from "./rate.ts";
 import { type NameRefused, type ReconnectHost, Reconnector } from "./reconnect.ts";
 import { messageLine } from "./render.ts";
@@ -46,9 +49,14 @@ export type { OpenResult } from "./link.ts";
 export type { ChatSessionOptions } from "./options.ts";
 export type { ClientEvent, ConnectFailure } from "./events.ts";
 export type { Backoff } from "./backoff.ts";
+export { DEFAULT_EXTENSIONS } from "./extensions.ts";
 export type { Conn, ConnectFn, ConnectOptions, ConnHandler, TransportKind } from "../net/conn.ts";
 
-/** How long /quit waits for the server to confirm UNREGISTER before just closing. */
+/**
+ * How long /quit waits for what it needs before just closing: the answer to the extension probe
+ * if it has not come yet, then the server's UNREGISTERED (or, with a server that did not agree
+ * to `unregister`, the answers still owed).
+ */
 const LEAVE_WAIT_MS = 1000;
 /** Most messages on the wire awaiting their answers (the server allows 256 per connection). */
 const DEFAULT_WINDOW = 32;
@@ -63,8 +71,10 @@ type State = "new" | "registering" | "ready" | "reconnecting" | "leaving" | "end
 /**
  * One user's session with a server: registration of the two connections, sending with a FIFO
  * of messages that await their answers, resending what the server refused with ERROR 106,
- * acknowledging FORWARDs, reconnecting (when asked) and leaving. Reports everything through
- * `onEvent`; never throws once open.
+ * acknowledging FORWARDs, negotiating the extensions after each registration, reconnecting
+ * (when asked) and leaving. Until a server has agreed to an extension, and with a
+ * base-protocol server always, it sends only REGISTER, SEND and RECEIVED, with no header line but
+ * Content-length. Reports everything through `onEvent`; never throws once open.
  */
 export class ChatSession {
   readonly #opts: ChatSessionOptions;
@@ -77,24 +87,27 @@ export class ChatSession {
   readonly #rate: RatePolicy;
   readonly #reconnector: Reconnector;
   #reconnecting: Promise<void> | null = null;
-  #idleWaiters: (() => void)[] = [];
-  #roomWaiters: (() => void)[] = [];
-  #leaveDone = Promise.withResolvers<boolean>();
+  /** The extensions asked for and agreed. */
+  readonly #ext: Negotiation;
+  /** Waits for the state to change: for room, for answers, for the end. */
+  readonly #watch = new Watch();
+  /** The answer to UNREGISTER: UNREGISTERED (true) or an ERROR (false). */
+  #leaveAnswer: boolean | null = null;
+  /** The connection closed while leaving. */
+  #leaveCut = false;
   #end = Promise.withResolvers<SessionEnd>();
   #endValue: SessionEnd | null = null;
+  /** What became of the messages sent. */
+  readonly #tally = new Tally((e) => this.#emit(e));
 
-  /** Messages the server confirmed as delivered. */
-  delivered = 0;
-  /** Messages the server answered with an ERROR (after any resends for ERROR 106). */
-  notDelivered = 0;
-  /** Messages that got no answer before the connection was lost or the session ended. */
-  unconfirmed = 0;
-  /** Messages that never went out before the session ended. */
-  notSent = 0;
-
-  /** Creates a session; nothing happens until {@link open}. */
+  /**
+   * Creates a session; nothing happens until {@link open}. Throws if an extension's name in
+   * `options.extensions` is not one word.
+   */
   constructor(options: ChatSessionOptions) {
     this.#opts = options;
+    const wanted = wantedExtensions(options.extensions ?? DEFAULT_EXTENSIONS);
+    this.#ext = new Negotiation(options.name, wanted, (e) => this.#emit(e));
     this.#server = formatAddress(options.host, options.port);
     this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
     this.#outbox = new Outbox(options.maxQueued ?? DEFAULT_MAX_QUEUED);
@@ -113,9 +126,42 @@ export class ChatSession {
     });
   }
 
+  /** Messages the server confirmed as delivered. */
+  get delivered(): number {
+    return this.#tally.delivered;
+  }
+
+  /** Messages the server answered with an ERROR (after any resends for ERROR 106). */
+  get notDelivered(): number {
+    return this.#tally.notDelivered;
+  }
+
+  /** Messages that got no answer before the connection was lost or the session ended. */
+  get unconfirmed(): number {
+    return this.#tally.unconfirmed;
+  }
+
+  /** Messages that never went out before the session ended. */
+  get notSent(): number {
+    return this.#tally.notSent;
+  }
+
   /** The server as `host:port`. */
   get server(): string {
     return this.#server;
+  }
+
+  /**
+   * The extensions the server agreed to use with this session (PROTOCOL.md, "Negotiation"):
+   * empty until its answer comes, with a base-protocol server, and while reconnecting.
+   */
+  get extensions(): ReadonlySet<string> {
+    return this.#ext.agreed;
+  }
+
+  /** The largest message body the server accepts, in bytes, when it said (in the negotiation). */
+  get maxBody(): number | undefined {
+    return this.#ext.maxBody;
   }
 
   /** Resolves when the session has ended (both connections closed, no reconnecting). */
@@ -155,11 +201,7 @@ export class ChatSession {
 
   /** Resolves once a message can be queued again (or the session has ended). */
   async room(): Promise<void> {
-    if (!this.full || this.#endValue !== null) return;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#roomWaiters.push(resolve);
-    await Promise.race([promise, this.#end.promise]);
-    this.#roomWaiters = this.#roomWaiters.filter((w) => w !== resolve);
+    await this.#watch.until(() => !this.full || this.#endValue !== null, Infinity);
   }
 
   /** Connects both halves and registers them. On failure everything is closed again. */
@@ -169,6 +211,7 @@ export class ChatSession {
     const [result, link] = await this.#connectLink(false);
     if (result.ok && this.#state === "registering" && link.adopt()) {
       this.#state = "ready";
+      this.#ext.start(link);
       this.#pump();
       return result;
     }
@@ -194,15 +237,17 @@ export class ChatSession {
   }
 
   /**
-   * Sends `text` to `to` (`"ALL"` for everyone). It goes out at once, or waits its turn while
-   * the client reconnects, resends after ERROR 106, or has many messages awaiting answers.
-   * False if the session is not open, or {@link full}.
+   * Sends `text` to `to` (`"ALL"` for everyone) and returns the message's id (from 1 up), which
+   * every event about it carries. It goes out at once, or waits its turn while the client
+   * reconnects, resends after ERROR 106 (keeping its id), or has many messages awaiting answers.
+   * Null if the session is not open, or {@link full}.
    */
-  send(to: string, text: string): boolean {
-    if (this.#state !== "ready" && this.#state !== "reconnecting") return false;
-    if (!this.#outbox.add(to, text)) return false;
+  send(to: string, text: string): number | null {
+    if (this.#state !== "ready" && this.#state !== "reconnecting") return null;
+    const msg = this.#outbox.add(to, text);
+    if (msg === null) return null;
     this.#pump();
-    return true;
+    return msg.id;
   }
 
   /** Puts waiting messages on the wire, in order, as far as the window and the state allow. */
@@ -218,7 +263,7 @@ export class ChatSession {
       link.wireSends++;
       link.send.write(encode({ type: "SEND", to: msg.to, body: msg.body }));
     }
-    this.#wakeRoom();
+    this.#watch.changed();
   }
 
   /**
@@ -226,21 +271,16 @@ export class ChatSession {
    * Resolves true if nothing is left waiting.
    */
   async settle(timeoutMs: number): Promise<boolean> {
-    if (this.pending === 0 || this.#endValue !== null) return this.pending === 0;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#idleWaiters.push(resolve);
-    const timer = setTimeout(resolve, timeoutMs);
-    await Promise.race([promise, this.#end.promise]);
-    clearTimeout(timer);
-    this.#idleWaiters = this.#idleWaiters.filter((w) => w !== resolve);
+    await this.#watch.until(() => this.pending === 0 || this.#endValue !== null, timeoutMs);
     return this.pending === 0;
   }
 
   /**
-   * Leaves: sends `UNREGISTER name`, waits up to a second for the answer (answers to earlier
-   * messages are still reported), then closes both connections. Messages still unanswered
-   * are reported as unconfirmed, those not sent yet as not sent. While reconnecting, stops
-   * trying and ends.
+   * Leaves: with a server that agreed to `unregister`, sends `UNREGISTER name` and waits up to a
+   * second for the answer; with any other server (a base-protocol one) waits as long for the
+   * answers still owed and sends nothing. Answers to earlier messages are still reported. Then
+   * closes both connections. Messages still unanswered are reported as unconfirmed, those not
+   * sent yet as not sent. While reconnecting, stops trying and ends.
    */
   async leave(): Promise<void> {
     if (this.#state === "leaving") {
@@ -262,22 +302,35 @@ export class ChatSession {
     }
     this.#state = "leaving";
     this.#rate.clear();
-    link.fifo.push({ kind: "unregister" });
-    link.send.write(encode({ type: "UNREGISTER", name: this.#opts.name }));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const confirmed = await Promise.race([
-      this.#leaveDone.promise,
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), LEAVE_WAIT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    const plain = !(await this.#unregister(link));
     this.#state = "ended";
     this.#reportUnanswered(link, "you left");
     this.#reportUnsent("you left before it was sent");
     await link.close();
-    this.#emit({ type: "left", confirmed });
+    const confirmed = this.#leaveAnswer === true;
+    this.#emit({ type: "left", confirmed, ...(plain ? { plain: true as const } : {}) });
     this.#finish("left");
+  }
+
+  /**
+   * Says UNREGISTER if the server agreed to it (so first waits for the answer to the probe),
+   * and waits for its answer; with any other server, waits for the answers still owed. All
+   * within LEAVE_WAIT_MS. True if UNREGISTER was agreed.
+   */
+  async #unregister(link: Link): Promise<boolean> {
+    const deadline = Date.now() + LEAVE_WAIT_MS;
+    const until = (done: () => boolean) =>
+      this.#watch.until(() => done() || this.#leaveCut, deadline - Date.now());
+    await until(() => !link.negotiating);
+    if (!this.#ext.agreed.has("unregister")) {
+      await until(() => link.fifo.length === 0);
+      return false;
+    }
+    if (this.#leaveCut || link.send === null) return true;
+    link.fifo.push({ kind: "unregister" });
+    link.send.write(encode({ type: "UNREGISTER", name: this.#opts.name }));
+    await until(() => this.#leaveAnswer !== null);
+    return true;
   }
 
   /** Closes both connections at once, without leaving (and stops reconnecting). */
@@ -307,6 +360,7 @@ export class ChatSession {
     if (this.#endValue !== null) return;
     this.#endValue = end;
     this.#rate.clear();
+    this.#watch.changed();
     this.#end.resolve(end);
   }
 
@@ -314,46 +368,22 @@ export class ChatSession {
     this.#opts.onEvent(event);
   }
 
-  /** Reports the messages on the wire of `link` as unconfirmed, and forgets them. */
+  /**
+   * Reports the FORWARDs `link` still holds (see `Negotiation.forward`), then its messages on
+   * the wire as unconfirmed, and forgets them.
+   */
   #reportUnanswered(link: Link, why: string): void {
-    for (const p of link.fifo) {
-      if (p.kind !== "send") continue;
-      this.unconfirmed++;
-      this.#emit({ type: "unconfirmed", to: p.msg.to, why });
-    }
+    this.#ext.release(link);
+    this.#tally.unanswered(link.fifo, why);
     link.fifo = [];
     link.wireSends = 0;
-    this.#wakeIdle();
+    this.#watch.changed();
   }
 
   /** Reports the messages that never went out as not sent, and forgets them. */
   #reportUnsent(why: string): void {
-    for (const msg of this.#outbox.takeAll()) {
-      this.notSent++;
-      this.#emit({
-        type: "not-sent",
-        to: msg.to,
-        why: msg.refusals > 0
-          ? `${why} (it was waiting to be sent again after ERROR 106, sending too fast)`
-          : why,
-      });
-    }
-    this.#wakeIdle();
-    this.#wakeRoom();
-  }
-
-  #wakeIdle(): void {
-    if (this.pending > 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const w of waiters) w();
-  }
-
-  #wakeRoom(): void {
-    if (this.full) return;
-    const waiters = this.#roomWaiters;
-    this.#roomWaiters = [];
-    for (const w of waiters) w();
+    this.#tally.unsent(this.#outbox.takeAll(), why);
+    this.#watch.changed();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -365,26 +395,15 @@ export class ChatSession {
     const canResend = this.#state === "ready" || this.#state === "reconnecting";
     switch (this.#rate.refused(canResend)) {
       case "give-up":
-        return this.#giveUpRefused(msg, text);
+        return this.#tally.rateLimited(msg, text);
       case "give-up-all":
         for (const m of [msg, ...this.#outbox.takeRefused()].sort((a, b) => a.id - b.id)) {
-          this.#giveUpRefused(m, text);
+          this.#tally.rateLimited(m, text);
         }
         return;
       case "resend":
         this.#outbox.putBack(msg);
     }
-  }
-
-  #giveUpRefused(msg: Outgoing, text: string): void {
-    this.notDelivered++;
-    this.#emit({
-      type: "not-delivered",
-      to: msg.to,
-      code: ErrorCode.RateLimited,
-      text,
-      ...(msg.refusals > 1 ? { attempts: msg.refusals } : {}),
-    });
   }
 
   /** Ends an ERROR 106 hold once its wait is over and nothing sent before it is unanswered. */
@@ -435,31 +454,37 @@ export class ChatSession {
     }
     const m = e.message;
     if (!link.registered.has("TOSEND")) return this.#onRegistration(link, "TOSEND", m);
+    this.#onAnswer(link, m);
+    this.#watch.changed();
+  }
+
+  /** An answer on TOSEND: to the oldest message, probe or UNREGISTER on the wire. */
+  #onAnswer(link: Link, m: Message): void {
     const head = link.fifo[0];
     if (head?.kind === "send" && (m.type === "SENT" || m.type === "ERROR")) {
       link.fifo.shift();
       link.wireSends--;
-      if (m.type === "SENT") {
-        this.delivered++;
-        this.#rate.delivered();
-        this.#emit({ type: "sent", to: head.msg.to });
-      } else if (m.code === ErrorCode.RateLimited) {
-        this.#rateLimited(head.msg, m.text);
-      } else {
-        this.notDelivered++;
-        this.#emit({ type: "not-delivered", to: head.msg.to, code: m.code, text: m.text });
-      }
+      this.#onMessageAnswer(head.msg, m);
       this.#maybeResume();
       this.#pump();
-      this.#wakeIdle();
-      return;
-    }
-    if (head?.kind === "unregister" && (m.type === "ERROR" || m.type === "UNREGISTERED")) {
+    } else if (head?.kind === "probe" && (m.type === "SENT" || m.type === "ERROR")) {
       link.fifo.shift();
-      this.#leaveDone.resolve(m.type === "UNREGISTERED");
-      return;
+      this.#ext.answered(link, m);
+    } else if (head?.kind === "unregister" && (m.type === "ERROR" || m.type === "UNREGISTERED")) {
+      link.fifo.shift();
+      this.#leaveAnswer = m.type === "UNREGISTERED";
+    } else {
+      this.#emit({ type: "unexpected", what: JSON.stringify(messageLine(m)) });
     }
-    this.#emit({ type: "unexpected", what: JSON.stringify(messageLine(m)) });
+  }
+
+  /** The answer `m` (SENT or ERROR) to the message `msg`. */
+  #onMessageAnswer(msg: Outgoing, m: Message & { type: "SENT" | "ERROR" }): void {
+    if (m.type === "ERROR" && m.code === ErrorCode.RateLimited) {
+      return this.#rateLimited(msg, m.text);
+    }
+    if (m.type === "SENT") this.#rate.delivered();
+    this.#tally.answered(msg, m, this.#ext.details(m));
   }
 
   #onRecvEvent(link: Link, e: DecodeEvent): void {
@@ -475,7 +500,7 @@ export class ChatSession {
     if (!link.registered.has("TORECV")) return this.#onRegistration(link, "TORECV", m);
     if (m.type === "FORWARD") {
       recv?.write(encode({ type: "RECEIVED", from: m.from }));
-      this.#emit({ type: "message", from: m.from, text: bodyText(m.body) });
+      this.#ext.forward(link, m);
       return;
     }
     this.#emit({ type: "unexpected", what: JSON.stringify(messageLine(m)) });
@@ -494,7 +519,7 @@ export class ChatSession {
     }
     if (this.#state === "leaving") {
       // The server closes both connections after UNREGISTERED; TOSEND closing ends the wait.
-      if (half === "TOSEND") this.#leaveDone.resolve(false);
+      if (half === "TOSEND") this.#cutWhileLeaving();
       return;
     }
     if (this.#state !== "ready") return;
@@ -509,10 +534,7 @@ export class ChatSession {
    * unconfirmed; then the session reconnects, or reports what was not sent and ends.
    */
   #lost(link: Link, detail: string): void {
-    if (this.#state === "leaving") {
-      this.#leaveDone.resolve(false);
-      return;
-    }
+    if (this.#state === "leaving") return this.#cutWhileLeaving();
     if (!link.live) {
       link.broken = true;
       link.fail("unexpected", detail);
@@ -521,6 +543,7 @@ export class ChatSession {
     if (this.#state !== "ready") return;
     link.dead = true;
     this.#rate.clear();
+    this.#ext.reset();
     this.#reportUnanswered(link, "the connection was lost");
     if (this.#opts.reconnect) {
       this.#state = "reconnecting";
@@ -534,6 +557,12 @@ export class ChatSession {
     link.close().then(() => this.#finish("disconnected"));
   }
 
+  /** The connection closed or broke while leaving: nothing more is waited for. */
+  #cutWhileLeaving(): void {
+    this.#leaveCut = true;
+    this.#watch.changed();
+  }
+
   /** What the reconnect loop may do to this session. */
   #reconnectHost(): ReconnectHost {
     const reconnecting = () => this.#state === "reconnecting";
@@ -545,37 +574,31 @@ export class ChatSession {
       adopt: (link: Link) => {
         if (!link.adopt()) return false;
         this.#state = "ready";
+        this.#ext.start(link);
         this.#pump();
         return true;
       },
-      giveUp: (event: NameRefused, tries: number) => {
-        this.#state = "ended";
-        this.#reportUnsent("the client could not reconnect");
-        this.#emit({
+      giveUp: ({ code, text }: NameRefused, tries: number) =>
+        this.#giveUp("the client could not reconnect", {
           type: "reconnect-failed",
-          server: this.#server,
-          name: this.#opts.name,
-          code: event.code,
-          text: event.text,
-          tries,
-        });
-        this.#finish("disconnected");
-      },
+          ...{ server: this.#server, name: this.#opts.name, code, text, tries },
+        }),
       emit: (event: ClientEvent) => this.#emit(event),
     };
   }
 
   /** A bug, not the network: still end with one line rather than an unhandled rejection. */
   #reconnectCrashed(error: unknown): void {
+    const why = error instanceof Error ? error.message : String(error);
+    const detail = `the client failed while reconnecting (${why})`;
+    this.#giveUp("the client stopped", { type: "disconnected", server: this.#server, detail });
+  }
+
+  /** Stops reconnecting for good: reports what was not sent (because of `why`), then `event`. */
+  #giveUp(why: string, event: ClientEvent): void {
     this.#state = "ended";
-    this.#reportUnsent("the client stopped");
-    this.#emit({
-      type: "disconnected",
-      server: this.#server,
-      detail: `the client failed while reconnecting (${
-        error instanceof Error ? error.message : String(error)
-      })`,
-    });
+    this.#reportUnsent(why);
+    this.#emit(event);
     this.#finish("disconnected");
   }
 }

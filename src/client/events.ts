@@ -101,7 +101,6 @@ export type ClientEvent =
     type: "user-left";
     name: string;
   }
-
   | {
     /** Both connections are registered. `hint` adds how to type messages; `tls`: encrypted. */
     type: "registered";
@@ -187,11 +186,14 @@ export type ClientEvent =
   | {
     /**
      * The client left: UNREGISTER answered (`confirmed`) or not; `offline` when it left while
-     * reconnecting.
+     * reconnecting; `plain` when the server did not agree to the `unregister` extension (a
+     * base-protocol server), so the client closed its connections without UNREGISTER, as a
+     * base client leaves (`confirmed` is then false, and nothing went wrong).
      */
     type: "left";
     confirmed: boolean;
     offline?: boolean;
+    plain?: true;
   }
   | {
     /** The user asked for /help. */

@@ -61,8 +61,11 @@ export interface Outgoing {
   refusals: number;
 }
 
-/** What the session waits an answer for on TOSEND, in the order they were sent. */
-export type Pending = { kind: "send"; msg: Outgoing } | { kind: "unregister" };
+/**
+ * What the session waits an answer for on TOSEND, in the order they were sent: a message, the
+ * extension probe (`SEND server` `EXTENSIONS ...`), or UNREGISTER.
+ */
+export type Pending = { kind: "send"; msg: Outgoing } | { kind: "probe" } | { kind: "unregister" };
 
 /** A decoder for what the server sends. */
 export function serverDecoder(): Decoder {
@@ -88,8 +91,15 @@ export class Link {
   readonly sniffed: Set<Half> = new Set<Half>();
   /** Settles once the registration succeeded or failed. */
   readonly registration: PromiseWithResolvers<OpenResult> = Promise.withResolvers<OpenResult>();
-  /** Messages and UNREGISTER on the wire, awaiting their answers in order. */
+  /** Messages, the probe and UNREGISTER on the wire, awaiting their answers in order. */
   fifo: Pending[] = [];
+  /** True from the extension probe until its answer. */
+  negotiating = false;
+  /**
+   * FORWARDs (already acknowledged) held while {@link negotiating}: one with header lines may
+   * need the answer to be read, and those after it wait with it to keep their order.
+   */
+  held: (Message & { type: "FORWARD" })[] = [];
   /** How many of {@link fifo} are messages. */
   wireSends = 0;
   /** Closed, or given up on: its events no longer count. */

@@ -41,6 +41,12 @@ export interface ChatSessionOptions {
   window?: number;
   /** Most messages waiting to go out; `ChatSession.send` refuses more. Default 100. */
   maxQueued?: number;
+  /**
+   * The extensions to ask the server for after each registration (PROTOCOL.md, "Negotiation"),
+   * each one word. Default `["who", "joins", "to", "reason", "unregister"]`; `[]` sends no probe
+   * and keeps the session to the base protocol.
+   */
+  extensions?: readonly string[];
   /** Random numbers in [0, 1) for the jitter; default `Math.random`. */
   random?: () => number;
 }

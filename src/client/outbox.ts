@@ -10,7 +10,8 @@ import type { Outgoing } from "./link.ts";
 /** Messages waiting to go out, oldest first, at most `limit` of them. */
 export class Outbox {
   #items: Outgoing[] = [];
-  #nextId = 0;
+  /** Ids start at 1, so that an id is never falsy. */
+  #nextId = 1;
   /** Most messages that may wait. */
   readonly limit: number;
 
@@ -29,11 +30,15 @@ export class Outbox {
     return this.#items.length >= this.limit;
   }
 
-  /** Queues `text` to `to` as the newest message. False if {@link full}. */
-  add(to: string, text: string): boolean {
-    if (this.full) return false;
-    this.#items.push({ id: this.#nextId++, to, body: utf8Bytes(text), refusals: 0 });
-    return true;
+  /**
+   * Queues `text` to `to` as the newest message and returns it (its `id` is the next number,
+   * from 1 up). Null if {@link full}.
+   */
+  add(to: string, text: string): Outgoing | null {
+    if (this.full) return null;
+    const msg: Outgoing = { id: this.#nextId++, to, body: utf8Bytes(text), refusals: 0 };
+    this.#items.push(msg);
+    return msg;
   }
 
   /** Takes the oldest message out, if any. */

@@ -7,10 +7,10 @@ const drain = (o: Outbox) => o.takeAll().map((m) => `${m.to}:${text.decode(m.bod
 
 Deno.test("Outbox keeps messages in the order typed, up to its limit", () => {
   const o = new Outbox(2);
-  assert.equal(o.add("a", "1"), true);
-  assert.equal(o.add("b", "2"), true);
+  assert.equal(o.add("a", "1")?.id, 1);
+  assert.equal(o.add("b", "2")?.id, 2);
   assert.equal(o.full, true);
-  assert.equal(o.add("c", "3"), false);
+  assert.equal(o.add("c", "3"), null);
   assert.equal(o.length, 2);
   assert.deepEqual(drain(o), ["a:1", "b:2"]);
   assert.equal(o.full, false);
