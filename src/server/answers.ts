@@ -4,8 +4,18 @@
  *
  * @module
  */
+import { encode, errorMessage } from "../protocol/mod.ts";
 import { type Link, newSlot, type Slot } from "./link.ts";
 import { takeFirst } from "./lists.ts";
+
+const ERROR_BYTES = new Map<number, Uint8Array>();
+
+/** The canonical ERROR answer for `code`, encoded once (never modified). */
+export function errorBytes(code: number): Uint8Array {
+  let bytes = ERROR_BYTES.get(code);
+  if (bytes === undefined) ERROR_BYTES.set(code, bytes = encode(errorMessage(code)));
+  return bytes;
+}
 
 /** What the answer functions need of the router: the write limit, and dropping a connection. */
 export interface AnswerSink {

@@ -35,7 +35,7 @@ export function sweepLink(router: Router, s: Link, now: number): void {
   const limit = 2 * o.ackTimeoutMs;
   while (box !== null && box.count > 0 && now - box.peek()!.queuedAt >= limit) {
     const late = box.expire()!;
-    router.done(late, false, `"${late.to}" did not take it within ${limit} ms`);
+    router.done(late, false, `"${late.to}" did not take it within ${limit} ms`, "no-ack");
   }
   const d = s.inflight;
   if (d !== null && now - d.sentAt >= o.ackTimeoutMs) {
@@ -44,6 +44,6 @@ export function sweepLink(router: Router, s: Link, now: number): void {
     // Its answers can no longer be matched to messages: close it, before its sender hears,
     // so that nothing the answer sets off still counts it as online.
     router.drop(s, "did not acknowledge a message in time");
-    router.done(d, false, `"${d.to}" did not answer within ${o.ackTimeoutMs} ms`);
+    router.done(d, false, `"${d.to}" did not answer within ${o.ackTimeoutMs} ms`, "no-ack");
   }
 }

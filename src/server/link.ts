@@ -74,6 +74,11 @@ export class Delivery implements StoredMessage, Slot {
   sentAt = 0;
   /** Where a lone SEND's answer goes: this delivery itself, or a slot reserved earlier. */
   slot: Slot = this;
+  /**
+   * True for a notice from the pseudo-user `server`: nobody waits for its answer, and its
+   * {@link sender} is the recipient's own connection (whose count of notices it is in).
+   */
+  notice = false;
 
   /** A delivery record; its FORWARD bytes are set once it is queued. */
   constructor(
@@ -151,6 +156,12 @@ export class Link {
   lastSent = 0;
   /** True when the connection was refused on arrival: its input is ignored. */
   refused = false;
+  /** The user's negotiated extensions (bits of `Ext` in extensions.ts); 0 for the base protocol. */
+  ext = 0;
+  /** Notices from `server` queued for it or awaiting its answer. */
+  notices = 0;
+  /** True when a presence notice for it was dropped: a fresh online list is owed once there is room. */
+  presenceStale = false;
 
   /** State of a connection opened at `openedAt`. */
   constructor(endpoint: Endpoint, openedAt: number) {

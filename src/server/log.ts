@@ -13,6 +13,19 @@ export type LogEvent =
   | { event: "listening"; address: string }
   | { event: "registered"; name: string; half: Half; remote: string }
   | { event: "rejected"; remote: string; reason: string }
+  | {
+    event: "joined";
+    name: string;
+    /** The host it connected from (both hosts if its halves came from two). */
+    remote: string;
+    /** Users online now, this one included. */
+    online: number;
+  }
+  | {
+    event: "extensions";
+    name: string; /** Those agreed, in the client's order. */
+    extensions: string[];
+  }
   | { event: "forwarded"; from: string; to: string; /** Body size. */ bytes: number }
   | { event: "not-delivered"; from: string; to: string; reason: string }
   | { event: "broadcast"; from: string; delivered: number; failed: number }
@@ -48,6 +61,26 @@ export function formatLogEvent(e: LogEvent): string {
   return CONTROL.test(line) ? line.replace(CONTROL_ALL, escapeControl) : line;
 }
 
+/** The formats of the server's log: one line of text, or one JSON object, per event. */
+export type LogFormat = "text" | "json";
+
+/**
+ * One line of the server's log for event `e` that happened at `at`. Text: the local date and
+ * time (`2026-12-02 20:41:07`), a space and {@link formatLogEvent}'s line. JSON: the event's
+ * fields after `time`, the same moment in ISO 8601 (UTC).
+ */
+export function formatLogLine(e: LogEvent, format: LogFormat, at: Date = new Date()): string {
+  if (format === "json") return JSON.stringify({ time: at.toISOString(), ...e });
+  return `${localTimestamp(at)} ${formatLogEvent(e)}`;
+}
+
+/** `at` in local time as `YYYY-MM-DD HH:MM:SS`. */
+export function localTimestamp(at: Date): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ` +
+    `${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`;
+}
+
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 // deno-lint-ignore no-control-regex
@@ -65,6 +98,12 @@ function logLine(e: LogEvent): string {
       return `${e.name} : REGISTERED ${e.half}`;
     case "rejected":
       return `Registration from ${e.remote} refused: ${e.reason}`;
+    case "joined":
+      return `${e.name} : JOINED from ${e.remote} (${e.online} online)`;
+    case "extensions":
+      return `${e.name} : EXTENSIONS${
+        e.extensions.length > 0 ? " " + e.extensions.join(" ") : " (none)"
+      }`;
     case "forwarded":
       return `Message successfully forwarded from ${e.from} to ${e.to}`;
     case "not-delivered":

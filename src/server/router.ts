@@ -14,18 +14,20 @@ import {
   encode,
   encodeForward,
   ErrorCode,
-  errorMessage,
   forwardHead,
   type Half,
-  isValidName,
+  isReservedName,
   type Message,
 } from "../protocol/mod.ts";
+import { broadcastReport, Ext, forwardToAll, reasonError, type ReasonToken } from "./extensions.ts";
+import { answerServer, noticeDone, refreshPresence } from "./presence.ts";
 import { type Directory, LocalDirectory, type UserHalves } from "./directory.ts";
 import { admission, TokenBuckets } from "./limits.ts";
-import { reserve, resolve, writeTo } from "./answers.ts";
+import { errorBytes, reserve, resolve, writeTo } from "./answers.ts";
+import { register, removeUser, unregister } from "./registration.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { sweepLink } from "./deadlines.ts";
-import { Broadcast, Delivery, EMPTY, type Endpoint, halfBit, Link, type Slot } from "./link.ts";
+import { Broadcast, Delivery, EMPTY, type Endpoint, Link, type Slot } from "./link.ts";
 import type { LogEvent, Logger } from "./log.ts";
 import { MemoryStore, type MessageStore } from "./store.ts";
 
@@ -52,6 +54,8 @@ export interface RouterOptions {
   maxConnections: number;
   /** Most open connections from one remote address; 0 for no limit. */
   maxPerAddress: number;
+  /** Largest body accepted, in bytes (said to users who negotiate, and with `too-large`). */
+  maxBodyBytes: number;
   /** Messages per second one user may send, on average; 0 for no limit. */
   rateLimit: number;
   /** Messages one user may send in a burst above the average rate. */
@@ -71,16 +75,7 @@ export interface RouterParts {
 }
 
 /** Canonical answers, encoded once: a flood is answered with many thousands. */
-const ERROR_BYTES = new Map<number, Uint8Array>();
 const SENT_ALL = encode({ type: "SENT", to: BROADCAST });
-
-/** The canonical ERROR answer for `code`, encoded once (never modified). */
-function errorBytes(code: number): Uint8Array {
-  let bytes = ERROR_BYTES.get(code);
-  if (bytes === undefined) ERROR_BYTES.set(code, bytes = encode(errorMessage(code)));
-  return bytes;
-}
-
 const E101 = errorBytes(ErrorCode.NoUserRegistered);
 const E102 = errorBytes(ErrorCode.UnableToSend);
 const E103 = errorBytes(ErrorCode.HeaderIncomplete);
@@ -101,6 +96,8 @@ export class Router {
   readonly perAddress = new Map<string, number>();
   /** True while shutting down: new messages are refused. */
   draining = false;
+  /** TORECV connections of the users who negotiated `joins`. */
+  readonly joinsListeners = new Set<Link>();
   /** False when the logger is silent: events are then not even built. */
   readonly logging: boolean;
   readonly #log: Logger;
@@ -124,7 +121,7 @@ export class Router {
   }
 
   /** Logs a protocol error on `link` (`closed`: the connection is closed for it). */
-  #protocolError(link: Link, reason: string, closed = false): void {
+  protocolError(link: Link, reason: string, closed = false): void {
     if (this.logging) {
       this.#log({
         event: "protocol-error",
@@ -165,9 +162,19 @@ export class Router {
   }
 
   /** Answers one SEND of `link` in its slot. */
-  #answerSend(link: Link, slot: Slot, answer: Uint8Array): void {
+  answerSend(link: Link, slot: Slot, answer: Uint8Array): void {
     link.pendingSends--;
     resolve(this, link, slot, answer);
+  }
+
+  /** The ERROR 102 for `link`: with `Reason: token` if its user negotiated `reason`. */
+  failAnswer(link: Link, token: ReasonToken): Uint8Array {
+    return (link.ext & Ext.Reason) === 0 ? E102 : reasonError(token, this.options.maxBodyBytes);
+  }
+
+  /** A new delivery id. */
+  nextId(): number {
+    return ++this.#ids;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -180,18 +187,18 @@ export class Router {
     if (m.type === "RECEIVED" && link.user !== null) {
       return this.#acknowledged(link, m.from, true);
     }
-    if (m.type === "REGISTER") return this.#register(link, m.half, m.name);
+    if (m.type === "REGISTER") return register(this, link, m.half, m.name);
     if (link.user === null) {
-      this.#protocolError(link, `${m.type} before REGISTER`);
+      this.protocolError(link, `${m.type} before REGISTER`);
       return this.reply(link, E101);
     }
     switch (m.type) {
       case "ERROR":
         return this.#acknowledged(link, "", false, `it answered ERROR ${m.code} ${m.text}`);
       case "UNREGISTER":
-        return this.#unregister(link, m.name);
+        return unregister(this, link, m.name);
       default:
-        this.#protocolError(link, `unexpected ${m.type} from a client`);
+        this.protocolError(link, `unexpected ${m.type} from a client`);
         this.reply(link, E103);
         return this.#answeredWrong(link, `it answered ${m.type} instead of RECEIVED`);
     }
@@ -206,11 +213,11 @@ export class Router {
   decodeError(link: Link, error: DecodeError): void {
     if (link.endpoint.closed || link.refused) return;
     const reason = describeDecodeError(error);
-    this.#protocolError(link, reason, error.fatal);
+    this.protocolError(link, reason, error.fatal);
     if (error.fatal) return this.reply(link, E103, true);
     if (error.code === "body-too-large" && error.verb === "SEND" && link.has("TOSEND")) {
       // The body was skipped, so the stream is still in step: refuse just this message.
-      return this.reply(link, E102);
+      return this.reply(link, this.failAnswer(link, "too-large"));
     }
     if (
       link.user === null && (error.code === "unknown-verb" || error.code === "body-too-large")
@@ -222,76 +229,20 @@ export class Router {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Registration.
-
-  /** REGISTER `half` `name` on `link`. */
-  #register(link: Link, half: Half, name: string): void {
-    const remote = link.endpoint.remote;
-    if (!isValidName(name)) {
-      const reason = `malformed username ${JSON.stringify(name.slice(0, 80))}`;
-      this.log({ event: "rejected", remote, reason });
-      return this.reply(link, errorBytes(ErrorCode.MalformedUsername));
-    }
-    if (link.user !== null && link.user.name !== name) {
-      const reason =
-        `connection already registered as "${link.user.name}", cannot also be "${name}"`;
-      this.log({ event: "rejected", remote, reason });
-      return this.reply(link, errorBytes(ErrorCode.MalformedUsername));
-    }
-    const claimed = this.directory.claim(name, half, link);
-    if (claimed === "already") return this.reply(link, encode({ type: "REGISTERED", half, name }));
-    if (claimed === "taken") {
-      this.log({ event: "rejected", remote, reason: `${half} of "${name}" is already registered` });
-      return this.reply(link, errorBytes(ErrorCode.UsernameTaken));
-    }
-    link.user = this.directory.find(name)!;
-    link.halves |= halfBit(half);
-    if (half === "TORECV") {
-      link.mailbox = this.store.open(name);
-      link.sent = encode({ type: "SENT", to: name });
-    }
-    this.reply(link, encode({ type: "REGISTERED", half, name }));
-    this.log({ event: "registered", name, half, remote });
-  }
-
-  /** UNREGISTER `name` on `link`: answered after what it is owed, then the connection ends. */
-  #unregister(link: Link, name: string): void {
-    const user = link.user!;
-    if (user.name !== name) {
-      this.#protocolError(link, `UNREGISTER "${name}" on a connection of "${user.name}"`);
-      return this.reply(link, E101);
-    }
-    this.log({ event: "unregistered", name });
-    this.#removeUser(user, link, "unregistered");
-    this.reply(link, encode({ type: "UNREGISTERED", name }), true);
-  }
-
-  /** Removes a user: fails what waits for it and closes its other connection. */
-  #removeUser(user: UserHalves<Link>, keep: Link | null, reason: string): void {
-    const { send, recv } = user;
-    this.directory.release(user);
-    for (const link of recv === send ? [send] : [send, recv]) {
-      if (link === null) continue;
-      link.user = null;
-      link.halves = 0;
-      link.forward = EMPTY;
-      this.#failDeliveries(link, reason);
-      if (link !== keep) link.endpoint.end();
-    }
-  }
-
-  // -------------------------------------------------------------------------------------------
   // Sending.
 
   /** SEND `to` `body` on `link`, whose user is registered. */
   send(link: Link, to: string, body: Uint8Array): void {
     const from = link.user!.name;
     if (!link.has("TOSEND")) {
-      this.#protocolError(link, "SEND on a TORECV connection");
+      this.protocolError(link, "SEND on a TORECV connection");
       return this.reply(link, E102);
     }
     const now = this.clock.now();
-    if (this.draining) return this.#refuse(link, from, to, E102, "the server is shutting down");
+    if (this.draining) {
+      const answer = this.failAnswer(link, "shutdown");
+      return this.#refuse(link, from, to, answer, "the server is shutting down");
+    }
     if (!this.#buckets.take(from, now)) {
       return this.#refuse(
         link,
@@ -302,7 +253,8 @@ export class Router {
       );
     }
     if (link.pendingSends >= this.options.maxPendingSends) {
-      return this.#refuse(link, from, to, E102, "too many messages awaiting answers");
+      const answer = this.failAnswer(link, "busy");
+      return this.#refuse(link, from, to, answer, "too many messages awaiting answers");
     }
     link.pendingSends++;
     if (link.broadcasting || link.waiting.length > 0) {
@@ -313,7 +265,7 @@ export class Router {
         link.waiting.length > 0 && link.waitingBytes + body.length > this.options.maxQueuedBytes
       ) {
         this.notDelivered(from, to, "too many messages waiting to go");
-        return this.#answerSend(link, slot, E102);
+        return this.answerSend(link, slot, this.failAnswer(link, "busy"));
       }
       link.waiting.push({ to, body, slot });
       link.waitingBytes += body.length;
@@ -348,8 +300,12 @@ export class Router {
     if (to === BROADCAST) return this.broadcast(link, from, body, slot ?? reserve(link));
     const target = this.directory.online(to);
     if (target === undefined) {
+      // The pseudo-user: checked only here, so that ordinary messages pay nothing for it.
+      if (to.length === 6 && isReservedName(to)) {
+        return answerServer(this, link, to, body, slot ?? reserve(link));
+      }
       this.notDelivered(from, to, `"${to}" is not online`);
-      return this.#answerSend(link, slot ?? reserve(link), E102);
+      return this.answerSend(link, slot ?? reserve(link), this.failAnswer(link, "offline"));
     }
     const r = target.recv!;
     const d = this.#delivery(link, target, body, now, null);
@@ -374,6 +330,7 @@ export class Router {
     group.targets = group.waiting = targets.length;
     if (targets.length === 0) return this.#settled(group);
     const bytes = this.#forward(link, body);
+    let toAll: Uint8Array | null = null; // with `To: ALL`, made once if anyone asked for it
     const now = this.clock.now();
     for (const user of targets) {
       // A delivery can set off others that take a later target offline (a dropped reader).
@@ -381,7 +338,9 @@ export class Router {
         this.#groupDone(group, false);
         continue;
       }
-      this.#deliver(user.recv!, this.#delivery(link, user, body, now, group), body, bytes);
+      const r = user.recv!;
+      const shared = (r.ext & Ext.To) === 0 ? bytes : (toAll ??= forwardToAll(from, body));
+      this.#deliver(r, this.#delivery(link, user, body, now, group), body, shared);
     }
   }
 
@@ -397,7 +356,12 @@ export class Router {
     if (this.logging) {
       this.#log({ event: "broadcast", from, delivered: group.targets - failed, failed });
     }
-    this.#answerSend(sender, group.slot, failed === 0 ? SENT_ALL : E102);
+    const answer = (sender.ext & Ext.Reason) !== 0
+      ? broadcastReport(group.targets - failed, group.targets)
+      : failed === 0
+      ? SENT_ALL
+      : E102;
+    this.answerSend(sender, group.slot, answer);
     sender.broadcasting = false;
     // Not inside the callbacks of whichever connection finished this broadcast.
     queueMicrotask(() => this.#resume(sender));
@@ -414,7 +378,7 @@ export class Router {
           ? "the sender left"
           : "the server is shutting down";
         this.notDelivered(from ?? "?", w.to, reason);
-        this.#answerSend(link, w.slot, E102);
+        this.answerSend(link, w.slot, this.failAnswer(link, "shutdown"));
         continue;
       }
       this.#dispatch(link, from, w.to, w.body, w.slot, this.clock.now());
@@ -434,11 +398,11 @@ export class Router {
       box.count >= this.options.maxQueuedForwards ||
       (box.count > 0 && box.bytes + size > this.options.maxQueuedBytes)
     ) {
-      return this.done(d, false, `"${d.to}" has too many messages waiting`);
+      return this.done(d, false, `"${d.to}" has too many messages waiting`, "queue-full");
     }
     d.bytes = shared ?? this.#forward(d.sender, body);
     box.put(d);
-    this.#pump(r);
+    this.pump(r);
   }
 
   /** The FORWARD of `body` from the user of `sender`'s TOSEND link. */
@@ -471,7 +435,7 @@ export class Router {
   }
 
   /** Sends the recipient its next FORWARD if none is awaiting an answer. */
-  #pump(r: Link): void {
+  pump(r: Link): void {
     if (r.inflight !== null || r.endpoint.closed || r.mailbox === null) return;
     const d = r.mailbox.next();
     if (d === undefined) return;
@@ -480,22 +444,26 @@ export class Router {
     writeTo(this, r, d.bytes);
   }
 
-  /** A delivery is over: logged, and its sender answered (or its broadcast counted). */
-  done(d: Delivery, ok: boolean, reason: string): void {
+  /**
+   * A delivery is over: logged, and its sender answered (or its broadcast counted). `reason`
+   * says why it failed for the log, `token` for a sender who negotiated `reason`.
+   */
+  done(d: Delivery, ok: boolean, reason: string, token: ReasonToken = "refused"): void {
     d.bytes = EMPTY;
+    if (d.notice) return noticeDone(d);
     if (this.logging) {
       if (ok) this.#log({ event: "forwarded", from: d.from, to: d.to, bytes: d.bodyBytes });
       else this.#log({ event: "not-delivered", from: d.from, to: d.to, reason });
     }
     if (d.group !== null) this.#groupDone(d.group, ok);
-    else this.#answerSend(d.sender, d.slot, ok ? d.sent : E102);
+    else this.answerSend(d.sender, d.slot, ok ? d.sent : this.failAnswer(d.sender, token));
   }
 
   /** A recipient answered RECEIVED (ok) or ERROR (not ok) on its TORECV connection. */
   #acknowledged(r: Link, from: string, ok: boolean, why = ""): void {
     const d = r.inflight;
     if (d === null || !r.has("TORECV")) {
-      this.#protocolError(
+      this.protocolError(
         r,
         ok ? `RECEIVED ${from} matches no message awaiting an answer` : `unexpected ERROR`,
       );
@@ -516,14 +484,15 @@ export class Router {
           : `"${d.to}" could not read it: ${why}`,
       );
     }
-    this.#pump(r);
+    if (r.presenceStale) refreshPresence(this, r);
+    this.pump(r);
   }
 
   /** Fails every message for `r`, in flight or queued. */
-  #failDeliveries(r: Link, reason: string): void {
+  failDeliveries(r: Link, reason: string, token: ReasonToken): void {
     r.inflight = null;
     if (r.mailbox === null) return;
-    for (const d of r.mailbox.dropAll()) this.done(d, false, `"${d.to}" ${reason}`);
+    for (const d of r.mailbox.dropAll()) this.done(d, false, `"${d.to}" ${reason}`, token);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -541,9 +510,9 @@ export class Router {
       const half: Half = user.send === link ? "TOSEND" : "TORECV";
       const why = error ? `connection error: ${error.message}` : "connection closed";
       this.log({ event: "disconnected", name: user.name, half, reason: why });
-      this.#removeUser(user, null, "disconnected"); // fails this link's deliveries too
+      removeUser(this, user, null, "disconnected", "gone"); // fails this link's deliveries too
     } else {
-      this.#failDeliveries(link, "disconnected");
+      this.failDeliveries(link, "disconnected", "gone");
     }
   }
 
@@ -570,7 +539,7 @@ export class Router {
    * ended right after this, and those answers must go out before.
    */
   failAll(reason: string): void {
-    for (const link of this.links) this.#failDeliveries(link, reason);
+    for (const link of this.links) this.failDeliveries(link, reason, "shutdown");
     for (const link of this.links) this.#resume(link);
   }
 

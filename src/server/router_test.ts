@@ -88,6 +88,7 @@ function setup(options: Partial<RouterOptions> = {}, store?: MessageStore<Delive
     stallTimeoutMs: 2000,
     maxConnections: 0,
     maxPerAddress: 0,
+    maxBodyBytes: 65536,
     rateLimit: 0,
     rateBurst: 100,
     log: (e) => log.push(e),
