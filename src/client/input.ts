@@ -16,9 +16,18 @@ export type InputLine =
     text: string;
   }
   | {
-    /** A slash command. */
+    /** A slash command without arguments. */
     kind: "command";
     command: SlashCommand;
+  }
+  | {
+    /**
+     * `/msg name` or `/query name`: plain lines go to `to` from now on (`null`: `/msg` alone,
+     * back to no target); `text`, when given, is sent to it at once.
+     */
+    kind: "target";
+    to: string | null;
+    text?: string;
   }
   | {
     /** Nothing typed but spaces: ignored. */
@@ -30,12 +39,15 @@ export type InputLine =
     hint: string;
   };
 
-/** The slash commands of the client. */
-export type SlashCommand = "help" | "quit" | "clear";
+/** The slash commands of the client that take no argument. */
+export type SlashCommand = "help" | "quit" | "clear" | "who";
 
 /** Every spelling of each slash command, in the order tab completion offers them. */
-const COMMANDS: Readonly<Record<string, SlashCommand>> = {
+const COMMANDS: Readonly<Record<string, SlashCommand | "msg">> = {
   "/help": "help",
+  "/msg": "msg",
+  "/query": "msg",
+  "/who": "who",
   "/quit": "quit",
   "/clear": "clear",
   "/exit": "quit",
@@ -47,47 +59,64 @@ export const COMPLETABLE_COMMANDS: readonly string[] = Object.keys(COMMANDS).fil
   /^\/[a-z]+$/.test(c)
 );
 
-/**
- * Reads one typed line. Accepted: `@name text`, the original client's `@name:text` and
- * `@name: text`, `@ALL text` (any letter case of ALL) for everyone, and the slash commands.
- */
-export function parseInputLine(line: string): InputLine {
-  const trimmed = line.trim();
-  if (trimmed === "") return { kind: "empty" };
-  if (trimmed.startsWith("/")) {
-    const word = trimmed.split(/\s/, 1)[0]!.toLowerCase();
-    const command = COMMANDS[word];
-    if (command) return { kind: "command", command };
+/** The hint for a plain line typed with no conversation open. */
+export const NO_TARGET_HINT = 'Not sent: type "@name message", or "@ALL message" for everyone.';
+
+/** Why `name` cannot be a recipient, as a hint, or null if it can be one. */
+function recipientProblem(name: string): string | null {
+  if (name === "") return 'Not sent: write the name right after "@", e.g. "@xyz hello".';
+  if (name.toUpperCase() === BROADCAST || isValidName(name)) return null;
+  return `Not sent: "${
+    printable(name)
+  }" is not a username (1 to ${MAX_NAME_LENGTH} letters and digits).`;
+}
+
+/** `name`, with any letter case of ALL made `ALL`. */
+function recipient(name: string): string {
+  return name.toUpperCase() === BROADCAST ? BROADCAST : name;
+}
+
+function parseCommand(trimmed: string): InputLine {
+  const [head = "", ...rest] = trimmed.split(/\s+/);
+  const word = head.toLowerCase();
+  const command = COMMANDS[word];
+  if (command === undefined) {
     return {
       kind: "invalid",
-      hint: `Unknown command "${printable(word)}": the commands are /help, /quit and /clear.`,
+      hint: `Unknown command "${printable(word)}": type /help to see the commands.`,
     };
   }
+  if (command !== "msg") return { kind: "command", command };
+  const name = rest[0];
+  if (name === undefined) return { kind: "target", to: null };
+  const problem = recipientProblem(name);
+  if (problem !== null) return { kind: "invalid", hint: problem };
+  const text = trimmed.slice(head.length).trimStart().slice(name.length).trim();
+  return text === ""
+    ? { kind: "target", to: recipient(name) }
+    : { kind: "target", to: recipient(name), text };
+}
+
+/**
+ * Reads one typed line. Accepted: `@name text`, the original client's `@name:text` and
+ * `@name: text`, `@ALL text` (any letter case of ALL) for everyone, the slash commands, and,
+ * when a conversation is open with `target`, any other line as a message to it.
+ */
+export function parseInputLine(line: string, target: string | null = null): InputLine {
+  const trimmed = line.trim();
+  if (trimmed === "") return { kind: "empty" };
+  if (trimmed.startsWith("/")) return parseCommand(trimmed);
   if (!trimmed.startsWith("@")) {
-    return {
-      kind: "invalid",
-      // One row of an 80-column terminal, even after the "Line N: " of piped input.
-      hint: 'Not sent: type "@name message", or "@ALL message" for everyone.',
-    };
+    if (target !== null) return { kind: "send", to: target, text: line.trim() };
+    // One row of an 80-column terminal, even after the "Line N: " of piped input.
+    return { kind: "invalid", hint: NO_TARGET_HINT };
   }
   const m = /^@([^\s:]*)(?::|\s|$)(.*)$/s.exec(trimmed)!;
   const name = m[1]!;
   const text = m[2]!.trim();
-  if (name === "") {
-    return {
-      kind: "invalid",
-      hint: 'Not sent: write the name right after "@", e.g. "@xyz hello".',
-    };
-  }
-  const to = name.toUpperCase() === BROADCAST ? BROADCAST : name;
-  if (to !== BROADCAST && !isValidName(name)) {
-    return {
-      kind: "invalid",
-      hint: `Not sent: "${
-        printable(name)
-      }" is not a username (1 to ${MAX_NAME_LENGTH} letters and digits).`,
-    };
-  }
+  const problem = recipientProblem(name);
+  if (problem !== null) return { kind: "invalid", hint: problem };
+  const to = recipient(name);
   if (text === "") {
     return {
       kind: "invalid",
@@ -100,9 +129,15 @@ export function parseInputLine(line: string): InputLine {
 
 /**
  * Tab completion in the shape node:readline wants, `[candidates, replaced part]`: slash commands
- * at the start of a line, and `@name ` (from `names`, plus `@ALL`) for the recipient.
+ * at the start of a line, and `@name ` (from `names`, plus `@ALL`) for the recipient, also
+ * after `/msg` and `/query`.
  */
 export function completeInput(line: string, names: Iterable<string>): [string[], string] {
+  const msg = /^(\/(?:msg|query)\s+)(\S*)$/i.exec(line);
+  if (msg) {
+    const [hits] = completeInput("@" + msg[2]!, names);
+    return [hits.map((h) => msg[1]! + h.slice(1)), line];
+  }
   if (/^\/\S*$/.test(line)) {
     const hits = COMPLETABLE_COMMANDS.filter((c) => c.startsWith(line.toLowerCase()));
     return [hits.map((h) => h + " "), line];

@@ -65,8 +65,8 @@ class LineReader {
 export async function runPiped(args: ClientArgs, settings: Settings): Promise<number> {
   const view = new PipedView();
   const emit = (event: ClientEvent) => {
-    const { stream, text } = view.event(event);
-    writeTo(stream, text);
+    const output = view.event(event);
+    if (output !== null) writeTo(output.stream, output.text);
   };
   const session = new ChatSession({
     ...settings,
@@ -74,6 +74,8 @@ export async function runPiped(args: ClientArgs, settings: Settings): Promise<nu
     host: args.host!,
     port: args.port,
     name: args.name!,
+    // Only what keeps standard output in the base client's "from: text" form.
+    extensions: ["reason", "unregister"],
     onEvent: emit,
   });
   const opened = await session.open();
@@ -98,10 +100,10 @@ export async function runPiped(args: ClientArgs, settings: Settings): Promise<nu
       const step = view.line(line);
       if (step.kind === "send") {
         // Reading waits while the queue is full (reconnecting, or held back by ERROR 106).
-        let queued = session.send(step.to, step.text);
+        let queued = session.send(step.to, step.text) !== null;
         while (!queued && session.full && !interrupted && !session.done) {
           await Promise.race([session.room(), ended, stop]);
-          queued = session.send(step.to, step.text);
+          queued = session.send(step.to, step.text) !== null;
         }
         if (!queued) break; // the session ended, or Ctrl-C
       } else if (step.kind === "print") {

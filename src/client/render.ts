@@ -20,15 +20,22 @@ const red = paint("31");
 const green = paint("32");
 const dim = paint("2");
 
-/** The in-chat help shown by /help. */
+/** The in-chat help shown by /help (every line fits 80 columns). */
 export const CHAT_HELP = `Send a message:
   @name message      to one user (the original's @name:message works too)
   @ALL message       to everyone online
+  /msg name          talk with name: plain lines go to name (also /query name)
+  /msg               end the conversation
+  text \\             a line ending in \\ goes on on the next line; lines pasted
+                     at once are sent as one message
 Commands:
+  /who               who is online
   /help              this help
-  /quit              leave the chat (also /exit, Ctrl-D, Ctrl-C)
+  /quit              leave (also /exit, Ctrl-D, and Ctrl-C on an empty line)
   /clear             clear the screen
-Tab completes commands and the @names seen so far; Up and Down recall earlier lines.`;
+Keys: Tab completes commands and names, Up and Down recall earlier lines,
+  Ctrl-C clears the line being typed.
+Your messages: · awaiting an answer, ✓ delivered, ✗ not delivered (and why).`;
 
 /**
  * Makes text from the network safe to print: control characters (which could move the cursor
@@ -61,6 +68,9 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
       return `${nameColor(c, from)}: ${text}`;
     }
     case "sent":
+      if (event.to === BROADCAST && event.recipients === 0) {
+        return red(c, "Message to ALL reached no one: nobody else is online");
+      }
       return green(
         c,
         event.to === BROADCAST
@@ -118,11 +128,21 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
       return reconnectFailed(event, c);
     case "left":
       if (event.offline) return "Left the chat (while disconnected from the server).";
-      return event.confirmed
+      return event.confirmed || event.plain
         ? "Left the chat."
         : "Left the chat (the server did not confirm; connection closed).";
     case "help":
       return CHAT_HELP;
+    case "negotiated":
+      return event.extensions.length > 0
+        ? `The server speaks the extensions ${event.extensions.join(", ")}.`
+        : "The server speaks the base protocol only.";
+    case "online":
+      return `${event.names.length} online: ${event.names.map(printable).join(", ")}`;
+    case "user-joined":
+      return `${printable(event.name)} joined`;
+    case "user-left":
+      return `${printable(event.name)} left`;
   }
 }
 
@@ -153,26 +173,66 @@ function registered(event: Extract<ClientEvent, { type: "registered" }>, c: bool
     : head;
 }
 
-function notDelivered(event: Extract<ClientEvent, { type: "not-delivered" }>, c: boolean): string {
+/**
+ * Why a message was not delivered, as a phrase (no capital, no period): from the server's
+ * `Reason:` token when it gave one (the `reason` extension), else from the error code.
+ */
+export function deliveryProblem(event: Extract<ClientEvent, { type: "not-delivered" }>): string {
   const to = printable(event.to);
-  let why: string;
+  if (event.reason !== undefined) return reasonPhrase(event, to);
   if (event.code === ErrorCode.UnableToSend) {
-    why = event.to === BROADCAST
+    return event.to === BROADCAST
       ? "someone online did not receive it"
       : `${to} is not online or did not receive it`;
-  } else if (event.code === ErrorCode.HeaderIncomplete) {
-    why = `the server could not read it (ERROR 103 ${printable(event.text)})`;
-  } else if (event.code === ErrorCode.RateLimited && event.attempts !== undefined) {
-    why = `the server refused it ${event.attempts} times because you are sending too fast ` +
-      `(ERROR 106 ${printable(event.text)}); send it again later`;
-  } else if (event.code === ErrorCode.RateLimited) {
-    why = `you are sending too fast (ERROR 106 ${printable(event.text)}); wait a moment`;
-  } else if (event.code === ErrorCode.NoUserRegistered) {
-    why = `the server says this client is not registered (ERROR 101 ${printable(event.text)})`;
-  } else {
-    why = `the server answered ERROR ${event.code} ${printable(event.text)}`;
   }
-  return red(c, `Message to ${to} not delivered: ${why}`);
+  if (event.code === ErrorCode.HeaderIncomplete) {
+    return `the server could not read it (ERROR 103 ${printable(event.text)})`;
+  }
+  if (event.code === ErrorCode.RateLimited && event.attempts !== undefined) {
+    return `the server refused it ${event.attempts} times because you are sending too fast ` +
+      `(ERROR 106 ${printable(event.text)}); send it again later`;
+  }
+  if (event.code === ErrorCode.RateLimited) {
+    return `you are sending too fast (ERROR 106 ${printable(event.text)}); wait a moment`;
+  }
+  if (event.code === ErrorCode.NoUserRegistered) {
+    return `the server says this client is not registered (ERROR 101 ${printable(event.text)})`;
+  }
+  return `the server answered ERROR ${event.code} ${printable(event.text)}`;
+}
+
+/** The phrase for a `Reason:` token (PROTOCOL.md); an unknown token is quoted. */
+function reasonPhrase(event: Extract<ClientEvent, { type: "not-delivered" }>, to: string): string {
+  switch (event.reason) {
+    case "offline":
+      return event.to === BROADCAST ? "nobody else is online" : `${to} is not online`;
+    case "too-large":
+      return event.maxBody !== undefined
+        ? `it is over the server's limit of ${event.maxBody} bytes`
+        : "it is over the server's size limit";
+    case "queue-full":
+      return `too many messages wait for ${to} already; try again later`;
+    case "busy":
+      return "too many of your messages await answers; wait a moment";
+    case "no-ack":
+      return `${to} did not confirm it in time`;
+    case "refused":
+      return `${to}'s client refused it`;
+    case "gone":
+      return `${to} left before confirming it`;
+    case "shutdown":
+      return "the server is shutting down";
+    case "partial":
+      return event.delivered !== undefined && event.recipients !== undefined
+        ? `only ${event.delivered} of the ${event.recipients} others online got it`
+        : "not everyone online got it";
+    default:
+      return `the server says "${printable(event.reason ?? "")}" (ERROR ${event.code})`;
+  }
+}
+
+function notDelivered(event: Extract<ClientEvent, { type: "not-delivered" }>, c: boolean): string {
+  return red(c, `Message to ${printable(event.to)} not delivered: ${deliveryProblem(event)}`);
 }
 
 function nameRefused(event: Extract<ClientEvent, { type: "name-refused" }>, c: boolean): string {

@@ -1,34 +1,84 @@
 /**
- * The pure views behind the two faces of `chat client`: a typed line in, what to print and
- * what to do out; an engine event in, the text to print out. `terminal.ts` and `piped.ts`
- * only do the I/O (readline, standard output) around them.
+ * The pure views behind the two faces of `chat client`: typed lines in, what to print and
+ * what to do out; engine events in, the text to print out. `terminal.ts` (with `screen.ts`)
+ * and `piped.ts` only do the I/O (the line editor, standard output) around them.
  *
  * @module
  */
+import { BROADCAST } from "../protocol/mod.ts";
+import {
+  clock,
+  type DeliveryMark,
+  incomingLine,
+  type LineStyle,
+  MARK_COLUMN,
+  markText,
+  noticeLine,
+  ownLine,
+  plainLines,
+  snippet,
+} from "./chatlines.ts";
+import { Composer, Conversation } from "./conversation.ts";
 import type { ClientEvent } from "./events.ts";
-import { completeInput, parseInputLine, parseServerAddress, usernameProblem } from "./input.ts";
-import { eventStream, queueFullHint, renderEvent } from "./render.ts";
+import {
+  completeInput,
+  type InputLine,
+  parseInputLine,
+  parseServerAddress,
+  usernameProblem,
+} from "./input.ts";
+import { colorName, paint } from "./palette.ts";
+import {
+  CHAT_HELP,
+  deliveryProblem,
+  eventStream,
+  printable,
+  queueFullHint,
+  renderEvent,
+} from "./render.ts";
 
 export type { ClientEvent, ConnectFailure } from "./events.ts";
 
 /** What a face needs of a session to send a line: `ChatSession` is one. */
 export interface Outlet {
-  /** Queues a message; false if the session is not open or its queue is full. */
-  send(to: string, text: string): boolean;
+  /** Queues a message; its id, or null if the session is not open or its queue is full. */
+  send(to: string, text: string): number | null;
   /** True when the queue of messages waiting to go out is full. */
   readonly full: boolean;
   /** True while the connection is lost and the client tries to get it back. */
   readonly reconnecting: boolean;
   /** Most messages that may wait to go out. */
   readonly maxQueued: number;
+  /** The largest body the server takes, in bytes, when it said. */
+  readonly maxBody?: number | undefined;
 }
 
-/** What the terminal face must do for a typed line. */
+/** What the terminal face must do for a typed line or an event. */
 export type Effect =
   | {
-    /** Print `text` above the prompt. */
+    /**
+     * Print `text` above the prompt: rows that each fit the width, joined by newlines. With
+     * `id`, the line is one of the user's messages whose mark a later `mark` effect changes.
+     */
     kind: "print";
     text: string;
+    id?: number;
+  }
+  | {
+    /**
+     * Change the mark of line `id` to `mark` (one column, at `column` of its first row); when
+     * that line is no longer on screen, print `fallback` instead (if any).
+     */
+    kind: "mark";
+    id: number;
+    mark: string;
+    column: number;
+    fallback?: string;
+  }
+  | {
+    /** Show `prompt` from now on. */
+    kind: "prompt";
+    prompt: string;
   }
   | {
     /** Leave the chat. */
@@ -59,39 +109,194 @@ export const USERNAME_QUESTION = "Enter username: ";
 /** The question for a missing server address. */
 export const SERVER_QUESTION = "Enter server_IP: ";
 
+/** Options of {@link TerminalView}. */
+export interface TerminalViewOptions {
+  /** Use ANSI colours. */
+  color: boolean;
+  /** Columns of the terminal (default 80); {@link TerminalView.width} changes it later. */
+  width?: number;
+  /** The clock for the HH:MM of each line (default: now). */
+  now?: () => Date;
+}
+
+/** One of the user's messages, until its answer is in. */
+interface Sent {
+  to: string;
+  text: string;
+}
+
 /**
- * The terminal face's state and rules: the names seen (for tab completion), what each typed
- * line and each event prints, and the answers to the questions asked before connecting.
+ * The terminal face's state and rules: the conversation (target, who is online, connection),
+ * the user's messages awaiting answers, what each typed line and each event prints, and the
+ * answers to the questions asked before connecting.
  */
 export class TerminalView {
   /** Use ANSI colours. */
   readonly color: boolean;
-  readonly #names = new Set<string>();
-  #self = "";
+  /** Columns of the terminal: every row printed fits. */
+  width: number;
+  readonly #now: () => Date;
+  readonly #chat = new Conversation();
+  readonly #composer = new Composer();
+  readonly #sent = new Map<number, Sent>();
+  #shownOnline = false;
 
-  /** A view with no names seen yet; `color` for ANSI colours. */
-  constructor(color: boolean) {
-    this.color = color;
+  /** A view with no names seen yet. */
+  constructor(options: TerminalViewOptions) {
+    this.color = options.color;
+    this.width = options.width ?? 80;
+    this.#now = options.now ?? (() => new Date());
   }
 
-  /** The text for `event`; remembers the names it shows for completion. */
-  event(event: ClientEvent): string {
-    if (event.type === "message") this.#names.add(event.from);
-    if (event.type === "sent" && event.to !== "ALL") this.#names.add(event.to);
-    return renderEvent(event, { color: this.color });
+  get #style(): LineStyle {
+    return { color: this.color, width: this.width, self: this.#chat.self };
   }
 
-  /**
-   * The text for an event reported by the session, or null for one the face shows itself
-   * (the registration, shown with its hint by {@link registered}).
-   */
-  sessionEvent(event: ClientEvent): string | null {
-    return event.type === "registered" ? null : this.event(event);
+  #time(): string {
+    return clock(this.#now());
   }
 
-  /** Tab completion of `line`: commands, and the names seen other than the user's own. */
+  #notice(text: string, code?: string): Effect {
+    return { kind: "print", text: noticeLine(this.#time(), text, this.#style, code) };
+  }
+
+  /** The prompt: the user's name, the conversation target, and who is online or the state. */
+  prompt(): string {
+    const c = this.color;
+    const chat = this.#chat;
+    const self = colorName(c, printable(chat.self), chat.self);
+    const target = chat.target === null
+      ? ""
+      : " → " + (chat.target === BROADCAST ? "everyone" : colorName(c, chat.target, chat.self));
+    const status = chat.status();
+    const shown = status === null
+      ? ""
+      : " " + paint(c, chat.connection === "online" ? "2" : "31", `[${status}]`);
+    return `${self}${target}${shown}${this.#composer.continuing ? " …" : ""}> `;
+  }
+
+  /** True while a line ending in a backslash waits for the next one. */
+  get continuing(): boolean {
+    return this.#composer.continuing;
+  }
+
+  /** Forgets a message being continued (Ctrl-C); returns the prompt effect if it changed. */
+  cancelContinuation(): Effect[] {
+    if (!this.#composer.continuing) return [];
+    this.#composer.clear();
+    return [{ kind: "prompt", prompt: this.prompt() }];
+  }
+
+  /** What `event` prints and does; remembers what it says about the chat. */
+  event(event: ClientEvent): Effect[] {
+    const promptChanged = this.#chat.apply(event);
+    const effects = this.#eventEffects(event);
+    if (promptChanged && this.#chat.self !== "") {
+      effects.push({ kind: "prompt", prompt: this.prompt() });
+    }
+    return effects;
+  }
+
+  #eventEffects(event: ClientEvent): Effect[] {
+    const style = this.#style;
+    switch (event.type) {
+      case "message":
+        return [{
+          kind: "print",
+          text: incomingLine(this.#time(), event.from, event.text, event.toAll === true, style),
+        }];
+      case "sent":
+      case "not-delivered":
+      case "not-sent":
+      case "unconfirmed":
+        return this.#answer(event);
+      case "registered":
+        return []; // shown by registered(), with how to type
+      case "negotiated":
+        this.#shownOnline = false;
+        return [];
+      case "online":
+        if (this.#shownOnline) return [];
+        this.#shownOnline = true;
+        return [this.#whoLine()];
+      case "user-joined":
+        return [this.#notice(`${this.#name(event.name)} joined`, "2")];
+      case "user-left":
+        return [this.#notice(`${this.#name(event.name)} left`, "2")];
+      case "help":
+        return [{ kind: "print", text: plainLines(renderEvent(event, { color: false }), style) }];
+      default:
+        return [this.#notice(renderEvent(event, { color: this.color }))];
+    }
+  }
+
+  #name(name: string): string {
+    return colorName(this.color, printable(name), this.#chat.self);
+  }
+
+  /** The answer to one of the user's messages: its mark changes, and a problem is told. */
+  #answer(
+    event: Extract<ClientEvent, { type: "sent" | "not-delivered" | "not-sent" | "unconfirmed" }>,
+  ): Effect[] {
+    const sent = this.#sent.get(event.id) ?? { to: event.to, text: "" };
+    this.#sent.delete(event.id);
+    const quote = sent.text === "" ? "" : ` ("${snippet(sent.text)}")`;
+    const to = event.to === BROADCAST ? "everyone" : printable(event.to);
+    const mark = (state: DeliveryMark, fallback?: string): Effect => ({
+      kind: "mark",
+      id: event.id,
+      mark: markText(state, this.color),
+      column: MARK_COLUMN,
+      ...(fallback === undefined ? {} : {
+        fallback: noticeLine(this.#time(), fallback, this.#style),
+      }),
+    });
+    switch (event.type) {
+      case "sent":
+        if (event.to === BROADCAST && event.recipients === 0) {
+          return [
+            mark("failed"),
+            this.#notice(
+              `Your message${quote} reached no one: nobody else is online.`,
+              "31",
+            ),
+          ];
+        }
+        return [
+          mark("delivered", `${markText("delivered", this.color)} Delivered to ${to}${quote}.`),
+        ];
+      case "not-delivered":
+        return [
+          mark("failed"),
+          this.#notice(`Not delivered to ${to}${quote}: ${deliveryProblem(event)}.`, "31"),
+        ];
+      case "not-sent":
+        return [mark("failed"), this.#notice(`Not sent to ${to}${quote}: ${event.why}.`, "31")];
+      case "unconfirmed":
+        return [
+          mark("unknown"),
+          this.#notice(
+            `Not confirmed to ${to}${quote}: no answer from the server before ${event.why}`,
+            "33",
+          ),
+        ];
+    }
+  }
+
+  /** The line for /who, or the online list after the registration. */
+  #whoLine(): Effect {
+    const online = this.#chat.online;
+    if (online === null) {
+      return this.#notice(
+        'This server does not tell who is online; "@server who" may work.',
+      );
+    }
+    return this.#notice(`${online.length} online: ${online.map((n) => this.#name(n)).join(", ")}`);
+  }
+
+  /** Tab completion of `line`: commands, and the names seen or online other than the user's. */
   complete(line: string): [string[], string] {
-    return completeInput(line, [...this.#names].filter((n) => n !== this.#self));
+    return completeInput(line, this.#chat.names());
   }
 
   /** Reads an answer to {@link USERNAME_QUESTION}. */
@@ -100,7 +305,7 @@ export class TerminalView {
     if (typed === "") return { again: true };
     const problem = usernameProblem(typed);
     if (problem === null) return { value: typed };
-    return { text: this.event({ type: "invalid-input", hint: problem }) };
+    return { text: this.#plain(renderEvent({ type: "invalid-input", hint: problem }, this)) };
   }
 
   /** Reads an answer to {@link SERVER_QUESTION}; `port` is the one to use if none is given. */
@@ -108,49 +313,122 @@ export class TerminalView {
     if (answer.trim() === "") return { again: true };
     const address = parseServerAddress(answer);
     if ("error" in address) {
-      return { text: this.event({ type: "invalid-input", hint: address.error }) };
+      return {
+        text: this.#plain(renderEvent({ type: "invalid-input", hint: address.error }, this)),
+      };
     }
     return { value: { host: address.host, port: address.port ?? port } };
+  }
+
+  /** Text printed before the chat (no timestamp), wrapped to the width. */
+  #plain(text: string): string {
+    return plainLines(text, this.#style);
+  }
+
+  /** The text for an event before the chat starts (a failed connection), wrapped. */
+  early(event: ClientEvent): string {
+    return this.#plain(renderEvent(event, { color: this.color }));
   }
 
   /**
    * The session is open as `name` on `server`: the line that says so (with how to type), and
    * the prompt from now on.
    */
-  registered(name: string, server: string, tls: boolean): { text: string; prompt: string } {
-    this.#self = name;
-    const text = this.event({
+  registered(name: string, server: string, tls: boolean): Effect[] {
+    this.#chat.self = name;
+    this.#chat.apply({ type: "registered", name, server, hint: true });
+    const text = renderEvent({
       type: "registered",
       name,
       server,
       hint: true,
       ...(tls ? { tls: true } : {}),
-    });
-    const prompt = this.color ? `\x1b[1;36m${name}\x1b[0m> ` : `${name}> `;
-    return { text, prompt };
+    }, { color: this.color });
+    return [this.#notice(text), { kind: "prompt", prompt: this.prompt() }];
   }
 
-  /** What a typed line does: sends through `outlet`, and says what to print or do. */
+  /** What a typed line does: {@link input} with that one line. */
   line(line: string, outlet: Outlet): Effect[] {
-    const input = parseInputLine(line);
+    return this.input([line], outlet);
+  }
+
+  /**
+   * What lines typed or pasted together do: one message (a line ending in a backslash waits
+   * for the next), or a command. Sends through `outlet`, and says what to print or do.
+   */
+  input(lines: readonly string[], outlet: Outlet): Effect[] {
+    const wasContinuing = this.#composer.continuing;
+    const message = this.#composer.take(lines);
+    if (message === null) return [{ kind: "prompt", prompt: this.prompt() }];
+    const effects = this.#do(parseInputLine(message.join("\n"), this.#chat.target), outlet);
+    if (wasContinuing) effects.push({ kind: "prompt", prompt: this.prompt() });
+    return effects;
+  }
+
+  #do(input: InputLine, outlet: Outlet): Effect[] {
     switch (input.kind) {
       case "send":
-        if (!outlet.send(input.to, input.text) && outlet.full) {
-          const hint = queueFullHint(outlet.maxQueued, outlet.reconnecting);
-          return [{ kind: "print", text: this.event({ type: "invalid-input", hint }) }];
-        }
-        return [];
+        return this.#send(input.to, input.text, outlet);
+      case "target":
+        return this.#target(input.to, input.text, outlet);
       case "invalid":
-        return [{ kind: "print", text: this.event({ type: "invalid-input", hint: input.hint }) }];
+        return [this.#notice(input.hint, "31")];
       case "command":
-        if (input.command === "quit") return [{ kind: "quit" }];
-        if (input.command === "help") {
-          return [{ kind: "print", text: this.event({ type: "help" }) }];
+        switch (input.command) {
+          case "quit":
+            return [{ kind: "quit" }];
+          case "help":
+            return this.#eventEffects({ type: "help" });
+          case "who":
+            return [this.#whoLine()];
+          case "clear":
+            return [{ kind: "clear" }];
         }
-        return [{ kind: "clear" }];
+        break;
       case "empty":
         return [];
     }
+    return [];
+  }
+
+  /** `/msg name [text]`: makes `to` the target (null: none), and sends `text` if given. */
+  #target(to: string | null, text: string | undefined, outlet: Outlet): Effect[] {
+    const before = this.#chat.target;
+    this.#chat.target = to;
+    if (to !== null) this.#chat.see(to);
+    const effects: Effect[] = [];
+    if (to !== before) {
+      const who = to === BROADCAST ? "everyone" : to === null ? "" : this.#name(to);
+      effects.push(this.#notice(
+        to === null
+          ? `Conversation with ${before === BROADCAST ? "everyone" : before ?? "nobody"} ended.`
+          : `Talking with ${who}: plain lines go to ${who === "everyone" ? "everyone" : to}. ` +
+            "/msg alone ends it.",
+        "2",
+      ));
+      effects.push({ kind: "prompt", prompt: this.prompt() });
+    }
+    if (to !== null && text !== undefined) effects.push(...this.#send(to, text, outlet));
+    return effects;
+  }
+
+  /** Sends `text` to `to` and prints it as the user's own line, marked pending. */
+  #send(to: string, text: string, outlet: Outlet): Effect[] {
+    const bytes = new TextEncoder().encode(text).length;
+    if (outlet.maxBody !== undefined && bytes > outlet.maxBody) {
+      return [this.#notice(
+        `Not sent: the message is ${bytes} bytes; the server takes at most ${outlet.maxBody}.`,
+        "31",
+      )];
+    }
+    const id = outlet.send(to, text);
+    if (id === null) {
+      if (!outlet.full) return [];
+      return [this.#notice(queueFullHint(outlet.maxQueued, outlet.reconnecting), "31")];
+    }
+    this.#chat.see(to);
+    this.#sent.set(id, { to, text });
+    return [{ kind: "print", id, text: ownLine(this.#time(), "pending", to, text, this.#style) }];
   }
 }
 
@@ -195,39 +473,63 @@ export interface Tally {
 }
 
 /**
- * The piped face's state and rules: line numbers, lines not sent, where each event goes, and
- * the exit code.
+ * The piped face's state and rules: line numbers, lines not sent, the conversation target,
+ * where each event goes, and the exit code.
  */
 export class PipedView {
   #lines = 0;
   #invalid = 0;
+  #target: string | null = null;
 
-  /** How `event` prints: one plain line on the stream it belongs to. */
-  event(event: ClientEvent): Output {
+  /** How `event` prints: one plain line on the stream it belongs to; null for none. */
+  event(event: ClientEvent): Output | null {
+    if (event.type === "negotiated" || event.type === "registered") return null;
     return { stream: eventStream(event), text: renderEvent(event, { color: false }) };
+  }
+
+  #invalidLine(hint: string, n: number): PipedStep {
+    this.#invalid++;
+    return {
+      kind: "print",
+      output: {
+        stream: "stderr",
+        text: renderEvent({ type: "invalid-input", hint, line: n }, {
+          color: false,
+        }),
+      },
+    };
   }
 
   /** What the next line read does. */
   line(line: string): PipedStep {
     const n = ++this.#lines;
-    const input = parseInputLine(line);
+    const input = parseInputLine(line, this.#target);
     switch (input.kind) {
       case "send":
         return { kind: "send", to: input.to, text: input.text };
+      case "target":
+        this.#target = input.to;
+        return input.to !== null && input.text !== undefined
+          ? { kind: "send", to: input.to, text: input.text }
+          : { kind: "none" };
       case "invalid":
-        this.#invalid++;
-        return {
-          kind: "print",
-          output: this.event({ type: "invalid-input", hint: input.hint, line: n }),
-        };
+        return this.#invalidLine(input.hint, n);
       case "command":
-        if (input.command === "help") {
-          return { kind: "print", output: this.event({ type: "help" }) };
+        switch (input.command) {
+          case "help":
+            return { kind: "print", output: { stream: "stdout", text: CHAT_HELP } };
+          case "quit":
+            return { kind: "quit" };
+          case "who":
+            return this.#invalidLine('Not sent: /who works on a terminal; send "@server who".', n);
+          case "clear":
+            return { kind: "none" };
         }
-        return input.command === "quit" ? { kind: "quit" } : { kind: "none" };
+        break;
       case "empty":
         return { kind: "none" };
     }
+    return { kind: "none" };
   }
 
   /**

@@ -1,0 +1,105 @@
+/**
+ * How chat lines read on the terminal: each starts with the local time (HH:MM), messages show
+ * who wrote to whom (a message to everyone says so), the user's own messages carry a delivery
+ * mark, and every line is wrapped to the terminal's width with a hanging indent. Pure.
+ *
+ * @module
+ */
+import { BROADCAST } from "../protocol/mod.ts";
+import { colorName, paint } from "./palette.ts";
+import { printable } from "./render.ts";
+import { displayWidth, wrap } from "./wrap.ts";
+
+/** How to draw: with colour or not, the terminal's width, and the user's own name. */
+export interface LineStyle {
+  /** Use ANSI colours. */
+  color: boolean;
+  /** Columns of the terminal. */
+  width: number;
+  /** The user's own name (drawn in its own colour). */
+  self: string;
+}
+
+/** The delivery state of one of the user's messages. */
+export type DeliveryMark = "pending" | "delivered" | "failed" | "unknown";
+
+const MARKS: Readonly<Record<DeliveryMark, [string, string]>> = {
+  pending: ["·", "2"],
+  delivered: ["✓", "32"],
+  failed: ["✗", "31"],
+  unknown: ["?", "33"],
+};
+
+/** The column (from 0) of the mark in the first row of the user's own message line. */
+export const MARK_COLUMN = 6;
+
+/** The one-column mark for `state`, coloured when `color`. */
+export function markText(state: DeliveryMark, color: boolean): string {
+  const [mark, code] = MARKS[state];
+  return paint(color, code, mark);
+}
+
+/** The local time of `now` as HH:MM. */
+export function clock(now: Date): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(now.getHours())}:${two(now.getMinutes())}`;
+}
+
+/** `head` then `text`, wrapped; further rows and lines indented to where `text` starts. */
+function hang(head: string, text: string, style: LineStyle): string {
+  return wrap(head + text, style.width, displayWidth(head)).join("\n");
+}
+
+/** Message text made safe to print, its lines kept. */
+function body(text: string): string {
+  return text.split(/\r?\n/).map(printable).join("\n");
+}
+
+/** An incoming message: `HH:MM xyz: text`, or `HH:MM xyz to everyone: text`. */
+export function incomingLine(
+  time: string,
+  from: string,
+  text: string,
+  toAll: boolean,
+  style: LineStyle,
+): string {
+  const name = colorName(style.color, printable(from), style.self);
+  const head = `${paint(style.color, "2", time)} ${name}${toAll ? " to everyone" : ""}: `;
+  return hang(head, body(text), style);
+}
+
+/** One of the user's messages: `HH:MM · abc → xyz: text` (the mark at {@link MARK_COLUMN}). */
+export function ownLine(
+  time: string,
+  state: DeliveryMark,
+  to: string,
+  text: string,
+  style: LineStyle,
+): string {
+  const self = colorName(style.color, printable(style.self), style.self);
+  const target = to === BROADCAST ? "everyone" : colorName(style.color, printable(to), style.self);
+  const head = `${paint(style.color, "2", time)} ${markText(state, style.color)} ${self} → ` +
+    `${target}: `;
+  return hang(head, body(text), style);
+}
+
+/**
+ * A notice or report: `HH:MM text`, wrapped under the text; `code` colours the text (SGR), as
+ * red for a problem.
+ */
+export function noticeLine(time: string, text: string, style: LineStyle, code?: string): string {
+  const painted = code === undefined ? text : paint(style.color, code, text);
+  return hang(`${paint(style.color, "2", time)} `, painted, style);
+}
+
+/** The first `max` characters of `text` on one line, with … when cut, for a short quote. */
+export function snippet(text: string, max = 20): string {
+  const flat = printable(text.replace(/\s+/g, " ").trim());
+  const chars = [...flat];
+  return chars.length <= max ? flat : chars.slice(0, max - 1).join("") + "…";
+}
+
+/** Plain text (every line wrapped to the width, no timestamp), as /help prints. */
+export function plainLines(text: string, style: LineStyle): string {
+  return text.split("\n").map((l) => wrap(l, style.width, 2).join("\n")).join("\n");
+}
