@@ -1,11 +1,20 @@
 /**
- * Tests of the byte transport on both back ends: end() sends what is queued, then closes, and a
- * peer that never reads cannot hold an ended connection open past the grace time.
+ * Tests of the byte transport on both back ends: end() sends what is queued, then closes, a peer
+ * that never reads cannot hold an ended connection open past the grace time, and `::` serves IPv4
+ * and IPv6 alike.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { type Conn, listen, type TransportKind } from "../src/net/transport.ts";
+import {
+  type Conn,
+  EVERY_ADDRESS,
+  isNoIPv6,
+  listen,
+  type Listener,
+  listenEverywhere,
+  type TransportKind,
+} from "../src/net/transport.ts";
 
 const KINDS: TransportKind[] = ["deno", "node"];
 
@@ -56,5 +65,107 @@ for (const kind of KINDS) {
     client.close();
     await listener.close();
     assert.equal(outcome, "closed");
+  });
+}
+
+/** True if this machine can listen on IPv6 loopback. */
+function hasIPv6(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+const ipv6 = hasIPv6();
+
+/** A listener that records being closed, for listenEverywhere's bind. */
+function fakeListener(hostname: string, port: number, closed: string[]): Listener {
+  return { hostname, port, close: () => Promise.resolve(void closed.push(hostname)) };
+}
+
+Deno.test("listenEverywhere listens on :: alone where :: is dual-stack (0.0.0.0 then in use)", async () => {
+  const tried: string[] = [];
+  const closed: string[] = [];
+  const listener = await listenEverywhere((hostname, port) => {
+    tried.push(`${hostname} ${port}`);
+    if (hostname === "0.0.0.0") throw new Deno.errors.AddrInUse("Address already in use");
+    return Promise.resolve(fakeListener(hostname, 4242, closed));
+  }, 0);
+  assert.deepEqual(tried, [":: 0", "0.0.0.0 4242"]);
+  assert.equal(listener.hostname, "::");
+  await listener.close();
+  assert.deepEqual(closed, ["::"]);
+});
+
+Deno.test("listenEverywhere also listens on 0.0.0.0 where :: serves IPv6 only", async () => {
+  const closed: string[] = [];
+  const listener = await listenEverywhere(
+    (hostname, port) => Promise.resolve(fakeListener(hostname, port || 4242, closed)),
+    0,
+  );
+  assert.deepEqual([listener.hostname, listener.port], ["::", 4242]);
+  await listener.close();
+  assert.deepEqual(closed.sort(), ["0.0.0.0", "::"]);
+});
+
+Deno.test("listenEverywhere falls back to 0.0.0.0 on a machine without IPv6", async () => {
+  const closed: string[] = [];
+  const listener = await listenEverywhere((hostname, port) => {
+    if (hostname === "::") {
+      throw new Error("Address family not supported by protocol (os error 97)");
+    }
+    return Promise.resolve(fakeListener(hostname, port || 4242, closed));
+  }, 5500);
+  assert.deepEqual([listener.hostname, listener.port], ["0.0.0.0", 5500]);
+});
+
+Deno.test("listenEverywhere passes on errors that are not a missing IPv6 (a port in use)", async () => {
+  await assert.rejects(
+    () =>
+      listenEverywhere((hostname) => {
+        if (hostname === "::") throw new Deno.errors.AddrInUse("Address already in use");
+        throw new Error(`${hostname} must not be tried`);
+      }, 5500),
+    Deno.errors.AddrInUse,
+  );
+});
+
+Deno.test("isNoIPv6 tells a missing IPv6 from other listen errors", () => {
+  for (
+    const yes of ["Error: listen EAFNOSUPPORT: address family not supported ::", "listen EINVAL"]
+  ) {
+    assert.equal(isNoIPv6(new Error(yes)), true, yes);
+  }
+  assert.equal(isNoIPv6(new Deno.errors.AddrNotAvailable("x")), true);
+  assert.equal(isNoIPv6(new Deno.errors.AddrInUse("x")), false);
+  assert.equal(isNoIPv6(new Deno.errors.PermissionDenied("x")), false);
+  assert.equal(isNoIPv6(new Error("listen EADDRINUSE: address already in use :::5500")), false);
+});
+
+for (const kind of KINDS) {
+  const name = `listen on :: (${kind} transport) serves 127.0.0.1` +
+    (ipv6 ? " and ::1" : " (the ::1 half IGNORED: this machine has no IPv6)") +
+    ", IPv4 peers unmapped";
+  Deno.test(name, async () => {
+    const peers: string[] = [];
+    const listener = await listen(
+      { hostname: EVERY_ADDRESS, port: 0, transport: kind },
+      (conn: Conn) => {
+        peers.push(conn.remoteHost);
+        conn.close();
+        return { data() {}, closed() {} };
+      },
+    );
+    try {
+      for (const hostname of ipv6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"]) {
+        const client = await Deno.connect({ hostname, port: listener.port });
+        assert.equal(await client.read(new Uint8Array(1)), null, "closed by the server");
+        client.close();
+      }
+    } finally {
+      await listener.close();
+    }
+    assert.deepEqual(peers, ipv6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"]);
   });
 }

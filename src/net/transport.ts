@@ -10,7 +10,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { formatAddress } from "./address.ts";
+import { formatAddress, unmapIPv4 } from "./address.ts";
 import type { Conn, ConnectOptions, ConnHandler, TransportKind } from "./conn.ts";
 
 export type { Conn, ConnectOptions, ConnHandler, TransportKind } from "./conn.ts";
@@ -53,8 +53,73 @@ const READ_SIZE = 4 * 1024;
 /** Default of {@link ListenOptions.endGraceMs}. */
 const END_GRACE_MS = 10_000;
 
-/** Starts listening; `accept` is called for each new connection and returns its handler. */
+/**
+ * The host that means every address of this machine: IPv4 and IPv6 where it has IPv6, IPv4
+ * alone (the listener's hostname is then `0.0.0.0`) where it has not.
+ */
+export const EVERY_ADDRESS = "::";
+
+/**
+ * Starts listening; `accept` is called for each new connection and returns its handler. The
+ * hostname {@link EVERY_ADDRESS} (`::`) serves IPv4 and IPv6 alike, see {@link listenEverywhere}.
+ */
 export async function listen(
+  options: ListenOptions,
+  accept: (conn: Conn) => ConnHandler,
+): Promise<Listener> {
+  if (options.hostname !== EVERY_ADDRESS) return await listenOne(options, accept);
+  return await listenEverywhere(
+    (hostname, port) => listenOne({ ...options, hostname, port }, accept),
+    options.port,
+  );
+}
+
+/**
+ * Listens on every address with `bind`: on `::` first, which also serves IPv4 where the system
+ * makes IPv6 sockets dual-stack (the default of Linux and macOS; neither Deno.listen nor Deno's
+ * node:net lets us ask for it, both leave IPV6_V6ONLY as the system sets it). Where `0.0.0.0`
+ * on the same port is still free afterwards, `::` serves IPv6 only (Windows, or Linux with
+ * net.ipv6.bindv6only=1), so it listens there too. Where the machine has no IPv6 at all, it
+ * listens on `0.0.0.0` alone and the listener's hostname says so.
+ */
+export async function listenEverywhere(
+  bind: (hostname: string, port: number) => Promise<Listener>,
+  port: number,
+): Promise<Listener> {
+  let v6: Listener;
+  try {
+    v6 = await bind("::", port);
+  } catch (error) {
+    if (!isNoIPv6(error)) throw error;
+    return await bind("0.0.0.0", port);
+  }
+  let v4: Listener;
+  try {
+    v4 = await bind("0.0.0.0", v6.port);
+  } catch {
+    return v6; // in use: by `::` itself, which is dual-stack
+  }
+  return {
+    hostname: v6.hostname,
+    port: v6.port,
+    async close() {
+      await Promise.all([v6.close(), v4.close()]);
+    },
+  };
+}
+
+/** True if `error` says that this machine has no IPv6 (rather than, say, a port in use). */
+export function isNoIPv6(error: unknown): boolean {
+  if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied) {
+    return false;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) return true;
+  // Deno's node:net reports some of these as "listen EINVAL".
+  return /EAFNOSUPPORT|EPROTONOSUPPORT|EADDRNOTAVAIL|listen EINVAL|address family|os error (97|99)\b/i
+    .test(String(error));
+}
+
+async function listenOne(
   options: ListenOptions,
   accept: (conn: Conn) => ConnHandler,
 ): Promise<Listener> {
@@ -155,8 +220,8 @@ class DenoConn implements Conn {
     this.#raw = raw;
     this.#endGraceMs = endGraceMs;
     const addr = raw.remoteAddr as Deno.NetAddr;
-    this.remoteHost = addr.hostname;
-    this.remote = formatAddress(addr.hostname, addr.port);
+    this.remoteHost = unmapIPv4(addr.hostname);
+    this.remote = formatAddress(this.remoteHost, addr.port);
     try {
       (raw as Deno.TcpConn).setNoDelay(true);
     } catch { /* not fatal */ }
@@ -331,7 +396,7 @@ class NodeConn implements Conn {
     // Deno's node:net ignores the `noDelay` option of createServer and connect; only this call
     // turns Nagle's algorithm off. With it on, a small answer can wait for a delayed ACK.
     socket.setNoDelay(true);
-    this.remoteHost = socket.remoteAddress ?? "?";
+    this.remoteHost = unmapIPv4(socket.remoteAddress ?? "?");
     this.remote = formatAddress(this.remoteHost, socket.remotePort ?? 0);
   }
 

@@ -37,7 +37,7 @@ export interface ServerOptions extends HubOptions, ListenSpec {
 
 /** Defaults of {@link ServerOptions}. */
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
-  hostname: "0.0.0.0",
+  hostname: "::",
   port: 5500,
   ackTimeoutMs: 30_000,
   maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
