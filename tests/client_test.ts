@@ -79,6 +79,21 @@ Deno.test("parseInputLine reads the slash commands and their aliases", () => {
   assert.deepEqual(parseInputLine("/clear"), { kind: "command", command: "clear" });
 });
 
+Deno.test("parseInputLine reads /msg and /query, and plain lines in a conversation", () => {
+  assert.deepEqual(parseInputLine("/msg xyz"), { kind: "target", to: "xyz" });
+  assert.deepEqual(parseInputLine("/query all"), { kind: "target", to: "ALL" });
+  assert.deepEqual(parseInputLine("/msg"), { kind: "target", to: null });
+  assert.deepEqual(parseInputLine("/msg xyz hi there"), {
+    kind: "target",
+    to: "xyz",
+    text: "hi there",
+  });
+  assert.deepEqual(parseInputLine("/who"), { kind: "command", command: "who" });
+  assert.deepEqual(parseInputLine(" hello ", "xyz"), { kind: "send", to: "xyz", text: "hello" });
+  assert.deepEqual(parseInputLine("@bob hi", "xyz"), { kind: "send", to: "bob", text: "hi" });
+  assert.deepEqual(parseInputLine("@xyz one\ntwo"), { kind: "send", to: "xyz", text: "one\ntwo" });
+});
+
 Deno.test("parseInputLine rejects every other form with a one-line hint", () => {
   const cases: [string, RegExp][] = [
     ["hello", /type "@name message"/],
@@ -91,7 +106,8 @@ Deno.test("parseInputLine rejects every other form with a one-line hint", () => 
     ["@x_y hi", /"x_y" is not a username/],
     ["@x.y:hi", /"x.y" is not a username/],
     [`@${"a".repeat(65)} hi`, /"a{65}" is not a username \(1 to 64 letters and digits\)/],
-    ["/who", /Unknown command "\/who"/],
+    ["/nope", /Unknown command "\/nope": type \/help/],
+    ["/msg x_y", /"x_y" is not a username/],
   ];
   for (const [line, hint] of cases) {
     const parsed = parseInputLine(line);
@@ -134,47 +150,62 @@ Deno.test("renderEvent neutralises terminal escape sequences in messages and nam
 });
 
 Deno.test("renderEvent reports delivery as the original did", () => {
-  assert.equal(renderEvent({ type: "sent", to: "xyz" }, plain), "Message successfully sent to xyz");
   assert.equal(
-    renderEvent({ type: "sent", to: "ALL" }, plain),
+    renderEvent({ type: "sent", id: 1, to: "xyz" }, plain),
+    "Message successfully sent to xyz",
+  );
+  assert.equal(
+    renderEvent({ type: "sent", id: 1, to: "ALL" }, plain),
     "Message successfully sent to ALL (everyone online)",
   );
 });
 
 Deno.test("renderEvent says what ERROR 102 means for one user and for ALL", () => {
   assert.equal(
-    renderEvent({ type: "not-delivered", to: "xyz", code: 102, text: "Unable to send" }, plain),
+    renderEvent(
+      { type: "not-delivered", id: 1, to: "xyz", code: 102, text: "Unable to send" },
+      plain,
+    ),
     "Message to xyz not delivered: xyz is not online or did not receive it",
   );
   assert.equal(
-    renderEvent({ type: "not-delivered", to: "ALL", code: 102, text: "Unable to send" }, plain),
+    renderEvent(
+      { type: "not-delivered", id: 1, to: "ALL", code: 102, text: "Unable to send" },
+      plain,
+    ),
     "Message to ALL not delivered: someone online did not receive it",
   );
 });
 
 Deno.test("renderEvent explains the other errors a message can get", () => {
   assert.equal(
-    renderEvent({ type: "not-delivered", to: "xyz", code: 103, text: "Header Incomplete" }, plain),
+    renderEvent(
+      { type: "not-delivered", id: 1, to: "xyz", code: 103, text: "Header Incomplete" },
+      plain,
+    ),
     "Message to xyz not delivered: the server could not read it (ERROR 103 Header Incomplete)",
   );
   assert.match(
-    renderEvent({ type: "not-delivered", to: "xyz", code: 101, text: "No user registered" }, plain),
+    renderEvent(
+      { type: "not-delivered", id: 1, to: "xyz", code: 101, text: "No user registered" },
+      plain,
+    ),
     /^Message to xyz not delivered: the server says this client is not registered/,
   );
   assert.equal(
     renderEvent(
-      { type: "not-delivered", to: "xyz", code: 106, text: "Rate limit exceeded" },
+      { type: "not-delivered", id: 1, to: "xyz", code: 106, text: "Rate limit exceeded" },
       plain,
     ),
     "Message to xyz not delivered: you are sending too fast (ERROR 106 Rate limit exceeded); " +
       "wait a moment",
   );
   assert.equal(
-    renderEvent({ type: "not-delivered", to: "xyz", code: 999, text: "Odd" }, plain),
+    renderEvent({ type: "not-delivered", id: 1, to: "xyz", code: 999, text: "Odd" }, plain),
     "Message to xyz not delivered: the server answered ERROR 999 Odd",
   );
   assert.equal(
-    renderEvent({ type: "unconfirmed", to: "xyz", why: "you left" }, plain),
+    renderEvent({ type: "unconfirmed", id: 1, to: "xyz", why: "you left" }, plain),
     "Message to xyz not confirmed: no answer from the server before you left",
   );
 });
@@ -293,9 +324,9 @@ Deno.test("renderEvent renders the status events", () => {
 
 const EVERY_EVENT: ClientEvent[] = [
   { type: "message", from: "abc", text: "Hiii" },
-  { type: "sent", to: "xyz" },
-  { type: "not-delivered", to: "xyz", code: 102, text: "Unable to send" },
-  { type: "unconfirmed", to: "xyz", why: "you left" },
+  { type: "sent", id: 1, to: "xyz" },
+  { type: "not-delivered", id: 1, to: "xyz", code: 102, text: "Unable to send" },
+  { type: "unconfirmed", id: 1, to: "xyz", why: "you left" },
   { type: "registered", name: "abc", server, hint: true },
   { type: "name-refused", name: "abc", code: 104, text: "Username taken" },
   {
@@ -313,7 +344,7 @@ const EVERY_EVENT: ClientEvent[] = [
   { type: "disconnected", server, detail: "x" },
   { type: "left", confirmed: true },
   { type: "help" },
-  { type: "not-sent", to: "xyz", why: "you left before it was sent" },
+  { type: "not-sent", id: 1, to: "xyz", why: "you left before it was sent" },
   { type: "reconnecting", server, lost: true, detail: "x", delayMs: 500 },
   { type: "reconnected", name: "abc", server },
   {
@@ -335,7 +366,7 @@ Deno.test("renderEvent without colour writes no escape codes for any event", () 
 Deno.test("renderEvent with colour colours names and errors and resets after them", () => {
   const message = renderEvent({ type: "message", from: "abc", text: "Hiii" }, { color: true });
   assert.equal(message, "\x1b[1;36mabc\x1b[0m: Hiii");
-  const error = renderEvent({ type: "not-delivered", to: "x", code: 102, text: "" }, {
+  const error = renderEvent({ type: "not-delivered", id: 1, to: "x", code: 102, text: "" }, {
     color: true,
   });
   assert.ok(error.startsWith("\x1b[31m") && error.endsWith("\x1b[0m"), JSON.stringify(error));
@@ -360,8 +391,13 @@ Deno.test("printable leaves ordinary text alone", () => {
 // completeInput, parseServerAddress, formatAddress
 
 Deno.test("completeInput completes slash commands at the start of the line", () => {
-  assert.deepEqual(completeInput("/q", []), [["/quit "], "/q"]);
-  assert.deepEqual(completeInput("/", []), [["/help ", "/quit ", "/clear ", "/exit "], "/"]);
+  assert.deepEqual(completeInput("/q", []), [["/query ", "/quit "], "/q"]);
+  assert.deepEqual(completeInput("/qui", []), [["/quit "], "/qui"]);
+  assert.deepEqual(completeInput("/msg x", ["xyz", "bob"]), [["/msg xyz "], "/msg x"]);
+  assert.deepEqual(completeInput("/", []), [
+    ["/help ", "/msg ", "/query ", "/who ", "/quit ", "/clear ", "/exit "],
+    "/",
+  ]);
   assert.deepEqual(completeInput("/quit now", []), [[], "/quit now"]);
 });
 
@@ -674,12 +710,13 @@ Deno.test("renderEvent words reconnecting, one line per change", () => {
 
 Deno.test("renderEvent says when a message was never sent or gave up after ERROR 106", () => {
   assert.equal(
-    renderEvent({ type: "not-sent", to: "xyz", why: "you left before it was sent" }, plain),
+    renderEvent({ type: "not-sent", id: 1, to: "xyz", why: "you left before it was sent" }, plain),
     "Message to xyz not sent: you left before it was sent.",
   );
   assert.equal(
     renderEvent({
       type: "not-delivered",
+      id: 1,
       to: "xyz",
       code: 106,
       text: "Rate limit exceeded",
@@ -861,7 +898,9 @@ class FakeServer {
 
 /**
  * Runs `body` with a fake server (default: one that answers only registrations) and a session
- * of user "abc" on it, then closes both.
+ * of user "abc" on it, then closes both. The session asks for no extension (base protocol)
+ * unless `options.extensions` says; then the fake server agrees to those. `negotiated`
+ * events are not in `events` (the negotiation has its own tests in src/client/).
  */
 async function withSession(
   body: (s: {
@@ -875,13 +914,15 @@ async function withSession(
   server = new FakeServer(),
 ): Promise<void> {
   const events: ClientEvent[] = [];
+  let negotiated = false;
   const session = new ChatSession({
     connect,
     host: "127.0.0.1",
     port: server.port,
     name: "abc",
     timeoutMs: WAIT_MS,
-    onEvent: (e) => events.push(e),
+    onEvent: (e) => e.type === "negotiated" ? negotiated = true : events.push(e),
+    extensions: [],
     ...options,
   });
   try {
@@ -889,6 +930,12 @@ async function withSession(
     assert.deepEqual(opened, { ok: true });
     const tosend = await server.peer("TOSEND");
     const torecv = await server.peer("TORECV");
+    const wanted = options.extensions ?? [];
+    if (wanted.length > 0) {
+      await until(() => tosend.text.includes("EXTENSIONS"), "the extensions probe");
+      await tosend.write(`SENT server\nExtensions: ${wanted.join(" ")}\nMax-body: 65536\n\n`);
+    }
+    await until(() => negotiated, "the end of the negotiation");
     await body({ session, events, server, tosend, torecv });
   } finally {
     await session.close();
@@ -936,10 +983,10 @@ Deno.test("ChatSession reports each answer against its message, in order (FIFO)"
     );
     await until(() => events.length === 5, "four answers");
     assert.deepEqual(events.slice(1), [
-      { type: "sent", to: "xyz" },
-      { type: "not-delivered", to: "nobody", code: 102, text: "Unable to send" },
-      { type: "sent", to: "ALL" },
-      { type: "sent", to: "xyz" },
+      { type: "sent", id: 1, to: "xyz" },
+      { type: "not-delivered", id: 2, to: "nobody", code: 102, text: "Unable to send" },
+      { type: "sent", id: 3, to: "ALL" },
+      { type: "sent", id: 4, to: "xyz" },
     ]);
     assert.equal(session.pending, 0);
     assert.equal(session.delivered, 3);
@@ -955,8 +1002,8 @@ Deno.test("ChatSession reads answers split into single bytes", async () => {
     for (const byte of "SENT xyz\n\nERROR 103 Header Incomplete\n\n") await tosend.write(byte);
     await until(() => events.length === 3, "two answers");
     assert.deepEqual(events.slice(1), [
-      { type: "sent", to: "xyz" },
-      { type: "not-delivered", to: "xyz", code: 103, text: "Header Incomplete" },
+      { type: "sent", id: 1, to: "xyz" },
+      { type: "not-delivered", id: 2, to: "xyz", code: 103, text: "Header Incomplete" },
     ]);
   });
 });
@@ -1020,6 +1067,9 @@ Deno.test("ChatSession answers ERROR 103 to a malformed FORWARD and keeps receiv
   });
 });
 
+/** The options of a session whose server agreed to `unregister` (so it sends UNREGISTER). */
+const UNREGISTER: Partial<ChatSessionOptions> = { extensions: ["unregister"] };
+
 Deno.test("ChatSession.leave sends UNREGISTER and ends on UNREGISTERED", async () => {
   await withSession(async ({ session, events, tosend }) => {
     const leaving = session.leave();
@@ -1028,7 +1078,7 @@ Deno.test("ChatSession.leave sends UNREGISTER and ends on UNREGISTERED", async (
     await leaving;
     assert.deepEqual(events.at(-1), { type: "left", confirmed: true });
     assert.equal(await session.ended, "left");
-  });
+  }, UNREGISTER);
 });
 
 Deno.test("ChatSession.leave closes anyway when the server answers ERROR or nothing", async () => {
@@ -1038,16 +1088,16 @@ Deno.test("ChatSession.leave closes anyway when the server answers ERROR or noth
     await tosend.write("ERROR 101 No user registered\n\n");
     await leaving;
     assert.deepEqual(events.at(-1), { type: "left", confirmed: false });
-  });
+  }, UNREGISTER);
   await withSession(async ({ session, events }) => {
     session.send("xyz", "never answered");
     await session.leave(); // about a second
     assert.deepEqual(events.slice(1), [
-      { type: "unconfirmed", to: "xyz", why: "you left" },
+      { type: "unconfirmed", id: 1, to: "xyz", why: "you left" },
       { type: "left", confirmed: false },
     ]);
     assert.equal(session.unconfirmed, 1);
-  });
+  }, UNREGISTER);
 });
 
 Deno.test("ChatSession.leave still reports answers to earlier messages", async () => {
@@ -1058,7 +1108,7 @@ Deno.test("ChatSession.leave still reports answers to earlier messages", async (
     await tosend.write("SENT xyz\n\nUNREGISTERED abc\n\n");
     await leaving;
     assert.deepEqual(types(events), ["registered", "sent", "left"]);
-  });
+  }, UNREGISTER);
 });
 
 Deno.test("ChatSession reports the server going away and what was left unanswered", async () => {
@@ -1069,7 +1119,7 @@ Deno.test("ChatSession reports the server going away and what was left unanswere
     torecv.close();
     assert.equal(await session.ended, "disconnected");
     assert.deepEqual(events.slice(1), [
-      { type: "unconfirmed", to: "xyz", why: "the connection was lost" },
+      { type: "unconfirmed", id: 1, to: "xyz", why: "the connection was lost" },
       {
         type: "disconnected",
         server: session.server,
@@ -1077,7 +1127,7 @@ Deno.test("ChatSession reports the server going away and what was left unanswere
       },
     ]);
     assert.equal(session.ready, false);
-    assert.equal(session.send("xyz", "2"), false);
+    assert.equal(session.send("xyz", "2"), null);
   });
 });
 
@@ -1222,6 +1272,7 @@ Deno.test("ChatSession talks to the real server: message, answer, leave", async 
     name: "abc",
     timeoutMs: WAIT_MS,
     onEvent: (e) => a.push(e),
+    extensions: ["unregister"],
   });
   const xyz = new ChatSession({
     connect,
@@ -1230,14 +1281,16 @@ Deno.test("ChatSession talks to the real server: message, answer, leave", async 
     name: "xyz",
     timeoutMs: WAIT_MS,
     onEvent: (e) => b.push(e),
+    extensions: ["unregister"],
   });
   try {
     assert.ok((await abc.open()).ok);
     assert.ok((await xyz.open()).ok);
     abc.send("xyz", "Hiii");
     assert.equal(await abc.settle(WAIT_MS), true);
-    assert.deepEqual(a.slice(1), [{ type: "sent", to: "xyz" }]);
-    assert.deepEqual(b.slice(1), [{ type: "message", from: "abc", text: "Hiii" }]);
+    const own = (events: ClientEvent[]) => events.filter((e) => e.type !== "negotiated");
+    assert.deepEqual(own(a).slice(1), [{ type: "sent", id: 1, to: "xyz" }]);
+    assert.deepEqual(own(b).slice(1), [{ type: "message", from: "abc", text: "Hiii" }]);
     await abc.leave();
     assert.deepEqual(a.at(-1), { type: "left", confirmed: true });
     await until(() => log.includes("unregistered"), "the server's log");
@@ -1284,11 +1337,14 @@ Deno.test("ChatSession resends a message refused with ERROR 106, each answer on 
     await tosend.write("SENT a\n\nERROR 106 Rate limit exceeded\n\nSENT c\n\n");
     await until(() => tosend.events.length === 5, "the resend");
     assert.equal(sendOf(tosend.events[4]!), "b:2");
-    assert.deepEqual(events.slice(1), [{ type: "sent", to: "a" }, { type: "sent", to: "c" }]);
+    assert.deepEqual(events.slice(1), [
+      { type: "sent", id: 1, to: "a" },
+      { type: "sent", id: 3, to: "c" },
+    ]);
     assert.equal(session.pending, 1);
     await tosend.write("SENT b\n\n");
     await until(() => events.length === 4, "the answer to the resend");
-    assert.deepEqual(events.at(-1), { type: "sent", to: "b" });
+    assert.deepEqual(events.at(-1), { type: "sent", id: 2, to: "b" });
     assert.deepEqual([session.delivered, session.notDelivered, session.pending], [3, 0, 0]);
   }, { rateRetryBackoff: FAST_RETRY });
 });
@@ -1340,6 +1396,7 @@ Deno.test("ChatSession gives up on ERROR 106 after rounds in which nothing got t
       assert.equal(tosend.events.length, 4);
       assert.deepEqual(events.slice(1), [{
         type: "not-delivered",
+        id: 1,
         to: "xyz",
         code: 106,
         text: "Rate limit exceeded",
@@ -1376,7 +1433,7 @@ Deno.test("ChatSession with reconnect comes back, reports what awaited an answer
     torecv.close();
     await until(() => events.some((e) => e.type === "reconnecting"), "the reconnecting line");
     assert.deepEqual(events.slice(1), [
-      { type: "unconfirmed", to: "xyz", why: "the connection was lost" },
+      { type: "unconfirmed", id: 1, to: "xyz", why: "the connection was lost" },
       {
         type: "reconnecting",
         server: session.server,
@@ -1386,7 +1443,7 @@ Deno.test("ChatSession with reconnect comes back, reports what awaited an answer
       },
     ]);
     assert.equal(session.reconnecting, true);
-    assert.equal(session.send("xyz", "2"), true, "queued while reconnecting");
+    assert.equal(session.send("xyz", "2"), 2, "queued while reconnecting");
     await until(() => server.halves("TOSEND").length === 2, "the new TOSEND");
     const again = server.halves("TOSEND")[1]!;
     await until(() => again.events.length === 2, "the queued SEND");
@@ -1398,7 +1455,7 @@ Deno.test("ChatSession with reconnect comes back, reports what awaited an answer
     await recv.write("FORWARD xyz\nContent-length: 4\n\nback");
     await until(() => events.length === 6, "the answer and the message");
     assert.deepEqual(events.slice(4), [
-      { type: "sent", to: "xyz" },
+      { type: "sent", id: 2, to: "xyz" },
       { type: "message", from: "xyz", text: "back" },
     ]);
     assert.deepEqual([session.unconfirmed, session.delivered], [1, 1]);
@@ -1453,7 +1510,7 @@ Deno.test("ChatSession with reconnect gives up when the username stays taken", a
           detail: 'the username "abc" is still in use (ERROR 104 Username taken)',
           delayMs: 40,
         },
-        { type: "not-sent", to: "xyz", why: "the client could not reconnect" },
+        { type: "not-sent", id: 1, to: "xyz", why: "the client could not reconnect" },
         {
           type: "reconnect-failed",
           server: session.server,
@@ -1477,13 +1534,13 @@ Deno.test("ChatSession.leave while reconnecting stops at once and reports what w
     await until(() => session.reconnecting, "the reconnecting state");
     assert.ok(session.send("xyz", "one"));
     assert.ok(session.send("xyz", "two"));
-    assert.equal(session.send("xyz", "three"), false, "the queue holds two");
+    assert.equal(session.send("xyz", "three"), null, "the queue holds two");
     assert.equal(session.full, true);
     await session.leave();
     assert.equal(await session.ended, "left");
     assert.deepEqual(events.slice(2), [
-      { type: "not-sent", to: "xyz", why: "you left before the client could reconnect" },
-      { type: "not-sent", to: "xyz", why: "you left before the client could reconnect" },
+      { type: "not-sent", id: 1, to: "xyz", why: "you left before the client could reconnect" },
+      { type: "not-sent", id: 2, to: "xyz", why: "you left before the client could reconnect" },
       { type: "left", confirmed: false, offline: true },
     ]);
     assert.equal(session.notSent, 2);
