@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { LineSink, type LineWriter } from "../src/server/log.ts";
+import { formatLogLine, LineSink, type LineWriter } from "../src/server/log.ts";
 
 /** A writer that records what it was given, taking at most `chunk` bytes per call. */
 function recorder(chunk = Infinity): LineWriter & { text(): string; calls: number } {
@@ -84,4 +84,36 @@ Deno.test("LineSink stops writing once its output fails, without throwing", asyn
   sink.line("two");
   await sink.drain();
   assert.equal(calls, 1);
+});
+
+Deno.test("formatLogLine starts a text line with the local date and time", () => {
+  const at = new Date(2026, 11, 2, 9, 4, 7); // local time
+  assert.equal(
+    formatLogLine(
+      { event: "registered", name: "abc", half: "TOSEND", remote: "1.2.3.4:5" },
+      "text",
+      at,
+    ),
+    "2026-12-02 09:04:07 abc : REGISTERED TOSEND",
+  );
+  assert.equal(
+    formatLogLine({ event: "joined", name: "abc", remote: "::1", online: 3 }, "text", at),
+    "2026-12-02 09:04:07 abc : JOINED from ::1 (3 online)",
+  );
+  assert.equal(
+    formatLogLine({ event: "extensions", name: "abc", extensions: ["who", "to"] }, "text", at),
+    "2026-12-02 09:04:07 abc : EXTENSIONS who to",
+  );
+  assert.equal(
+    formatLogLine({ event: "extensions", name: "abc", extensions: [] }, "text", at),
+    "2026-12-02 09:04:07 abc : EXTENSIONS (none)",
+  );
+});
+
+Deno.test("formatLogLine writes JSON with the time first, in ISO 8601", () => {
+  const at = new Date(Date.UTC(2026, 11, 2, 20, 41, 7));
+  assert.equal(
+    formatLogLine({ event: "joined", name: "abc", remote: "10.0.0.2", online: 1 }, "json", at),
+    '{"time":"2026-12-02T20:41:07.000Z","event":"joined","name":"abc","remote":"10.0.0.2","online":1}',
+  );
 });
