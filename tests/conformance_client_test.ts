@@ -141,7 +141,7 @@ Deno.test("conformanceClientMain fails a client that never answers RECEIVED, wit
     assert.match(text, /expected: RECEIVED xyz\\n\\n/);
     assert.match(text, /got: {6}nothing within \d+ ms/);
     assert.match(text, /rule: {5}PROTOCOL\.md, section "Sending a message"/);
-    assert.match(text, /4\/12 passed, 0 skipped$/);
+    assert.match(text, /4\/13 passed, 0 skipped$/);
   });
 });
 
@@ -180,9 +180,9 @@ Deno.test("conformanceClientMain --junit - prints the JUnit report, the case lin
   assert.equal(code, 0);
   const xml = c.out.join("\n");
   assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>/);
-  assert.match(xml, /<testsuite name="[^"]*client \{user\}[^"]*" tests="12" failures="0"/);
+  assert.match(xml, /<testsuite name="[^"]*client \{user\}[^"]*" tests="13" failures="0"/);
   assert.match(c.err.join("\n"), /1\. pass {2}register-both-halves:/);
-  assert.match(c.err.join("\n"), /12\/12 passed, 0 skipped/);
+  assert.match(c.err.join("\n"), /13\/13 passed, 0 skipped/);
 });
 
 Deno.test("conformanceClientMain reports a command that cannot start as failed cases", async () => {
@@ -193,7 +193,7 @@ Deno.test("conformanceClientMain reports a command that cannot start as failed c
   );
   assert.equal(code, 1);
   assert.match(c.out.join("\n"), /Could not start the client "\/nonexistent\/chat-client"/);
-  assert.match(c.out.join("\n"), /0\/12 passed/);
+  assert.match(c.out.join("\n"), /0\/13 passed/);
 });
 
 Deno.test("conformanceClientMain says what a client that exits at once printed", async () => {
@@ -208,7 +208,7 @@ Deno.test("conformanceClientMain says what a client that exits at once printed",
     text,
     /problem: {2}The client did not register both halves \(The client exited with code 2\)\. It printed: Invalid port "x"/,
   );
-  assert.match(text, /0\/12 passed/);
+  assert.match(text, /0\/13 passed/);
 });
 
 Deno.test("conformanceClientMain without permission to run programs says so", async () => {
@@ -284,7 +284,7 @@ Deno.test("conformanceClientMain --listen passes our client driven by its instru
     const code = await conformanceClientMain(["--listen", "0", "--timeout", "10s"], c.io);
     const text = c.out.join("\n");
     assert.match(text, /forward-shown: .*\(the client's output cannot be observed/);
-    assert.match(text, /11\/12 passed, 1 skipped$/);
+    assert.match(text, /12\/13 passed, 1 skipped$/);
     assert.equal(code, 0, text);
     await Promise.all(typing);
   } finally {

@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  BROADCAST,
   describeDecodeError,
   encode,
   type Half,
@@ -16,13 +17,13 @@ import {
 import { type Case, CaseFailure } from "./case.ts";
 import { type ClientSession, type ClientTarget, needOutput } from "./client.ts";
 import type { ScriptedConn } from "./client_server.ts";
-import { toBytes, waitFor } from "./client_server.ts";
+import { SCRIPTED_USERS, toBytes, waitFor } from "./client_server.ts";
 import { escapeBytes } from "./report.ts";
 
 /** The user the client under test sends to, and who sends to it. */
-const PEER = "xyz";
+const PEER = SCRIPTED_USERS[0]!;
 /** A second peer, so that answers to several FORWARDs can be told apart. */
-const PEER2 = "bob";
+const PEER2 = SCRIPTED_USERS[1]!;
 
 /** A client that registered both halves, as a case works with it. */
 interface Client {
@@ -177,6 +178,14 @@ async function expectReceived(c: Client, from: string, sent: string): Promise<vo
   );
 }
 
+/** True if `part` occurs in `all`. */
+function contains(all: Uint8Array, part: Uint8Array): boolean {
+  for (let i = 0; i + part.length <= all.length; i++) {
+    if (sameBytes(all.subarray(i, i + part.length), part)) return true;
+  }
+  return false;
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -238,8 +247,8 @@ async function checkCanonicalSend(c: Client): Promise<void> {
   const expected = encode({ type: "SEND", to: PEER, body: utf8Bytes(text) });
   const mark = c.tosend.bytes.length;
   await expectSend(c, PEER, text);
-  const got = c.tosend.bytes.subarray(mark, mark + expected.length);
-  if (!sameBytes(got, expected)) {
+  // The SEND's exact bytes, wherever they start (a probe to a name nobody has may come first).
+  if (!contains(c.tosend.bytes.subarray(mark), expected)) {
     throw new CaseFailure("The client's SEND is readable but not in the canonical form.", {
       sent: `(typed) ${JSON.stringify(text)} to ${PEER}`,
       expected: escapeBytes(expected),
@@ -266,6 +275,57 @@ async function checkShown(c: Client): Promise<void> {
       expected: `output containing "${text}"`,
       got: escapeBytes(needOutput(c.session).slice(-300)) || "no output",
     });
+  }
+}
+
+/** What a client may send a base-protocol server: these verbs, with no header line but Content-length. */
+const BASE_VERBS: ReadonlySet<string> = new Set(["REGISTER", "SEND", "RECEIVED"]);
+
+/**
+ * Sends, broadcasts and receives, then checks that everything the client wrote on any connection
+ * is base protocol (PROTOCOL.md, "Extension registry"): REGISTER, SEND and RECEIVED only, with
+ * no other header line, and a SEND to a name nobody has (an extension probe) one line long.
+ */
+async function checkBaseOnly(c: Client): Promise<void> {
+  await expectSend(c, PEER, "plain");
+  await c.tosend.write([{ type: "SENT", to: PEER }]);
+  await forwardAndExpectReceived(c, PEER, "plain too");
+  await expectSend(c, BROADCAST, "to everyone");
+  await c.tosend.write([{ type: "SENT", to: BROADCAST }]);
+  await forwardAndExpectReceived(c, PEER2, "the last one");
+  for (const conn of c.session.server.conns) {
+    for (const e of conn.events) {
+      const got = escapeBytes(conn.bytes);
+      if (e.kind === "error") {
+        throw new CaseFailure(`The client wrote ${describeDecodeError(e.error)}.`, {
+          expected: "REGISTER, SEND and RECEIVED only",
+          got,
+        });
+      }
+      const m = e.message;
+      const line = escapeBytes(encode({ ...m, headers: [] })).split("\n")[0];
+      if (!BASE_VERBS.has(m.type)) {
+        throw new CaseFailure(`The client sent ${line} to a base-protocol server.`, {
+          expected: "REGISTER, SEND and RECEIVED only",
+          got,
+        });
+      }
+      if (m.headers !== undefined) {
+        const [name, value] = m.headers[0]!;
+        throw new CaseFailure(
+          `The client sent the header line "${name}: ${value}" to a base-protocol server.`,
+          { expected: "no header line but Content-length", got },
+        );
+      }
+    }
+  }
+  for (const m of c.session.server.unknownSends) {
+    if (m.body.includes(0x0a)) {
+      throw new CaseFailure(
+        `The client sent a message of several lines to "${m.to}", a name nobody has.`,
+        { expected: "a one-line body (base servers answer ERROR 102)", got: escapeBytes(m.body) },
+      );
+    }
   }
 }
 
@@ -361,5 +421,11 @@ export const CLIENT_CASES: readonly Case<ClientTarget>[] = [
     "Takes ERROR 103 as a failed message and goes on",
     "Sending a message",
     (c) => answerThenKeepsWorking(c, "ERROR 103 Header incomplete\n\n"),
+  ),
+  clientCase(
+    "base-protocol-only",
+    "Sends a base server nothing but base protocol",
+    "Extension registry",
+    checkBaseOnly,
   ),
 ];

@@ -6,11 +6,28 @@
  *
  * @module
  */
-import { type DecodeEvent, Decoder, encode, type Half, type Message } from "../protocol/mod.ts";
+import {
+  BROADCAST,
+  type DecodeEvent,
+  Decoder,
+  encode,
+  ErrorCode,
+  errorMessage,
+  type Half,
+  type Message,
+} from "../protocol/mod.ts";
 import { CaseFailure } from "./case.ts";
 import { escapeBytes } from "./report.ts";
 
 const encoder = new TextEncoder();
+
+/**
+ * The other users online at the scripted server, as the cases use them. A SEND to one of them
+ * (or to ALL) waits for the case to answer it; a SEND to any other name is answered
+ * `ERROR 102 Unable to send` at once, as every base-protocol server does (a client's probe for
+ * extensions, `SEND server`, is one), and the cases do not see it.
+ */
+export const SCRIPTED_USERS: readonly string[] = Object.freeze(["xyz", "bob"]);
 
 /** Something that happened and may end a wait: bytes came, a connection closed, output came. */
 export class Pulse {
@@ -71,6 +88,8 @@ export class ScriptedConn {
   readonly events: DecodeEvent[] = [];
   /** How many entries of {@link events} a case has consumed. */
   consumed = 0;
+  /** Indexes in {@link events} of the SENDs the server answered itself (to names nobody has). */
+  readonly answered = new Set<number>();
   /** True once the client closed it (or it broke). */
   closed = false;
   /** When the last bytes came (`Date.now()`), 0 before any. */
@@ -144,13 +163,15 @@ export class ScriptedConn {
 
   /**
    * The next decoded event a case has not consumed yet, consuming it; undefined if none yet.
-   * REGISTERs are skipped: the server answers them itself.
+   * REGISTERs, and SENDs to names nobody has, are skipped: the server answers them itself.
    */
   take(): DecodeEvent | undefined {
     for (;;) {
       const e = this.events[this.consumed];
       if (e === undefined) return undefined;
+      const skip = this.answered.has(this.consumed);
       this.consumed++;
+      if (skip) continue;
       if (e.kind !== "message" || e.message.type !== "REGISTER") return e;
     }
   }
@@ -186,8 +207,9 @@ export interface ScriptedServerOptions {
 }
 
 /**
- * A server that answers each REGISTER with REGISTERED and otherwise writes only what the case
- * tells it to. It keeps every connection the client opened, with its bytes.
+ * A server that answers each REGISTER with REGISTERED and each SEND to a name nobody has (see
+ * {@link SCRIPTED_USERS}) with ERROR 102, and otherwise writes only what the case tells it to.
+ * It keeps every connection the client opened, with its bytes.
  */
 export class ScriptedServer {
   /** Every connection accepted, oldest first. */
@@ -198,6 +220,8 @@ export class ScriptedServer {
   readonly byHalf = new Map<Half, ScriptedConn>();
   /** The name each REGISTER gave, in order (a well-behaved client gives one name twice). */
   readonly registrations: { half: Half; name: string; conn: ScriptedConn }[] = [];
+  /** The SENDs to names nobody has, which the server answered ERROR 102 itself, in order. */
+  readonly unknownSends: (Message & { type: "SEND" })[] = [];
   readonly #listener: Deno.TcpListener;
   readonly #accepting: Promise<void>;
 
@@ -235,6 +259,7 @@ export class ScriptedServer {
   }
 
   #onMessage(conn: ScriptedConn, m: Message): void {
+    if (m.type === "SEND") return this.#onSend(conn, m);
     if (m.type !== "REGISTER") return;
     this.registrations.push({ half: m.half, name: m.name, conn });
     conn.halves.add(m.half);
@@ -244,6 +269,18 @@ export class ScriptedServer {
       ({ ...[], ...[m] }).length === 0 ? "" : [{ type: "REGISTERED", half: m.half, name: m.name }],
     )
       .catch(() => {});
+  }
+
+  /**
+   * A SEND to a name nobody has is answered ERROR 102 here, as a base server does (the answer
+   * goes out at once: a client's probe comes right after its registration, before anything a
+   * case makes it send). The case does not see it.
+   */
+  #onSend(conn: ScriptedConn, m: Message & { type: "SEND" }): void {
+    if (m.to === BROADCAST || SCRIPTED_USERS.includes(m.to)) return;
+    conn.answered.add(conn.events.length - 1);
+    this.unknownSends.push(m);
+    conn.write(encode(errorMessage(ErrorCode.UnableToSend))).catch(() => {});
   }
 
   /** The connections of both halves once both are registered, else undefined. */
@@ -273,6 +310,7 @@ export class ScriptedServer {
     const conns = this.conns.splice(0);
     this.byHalf.clear();
     this.registrations.length = 0;
+    this.unknownSends.length = 0;
     for (const c of conns) c.close();
     await Promise.all(conns.map((c) => c.loop));
   }
