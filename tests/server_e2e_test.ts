@@ -24,17 +24,21 @@ Deno.test("chat server relays the original sample session and logs it in the ori
       await abc.torecv.send("RECEIVED xyz\n\n");
       assert.deepEqual(await xyz.tosend.next(), { type: "SENT", to: "abc" });
     });
-    await server.waitFor(/^Message successfully forwarded from xyz to abc$/);
+    await server.waitFor(/Message successfully forwarded from xyz to abc$/);
     server.kill("SIGTERM");
     const status = await server.exit();
     assert.equal(status.code, 0);
-    const log = server.stdout;
+    // Each line starts with the local date and time, then the original's text.
+    const stamp = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /;
+    const log = server.stdout.map((l) => l.replace(stamp, ""));
     for (
       const line of [
         "abc : REGISTERED TOSEND",
         "abc : REGISTERED TORECV",
+        "abc : JOINED from 127.0.0.1 (1 online)",
         "xyz : REGISTERED TOSEND",
         "xyz : REGISTERED TORECV",
+        "xyz : JOINED from 127.0.0.1 (2 online)",
         "Message successfully forwarded from abc to xyz",
         "Server stopped",
       ]
