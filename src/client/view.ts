@@ -483,7 +483,7 @@ export class PipedView {
 
   /** How `event` prints: one plain line on the stream it belongs to; null for none. */
   event(event: ClientEvent): Output | null {
-    if (event.type === "negotiated" || event.type === "registered") return null;
+    if (event.type === "negotiated") return null;
     return { stream: eventStream(event), text: renderEvent(event, { color: false }) };
   }
 
