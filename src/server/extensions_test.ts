@@ -324,3 +324,15 @@ Deno.test("Router starts a new registration of a name with no extensions", () =>
   again.send("nobody", "x");
   assert.equal(again.tosend.take(), "ERROR 102 Unable to send\n\n");
 });
+
+Deno.test("Router queues no notice while shutting down, so the drain waits for none", () => {
+  const { router, user } = setup();
+  const ext = user("ext", "joins");
+  const bob = user("bob");
+  assert.match(ext.torecv.take(), /Event: joined/);
+  ext.received("server");
+  router.draining = true;
+  bob.tosend.close();
+  assert.equal(ext.torecv.take(), "");
+  assert.ok(router.quiet());
+});

@@ -107,7 +107,8 @@ function sendOnlineList(router: Router, r: Link): void {
 export function queueNotice(router: Router, r: Link, bytes: Uint8Array): boolean {
   const box = r.mailbox;
   const user = r.user;
-  if (box === null || user === null || r.endpoint.closed) return false;
+  // While shutting down nothing new is queued: the drain waits only for what was accepted.
+  if (box === null || user === null || r.endpoint.closed || router.draining) return false;
   const o = router.options;
   if (
     r.notices >= NOTICE_LIMIT || box.count >= o.maxQueuedForwards ||
