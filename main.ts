@@ -39,7 +39,7 @@ export const VERSION: string = denoJson.version;
 export const MAIN_USAGE =
   "Usage: chat <server|client|conformance> [options]   (chat --help for more)";
 
-/** Help text of `chat`. */
+/** Help text of `chat`: one screen; README.md has the rest. */
 export const MAIN_HELP =
   `chat ${VERSION}: a chat server and terminal client for the two-socket chat protocol
 
@@ -50,33 +50,63 @@ Usage:
   chat conformance client [options] -- COMMAND [ARGS...]
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join("\n")}
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`).join("\n")}
+  ${"help COMMAND".padEnd(14)}Show that command's help (as chat COMMAND --help does)
 
 Options:
-  -h, --help       Show this help (or a command's help: chat server --help)
-  -V, --version    Show the version
+  -h, --help     Show this help
+  -V, --version  Show the version (also after a command: chat server --version)
 
-Examples:
-  chat server
-  chat client abc 127.0.0.1
-  chat conformance server 127.0.0.1:5500
-  chat conformance client -- chat client {user} {host} --port {port}
+Try: chat server, then in another terminal: chat client abc 127.0.0.1
 
 Exit codes: 0 success, 1 runtime failure, 2 usage error.
+Every option, the protocol and more: README.md.
 `;
 
-/** Runs `chat` with the given arguments and returns the exit code. */
+/** True if `args` ask for the version: `-V` or `--version` before any `--`. */
+function asksForVersion(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === "--version" || a === "-V");
+}
+
+/** The command named `name`, if there is one (names every object has are not commands). */
+function commandNamed(name: string | undefined): Command | undefined {
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+}
+
+function unknownCommand(name: string): UsageError {
+  return new UsageError(
+    `Unknown command "${name}": use "server", "client" or "conformance".`,
+    MAIN_USAGE,
+  );
+}
+
+/**
+ * Runs `chat` with the given arguments and returns the exit code. `chat COMMAND --version`
+ * prints the version as `chat --version` does; `chat help COMMAND` runs `chat COMMAND --help`.
+ */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   try {
-    const entry = command !== undefined && Object.hasOwn(COMMANDS, command)
-      ? COMMANDS[command]
-      : undefined;
+    const entry = commandNamed(command);
+    if (entry !== undefined && asksForVersion(rest)) {
+      console.log(`chat ${VERSION}`);
+      return 0;
+    }
     if (entry !== undefined) return await (await entry.load())(rest);
     switch (command) {
+      case "help": {
+        const [topic, ...more] = rest;
+        if (topic === undefined) {
+          console.log(MAIN_HELP.trimEnd());
+          return 0;
+        }
+        const named = commandNamed(topic);
+        if (named === undefined) throw unknownCommand(topic);
+        return await (await named.load())([...more, "--help"]);
+      }
       case "-h":
       case "--help":
-      case "help":
         console.log(MAIN_HELP.trimEnd());
         return 0;
       case "-V":
@@ -90,10 +120,7 @@ export async function main(args: string[]): Promise<number> {
           MAIN_USAGE,
         );
       default:
-        throw new UsageError(
-          `Unknown command "${command}": use "server", "client" or "conformance".`,
-          MAIN_USAGE,
-        );
+        throw unknownCommand(command);
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -21,26 +21,27 @@ import { SERVER_CASES, type ServerTarget } from "../conformance/server_cases.ts"
 import { writeJunitFile } from "../conformance/junit_file.ts";
 
 /** Usage line of `chat conformance server`. */
-export const CONFORMANCE_USAGE: string =
-  "Usage: chat conformance server HOST[:PORT] [--timeout TIME] [--json] [--junit FILE] " +
-  "[--extensions]";
+export const CONFORMANCE_USAGE: string = "Usage: chat conformance server HOST[:PORT] [options]";
 
 /** Usage lines of `chat conformance`, both modes. */
 export const CONFORMANCE_MODES_USAGE = `${CONFORMANCE_USAGE}
-       chat conformance client [options] -- COMMAND [ARGS...]   or   --listen PORT`;
+       chat conformance client [options] -- COMMAND [ARGS...]
+       chat conformance client [options] --listen PORT`;
 
 /** Help text of `chat conformance` (each mode has its own: chat conformance server --help). */
 export const CONFORMANCE_MODES_HELP = `${CONFORMANCE_MODES_USAGE}
 
-Checks an implementation written by anyone against PROTOCOL.md, case by case, the way a
-teacher grades it, and prints a line per case, each failure with its rule and the bytes
-sent, expected and received, and a score.
+Checks an implementation written by anyone against PROTOCOL.md, case by case,
+the way a teacher grades it: a line per case, each failure with its rule and
+the bytes sent, expected and received, and a score.
 
 Modes:
-  server     Check a running server at HOST[:PORT] (chat conformance server --help)
-  client     Check a client by playing a scripted server (chat conformance client --help)
+  server     Check a running server at HOST[:PORT]
+  client     Check a client by playing a scripted server
+Each has its own help: chat conformance server --help, and so for client.
 
 Exit codes: 0 every case passed, 1 a case failed, 2 usage error.
+More: README.md, section "Checking an implementation".
 `;
 
 /** Default port of the server to check, as for `chat client`. */
@@ -48,43 +49,30 @@ export const DEFAULT_CONFORMANCE_PORT = 5500;
 /** Default time one case may take, in milliseconds. */
 export const DEFAULT_CASE_TIMEOUT_MS = 10_000;
 
-/** Help text of `chat conformance server`. */
+/** Help text of `chat conformance server`: one screen; README.md has the rest. */
 export const CONFORMANCE_HELP = `${CONFORMANCE_USAGE}
 
-Checks a chat server written by anyone against PROTOCOL.md, the way a teacher grades
-it: registration in both orders, errors 100 to 103, SEND, FORWARD, RECEIVED and SENT,
-SEND ALL, bodies counted in bytes, split and joined packets, users purged when they
-leave, names in use, and canonical output. Prints a line per case as it runs, then
-each failure with its rule (the PROTOCOL.md section), what was sent, what was expected
-and what came back (bytes escaped, as in "SENT bob\\n\\n"), then the score.
+Checks a chat server written by anyone against PROTOCOL.md, the way a teacher
+grades it: a line per case as it runs, then each failure with its rule, what
+was sent, expected and received (bytes escaped, as in "SENT bob\\n\\n"), then
+the score. Each case has a time limit and connections and names of its own.
 
 Arguments:
-  HOST[:PORT]            The server to check (default port ${DEFAULT_CONFORMANCE_PORT}; IPv6 as [::1]:5500)
+  HOST[:PORT]       The server to check (default port ${DEFAULT_CONFORMANCE_PORT}; IPv6 as [::1]:5500)
 
 Options:
-  --timeout TIME         Longest time one case may take (default ${
-  DEFAULT_CASE_TIMEOUT_MS / 1000
-}s; units ms, s, m)
-  --extensions           Also run the cases of our extensions (ERROR 104, UNREGISTER...);
-                         without it they are skipped
-  --json                 Print the report as JSON on standard output (the case lines go to
-                         standard error)
-  --junit FILE           Write the report as JUnit XML to FILE, or to standard output with
-                         "-" (the chat binary may not write files: use "--junit -" and
-                         redirect it, as in "--junit - > report.xml")
-  -h, --help             Show this help
-
-Cases are gentle: each has a bounded time, none floods, and every case opens its own
-connections with names of its own. A server that stops answering is reported as such
-and the run goes on.
-
-Exit codes: 0 every case passed, 1 a case failed or the server cannot be reached,
-2 usage error.
+  --timeout TIME    Longest time one case may take (default ${DEFAULT_CASE_TIMEOUT_MS / 1000}s)
+  --extensions      Also run our extensions' cases (ERROR 104, UNREGISTER...)
+  --json            The report as JSON on standard output (case lines: stderr)
+  --junit FILE      The report as JUnit XML in FILE ("-": standard output)
+  -h, --help        Show this help
 
 Examples:
   chat conformance server 127.0.0.1
-  chat conformance server localhost:6000 --extensions
   chat conformance server 10.0.0.5:5500 --json > report.json
+
+Exit codes: 0 every case passed, 1 a case failed or the server cannot be
+reached, 2 usage error. More: README.md, section "Checking an implementation".
 `;
 
 const OPTIONS = {

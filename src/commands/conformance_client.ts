@@ -25,49 +25,32 @@ import {
 
 /** Usage line of `chat conformance client`. */
 export const CONFORMANCE_CLIENT_USAGE =
-  "Usage: chat conformance client [options] -- COMMAND [ARGS...]   or   --listen PORT";
+  `Usage: chat conformance client [options] -- COMMAND [ARGS...]
+       chat conformance client [options] --listen PORT`;
 
-/** Help text of `chat conformance client`. */
+/** Help text of `chat conformance client`: one screen; README.md has the rest. */
 export const CONFORMANCE_CLIENT_HELP = `${CONFORMANCE_CLIENT_USAGE}
 
-Checks a chat client against the protocol (PROTOCOL.md) by playing a scripted server: its
-registration, the framing of its SEND (Content-length in bytes), that it answers every
-FORWARD with RECEIVED (also when FORWARDs arrive a byte at a time or several at once),
-that it shows messages, and that it goes on after SENT, the "SEND name" typo, ERROR 102
-and ERROR 103. One line per case, the failures with what was sent, expected and got, and
-a score.
+Checks a chat client against PROTOCOL.md by playing a scripted server: a line
+per case, each failure with what was sent, expected and got, then a score.
 
 Two ways:
-  -- COMMAND ARGS...     Run the client: once per case, connected to a scripted server on
-                         a free loopback port, killed at the end of the case. Messages are
-                         typed into its standard input; its output is read to see that it
-                         shows messages. In the arguments, {host}, {port} and {user} are
-                         replaced by the server's address, its port and the user name.
-  --listen PORT          Listen on PORT (0: any free port) and tell a person, case by
-                         case, what to start and what to type (instructions on standard
-                         error), for clients that cannot be scripted
+  -- COMMAND ARGS...  Run the client once per case; messages are typed into its
+                      input. {host}, {port} and {user} in the arguments are
+                      replaced by the scripted server's address, port and user.
+  --listen PORT       Listen on PORT (0: any) and tell a person, case by case,
+                      what to start and type (for clients no script can drive)
 
 Options:
-  --type TEMPLATE        How to type a message into the client: {to} and {text} are
-                         replaced, \\n is a line break (default "${DEFAULT_TYPE_TEMPLATE}";
-                         a line break is added at the end)
-  --timeout TIME         Time each case may take (default 10s; 2m with --listen;
-                         units ms, s, m)
-  --json                 Print the report as JSON on standard output (target; cases with
-                         id, title, rule, result, detail; passed, failed, skipped); the
-                         case lines go to standard error
-  --junit FILE           Write the report as JUnit XML to FILE, or to standard output
-                         with "-" (the chat binary may not write files: use "--junit -"
-                         and redirect it)
-  --extensions           Also run extension cases (there are none for clients yet)
-  -h, --help             Show this help
+  --type TEMPLATE     How to type a message: {to}, {text}, \\n a line break
+                      (default "${DEFAULT_TYPE_TEMPLATE}")
+  --timeout TIME      Time each case may take (default 10s; 2m with --listen)
+  --json              The report as JSON on standard output
+  --junit FILE        The report as JUnit XML in FILE ("-": standard output)
+  -h, --help          Show this help
 
-Exit codes: 0 every case passed (or was skipped), 1 a case failed, 2 usage error.
-
-Examples:
-  chat conformance client -- chat client {user} {host} --port {port}
-  chat conformance client --type '{to}:{text}' -- python3 client.py {host} {port} {user}
-  chat conformance client --listen 5500
+Example: chat conformance client -- chat client {user} {host} --port {port}
+Exit codes: 0 all passed, 1 a case failed, 2 usage error. More: README.md.
 `;
 
 const OPTIONS = {

@@ -13,6 +13,7 @@ import {
 } from "./cli.ts";
 import { readPem } from "../net/pem.ts";
 import { formatAddress } from "../net/address.ts";
+import { EVERY_ADDRESS } from "../net/transport.ts";
 import { formatLogEvent, LineSink, type Logger, SILENT } from "../server/log.ts";
 import {
   type ChatServer,
@@ -24,55 +25,34 @@ import {
 /** Usage line of `chat server`. */
 export const SERVER_USAGE = "Usage: chat server [--host ADDRESS] [--port PORT] [options]";
 
-/** Help text of `chat server`. */
+/** Help text of `chat server`: one screen; README.md has every option with its default. */
 export const SERVER_HELP = `${SERVER_USAGE}
 
-Runs the chat server: users connect to it with "chat client" or any client of the
-two-socket chat protocol (see PROTOCOL.md).
+Runs the chat server for "chat client" and any client of PROTOCOL.md.
 
 Options:
-  --host ADDRESS         Interface to listen on (default 0.0.0.0; "::" for IPv6,
-                         "127.0.0.1" for this machine only)
-  --port PORT            Port to listen on, 0 for any free port (default 5500)
-  --ack-timeout TIME     How long a recipient may take to answer a message before the
-                         sender is told it failed and the recipient is disconnected
-                         (default 30s; units ms, s, m)
-  --max-header-bytes N   Largest message header accepted; longer ones get ERROR 103 and
-                         the connection is closed (default 8k)
-  --max-body-bytes N     Largest message body accepted; larger ones are refused with
-                         ERROR 102 (default 64k)
-  --max-queue N          Most messages waiting for one recipient; more get ERROR 102 at
-                         once (default 256)
-  --max-queue-bytes N    Most bytes of messages waiting for one recipient; more get
-                         ERROR 102 at once (default 1m; one message is always let in)
-  --register-timeout TIME
-                         Close connections that have not registered by then (default 10s)
-  --stall-timeout TIME   Close connections that start a message and stop sending it
-                         halfway, or stop reading what the server sends (default 60s)
-  --max-connections N    Most connections in all; more are refused with ERROR 105
-                         (default 50000, 0 for no limit)
-  --max-per-address N    Most connections from one IP address (default 256, 0 for no limit)
-  --rate-limit N         Messages per second one user may send on average; more are
-                         refused with ERROR 106 (default 50, 0 for no limit)
-  --rate-burst N         Messages one user may send at once above that rate (default 100)
-  --drain-timeout TIME   On Ctrl-C or SIGTERM, how long to wait for messages in flight
-                         to be acknowledged before closing (default 5s)
-  --tls-cert FILE        Serve TLS with this certificate chain (PEM); needs --tls-key
-  --tls-key FILE         The certificate's private key (PEM)
-  --quiet                Log nothing but the startup line (internal errors still go to
-                         standard error)
-  --log-format FORMAT    "text" (default) or "json" (one JSON object per line)
-  --transport API        Socket API: "node" (node:net, default) or "deno" (Deno.listen)
-  -h, --help             Show this help
+  --host ADDRESS       Address to listen on (default "::", every IPv4 and IPv6
+                       address; "127.0.0.1" for this machine only)
+  --port PORT          Port to listen on, 0 for any free one (default 5500)
+  --tls-cert FILE      Serve TLS with this PEM certificate (and --tls-key)
+  --tls-key FILE       The certificate's PEM private key
+  --log-format FORMAT  "text" (default), or "json" for one object per line
+  --quiet              Log only the startup line
+  -h, --help           Show this help
+  -V, --version        Show the version
 
-Logs go to standard output. Stop the server with Ctrl-C (SIGINT) or SIGTERM.
+Limits and timeouts (their defaults: README.md, section "The server"):
+  --ack-timeout, --register-timeout, --stall-timeout, --drain-timeout TIME
+  --max-header-bytes, --max-body-bytes, --max-queue-bytes N, --max-queue N
+  --max-connections, --max-per-address, --rate-limit, --rate-burst N
+  --transport node|deno
 
-Examples:
-  chat server
-  chat server --port 6000 --log-format json
+Logs go to standard output. Ctrl-C or SIGTERM lets messages in flight finish,
+then stops (exit 0); Ctrl-C again a second later stops at once (exit 130).
 `;
 
-const SERVER_OPTIONS = {
+/** The options `chat server` accepts (node:util parseArgs table). */
+export const SERVER_OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
   "ack-timeout": { type: "string" },
@@ -155,6 +135,11 @@ export async function serverMain(args: string[]): Promise<number> {
     reportStartFailure(error, options);
     return 1;
   }
+  if (options.hostname === EVERY_ADDRESS && server.hostname !== EVERY_ADDRESS) {
+    console.error(
+      `This machine has no IPv6: listening on IPv4 addresses only ("${server.hostname}").`,
+    );
+  }
   await serveUntilSignal(server, log, sink);
   return 0;
 }
@@ -204,7 +189,7 @@ function parseLimits(str: (name: string) => string | undefined): Partial<ServerO
 
 /** Says in one sentence on standard error why the server could not start. */
 function reportStartFailure(error: unknown, options: Partial<ServerOptions>): void {
-  const where = `${options.hostname}:${options.port}`;
+  const where = formatAddress(options.hostname ?? "", options.port ?? 0);
   const text = String(error);
   if (options.tls && /certificate|key|pem|tls/i.test(text)) {
     console.error(
@@ -226,13 +211,13 @@ function reportStartFailure(error: unknown, options: Partial<ServerOptions>): vo
     error instanceof Deno.errors.AddrNotAvailable || /EADDRNOTAVAIL|listen EINVAL/.test(text)
   ) {
     console.error(
-      `Cannot listen on "${where}": this machine has no such address. Use --host 0.0.0.0 ` +
-        `or one of its own addresses.`,
+      `Cannot listen on "${where}": this machine has no such address. Leave out --host to ` +
+        `listen on all of its addresses, or give one of them.`,
     );
   } else if (/ENOTFOUND|failed to lookup address/.test(text)) {
     console.error(
-      `Cannot listen on "${where}": no such host name. Use --host 0.0.0.0 or one of this ` +
-        `machine's own addresses.`,
+      `Cannot listen on "${where}": no such host name. Leave out --host to listen on all of ` +
+        `this machine's addresses, or give one of them.`,
     );
   } else {
     const message = error instanceof Error ? error.message : text;
