@@ -20,6 +20,8 @@ class RawEndpoint implements Endpoint {
   closed = false;
   ended = false;
   link!: Link;
+  /** Every buffer written, as given (to check which are shared). */
+  readonly chunks: Uint8Array[] = [];
   #out = "";
 
   constructor(readonly router: Router, readonly remote: string) {}
@@ -27,6 +29,7 @@ class RawEndpoint implements Endpoint {
   write(b: Uint8Array): void {
     if (this.closed || this.ended) return;
     this.sentBytes += b.length;
+    this.chunks.push(b);
     this.#out += text.decode(b);
   }
 
@@ -335,4 +338,16 @@ Deno.test("Router queues no notice while shutting down, so the drain waits for n
   bob.tosend.close();
   assert.equal(ext.torecv.take(), "");
   assert.ok(router.quiet());
+});
+
+Deno.test("Router encodes a broadcast once for base recipients and once for those with to", () => {
+  const { user } = setup();
+  const [b1, b2] = [user("b1"), user("b2")];
+  const [t1, t2] = [user("t1", "to"), user("t2", "to")];
+  const abc = user("abc");
+  abc.send("ALL", "hi");
+  const last = (u: { torecv: RawEndpoint }) => u.torecv.chunks.at(-1);
+  assert.equal(last(b1), last(b2), "one buffer for the base recipients");
+  assert.equal(last(t1), last(t2), "one buffer for those who asked to");
+  assert.notEqual(last(b1), last(t1));
 });
