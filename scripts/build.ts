@@ -1,7 +1,7 @@
 /**
  * Builds the single `chat` executable with `deno compile`.
  *
- *   deno task compile              ./chat for this platform
+ *   deno task compile              dist/chat for this platform
  *   deno task release              dist/chat-VERSION-TARGET for every target, and dist/SHA256SUMS
  *
  * `deno compile` downloads a runtime (`denort`) for each target the first time. Without internet
@@ -25,7 +25,8 @@ export const RELEASE_TARGETS = [
  * Permissions baked into the executable: network; reading files (only ever the TLS certificates
  * and keys named with --tls-cert, --tls-key and --ca); and starting programs (only ever the client
  * named after `--` in `chat conformance client -- COMMAND`). Files and programs are named at run
- * time, so the grants cannot be narrowed at build time. No write, env or sys access.
+ * time, so the grants cannot be narrowed at build time. No write, env or sys access. The launcher
+ * `chat` and deno.json's tasks give the source the same (tests/launcher_test.ts checks it).
  */
 export const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-run"];
 
@@ -36,7 +37,7 @@ const HELP = `Usage: deno task compile [--output FILE]
        deno task release [--out-dir DIR]
 
 Builds the chat executable with deno compile (permissions: ${PERMISSIONS.join(" ")}):
-  compile    FILE for this platform (${Deno.build.target}), default ./chat
+  compile    FILE for this platform (${Deno.build.target}), default dist/chat
   release    DIR/chat-${denoJson.version}-TARGET (.exe on Windows), default dist/, and
              DIR/SHA256SUMS, for every TARGET:
                ${RELEASE_TARGETS.join("\n               ")}
@@ -209,7 +210,10 @@ async function build(args: string[]): Promise<number> {
     return 2;
   }
   if (isRelease) return await release(rest[1] ?? "dist");
-  const output = rest[1] ?? "chat";
+  // Not ./chat: that is the launcher that runs the source (see the file chat).
+  const output = rest[1] ?? "dist/chat";
+  const dir = output.replace(/[\\/]?[^\\/]*$/, "");
+  if (dir !== "") await Deno.mkdir(dir, { recursive: true });
   const error = await compile(output);
   if (error) {
     console.error(error);
