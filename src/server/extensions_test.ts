@@ -351,3 +351,22 @@ Deno.test("Router encodes a broadcast once for base recipients and once for thos
   assert.equal(last(t1), last(t2), "one buffer for those who asked to");
   assert.notEqual(last(b1), last(t1));
 });
+
+Deno.test("Router sends the online list when a user who asked who early comes online", () => {
+  const { router, connect, user } = setup();
+  user("xyz");
+  const tosend = connect();
+  router.receive(tosend.link, { type: "REGISTER", half: "TOSEND", name: "abc" });
+  router.receive(tosend.link, { type: "SEND", to: "server", body: bytes("EXTENSIONS who") });
+  assert.equal(
+    tosend.take(),
+    "REGISTERED TOSEND abc\n\nSENT server\nExtensions: who\nMax-body: 100\n\n",
+  );
+  const torecv = connect();
+  router.receive(torecv.link, { type: "REGISTER", half: "TORECV", name: "abc" });
+  assert.equal(
+    torecv.take(),
+    "REGISTERED TORECV abc\n\nFORWARD server\nContent-length: 7\nEvent: online\n\nabc xyz",
+  );
+  assert.equal(router.onlineCount, 2);
+});

@@ -93,7 +93,7 @@ export function onlineNames(router: Router): string[] {
 }
 
 /** Queues the `Event: online` list for `r`; if it does not fit, marks `r` stale. */
-function sendOnlineList(router: Router, r: Link): void {
+export function sendOnlineList(router: Router, r: Link): void {
   r.presenceStale = false;
   if (!queueNotice(router, r, eventNotice("online", onlineNames(router).join(" ")))) {
     r.presenceStale = true;

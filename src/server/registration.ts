@@ -8,9 +8,9 @@
 import { encode, ErrorCode, type Half, isReservedName, isValidName } from "../protocol/mod.ts";
 import { errorBytes } from "./answers.ts";
 import type { UserHalves } from "./directory.ts";
-import type { ReasonToken } from "./extensions.ts";
+import { Ext, type ReasonToken } from "./extensions.ts";
 import { EMPTY, halfBit, type Link } from "./link.ts";
-import { announce, listenForJoins } from "./presence.ts";
+import { announce, listenForJoins, sendOnlineList } from "./presence.ts";
 import type { Router } from "./router.ts";
 
 /** REGISTER `half` `name` on `link`. */
@@ -50,17 +50,20 @@ export function register(router: Router, link: Link, half: Half, name: string): 
   if (user.send !== null && user.recv !== null) joined(router, user);
 }
 
-/** `user` has just come online (its second half registered): logged and announced. */
+/**
+ * `user` has just come online (its second half registered): counted, logged and announced. A
+ * user that negotiated `who` before its TORECV half came gets the online list now.
+ */
 function joined(router: Router, user: UserHalves<Link>): void {
+  const online = ++router.onlineCount;
   if (router.logging) {
     const from = user.send!.endpoint.remoteHost;
     const other = user.recv!.endpoint.remoteHost;
     const remote = other === from ? from : `${from} and ${other}`;
-    let online = 0;
-    for (const u of router.directory.users()) if (u.send !== null && u.recv !== null) online++;
     router.log({ event: "joined", name: user.name, remote, online });
   }
   announce(router, user.name, "joined");
+  if ((user.recv!.ext & Ext.Who) !== 0) sendOnlineList(router, user.recv!);
 }
 
 /** UNREGISTER `name` on `link`: answered after what it is owed, then the connection ends. */
@@ -100,5 +103,8 @@ export function removeUser(
     router.failDeliveries(link, reason, token);
     if (link !== keep) link.endpoint.end();
   }
-  if (wasOnline) announce(router, user.name, "left");
+  if (wasOnline) {
+    router.onlineCount--;
+    announce(router, user.name, "left");
+  }
 }

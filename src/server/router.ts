@@ -96,6 +96,8 @@ export class Router {
   readonly perAddress = new Map<string, number>();
   /** True while shutting down: new messages are refused. */
   draining = false;
+  /** How many users are online (both halves registered). */
+  onlineCount = 0;
   /** TORECV connections of the users who negotiated `joins`. */
   readonly joinsListeners = new Set<Link>();
   /** False when the logger is silent: events are then not even built. */
