@@ -14,7 +14,7 @@ import {
 import { readPem } from "../net/pem.ts";
 import { formatAddress } from "../net/address.ts";
 import { EVERY_ADDRESS } from "../net/transport.ts";
-import { formatLogEvent, LineSink, type Logger, SILENT } from "../server/log.ts";
+import { formatLogLine, LineSink, type Logger, SILENT } from "../server/log.ts";
 import {
   type ChatServer,
   DEFAULT_SERVER_OPTIONS,
@@ -119,11 +119,7 @@ export async function serverMain(args: string[]): Promise<number> {
   const sink = new LineSink(Deno.stdout);
   const log: Logger = (e) => {
     if (quiet && e.event !== "listening") return;
-    sink.line(
-      format === "json"
-        ? JSON.stringify({ time: new Date().toISOString(), ...e })
-        : formatLogEvent(e),
-    );
+    sink.line(formatLogLine(e, format));
   };
   // Quiet: the server gets a silent logger, so that it does not even build its events.
   options.log = quiet ? SILENT : log;
