@@ -1,7 +1,8 @@
 /**
- * Tests of `chat client` on a real terminal: the client runs inside tmux, keys are typed with
- * `send-keys` and the screen is read with `capture-pane`. Ignored (and reported so) when tmux
- * is not installed.
+ * Tests of `chat client` on a real terminal: the client runs inside tmux (80x24), keys are
+ * typed with `send-keys` and the screen is read with `capture-pane`. Ignored (and reported so)
+ * when tmux is not installed. Lines start with the local time, which the tests cannot fix:
+ * {@link untimed} checks that each chat line has one and takes it off.
  */
 import assert from "node:assert/strict";
 import { chatCommand } from "./cli_cmd.ts";
@@ -54,7 +55,7 @@ class Terminal {
     await this.tmux("new-session", "-d", "-s", "chat", "-x", "80", "-y", "24", "-c", cwd, line);
   }
 
-  /** Types literal text (no Enter). */
+  /** Types literal text (no Enter); a "\r" in it is Enter, all in one write (as a paste). */
   async type(text: string): Promise<void> {
     await this.tmux("send-keys", "-t", "chat", "-l", text);
   }
@@ -62,6 +63,12 @@ class Terminal {
   /** Presses keys by tmux name: Enter, Tab, Up, C-c, C-d... */
   async press(...keys: string[]): Promise<void> {
     for (const key of keys) await this.tmux("send-keys", "-t", "chat", key);
+  }
+
+  /** Types `text` and presses Enter. */
+  async line(text: string): Promise<void> {
+    await this.type(text);
+    await this.press("Enter");
   }
 
   /** The screen, wrapped lines joined (`-J`), trailing blank lines dropped. */
@@ -119,29 +126,64 @@ async function sendFrom(user: TestUser, to: string, text: string): Promise<void>
   assert.deepEqual(await user.tosend.next(WAIT_MS), { type: "SENT", to });
 }
 
+const TIME = /^\d\d:\d\d /;
+
+/** The screen's lines, each without the HH:MM it starts with. */
+function untimed(lines: string[]): string[] {
+  return lines.map((line) => line.replace(TIME, ""));
+}
+
+/**
+ * Fails if a line of a chat screen has no time: all but the prompt, continuation rows
+ * (starting with spaces), the echo of a line that goes on (with the prompt's ">") and the
+ * exit line.
+ */
+function timed(lines: string[]): void {
+  lines.forEach((line, i) => {
+    const exempt = line === "" || line.startsWith(" ") || line.startsWith("[exit") ||
+      line.includes(">") || i === lines.length - 1;
+    assert.ok(TIME.test(line) || exempt, `line ${i} has no time:\n${lines.join("\n")}`);
+  });
+}
+
+/** Fails unless every line of the screen fits 80 columns. */
+function fits(lines: string[]): void {
+  for (const line of lines) {
+    assert.ok([...line].length <= 80, `wider than 80 columns: ${JSON.stringify(line)}`);
+  }
+}
+
+/** Waits until the untimed screen has a line equal to `line`; returns the untimed screen. */
+function showing(t: Terminal, line: string): Promise<string[]> {
+  return t.waitFor((s) => untimed(s).includes(line), JSON.stringify(line)).then(untimed);
+}
+
 const HALF_LINE =
   "@bob this half-typed line is long enough to wrap past the eighty columns of the pane, yes";
 
 Deno.test({
-  name: "chat client on a terminal prints a message above a half-typed wrapped line" +
-    ignoreReason,
+  name: "chat client on a terminal prints a message above a half-typed wrapped line, and " +
+    "marks a message pending until the slow recipient confirms it, in place" + ignoreReason,
   ignore: !hasTmux,
   fn: async () => {
     await withTerminal(async (t, port, log) => {
       await withWires({ hostname: "127.0.0.1", port }, async (w) => {
         await t.start(["alice", "127.0.0.1", "--port", String(port)]);
-        await t.waitFor((s) => s.at(-1) === "alice>", "the prompt");
+        await t.waitFor((s) => s.at(-1) === "alice [1 online]>", "the prompt");
         const bob = await w.user("bob");
+        await t.waitFor((s) => s.at(-1) === "alice [2 online]>", "bob counted");
 
         // Half a line, longer than the pane is wide, then a message arrives.
         await t.type(HALF_LINE);
-        await t.waitFor((s) => s.at(-1) === `alice> ${HALF_LINE}`, "the half line");
+        await t.waitFor((s) => s.at(-1) === `alice [2 online]> ${HALF_LINE}`, "the half line");
         await sendFrom(bob, "alice", "Hello from bob"); // SENT: alice's client acknowledged it
-        const screen = await t.waitFor(
-          (s) => s.includes("bob: Hello from bob"),
-          "the incoming message",
+        const screen = untimed(
+          await t.waitFor(
+            (s) => untimed(s).includes("bob: Hello from bob"),
+            "the incoming message",
+          ),
         );
-        assert.equal(screen.at(-1), `alice> ${HALF_LINE}`, screen.join("\n"));
+        assert.equal(screen.at(-1), `alice [2 online]> ${HALF_LINE}`, screen.join("\n"));
         assert.equal(screen.at(-2), "bob: Hello from bob", screen.join("\n"));
         assert.equal(
           screen.filter((l) => l.includes("half-typed")).length,
@@ -151,33 +193,40 @@ Deno.test({
 
         // Typing goes on where it stopped: the cursor is still at the end of the half line.
         await t.type(" more");
-        await t.waitFor((s) => s.at(-1) === `alice> ${HALF_LINE} more`, "the line typed on");
+        await t.waitFor((s) => s.at(-1) === `alice [2 online]> ${HALF_LINE} more`, "typed on");
 
-        // Enter sends it; bob receives it and acknowledges.
+        // Enter sends it: it shows as alice's own line, pending while bob has not confirmed.
         await t.press("Enter");
         const forward = await bob.torecv.next(WAIT_MS);
         assert.equal(forward.type, "FORWARD");
-        assert.equal(
-          forward.type === "FORWARD" && new TextDecoder().decode(forward.body),
-          HALF_LINE.slice("@bob ".length) + " more",
-        );
+        const text = HALF_LINE.slice("@bob ".length) + " more";
+        assert.equal(forward.type === "FORWARD" && new TextDecoder().decode(forward.body), text);
+        const own = "· alice → bob: this half-typed line is long enough to wrap past the eighty";
+        const pending = await showing(t, own);
+        assert.equal(pending.at(-1), "alice [2 online]>", pending.join("\n"));
+        assert.equal(pending.filter((l) => l.includes("half-typed")).length, 1, "echo erased");
+        assert.equal(pending.at(-2), " ".repeat(21) + "columns of the pane, yes more");
+        timed(await t.screen());
+        // bob confirms: the mark changes in place, no line is added.
         await bob.torecv.send("RECEIVED alice\n\n");
-        await t.waitFor(
-          (s) => s.at(-2) === "Message successfully sent to bob" && s.at(-1) === "alice>",
-          "the delivery report",
-        );
+        const done = await showing(t, own.replace("·", "✓"));
+        assert.equal(done.length, pending.length, done.join("\n"));
+        assert.ok(!done.some((l) => l.includes("successfully")), done.join("\n"));
 
         // Tab completes a name seen so far; Up recalls the last line.
         await t.type("@b");
         await t.press("Tab");
-        await t.waitFor((s) => s.at(-1) === "alice> @bob", "the completed name");
+        await t.waitFor((s) => s.at(-1) === "alice [2 online]> @bob", "the completed name");
         await t.press("C-u", "Up");
-        await t.waitFor((s) => s.at(-1) === `alice> ${HALF_LINE} more`, "the recalled line");
+        await t.waitFor(
+          (s) => s.at(-1) === `alice [2 online]> ${HALF_LINE} more`,
+          "the recalled line",
+        );
 
         // Ctrl-D on an empty line leaves cleanly.
         await t.press("C-u", "C-d");
         const end = await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
-        assert.ok(end.includes("Left the chat."), end.join("\n"));
+        assert.ok(untimed(end).includes("Left the chat."), end.join("\n"));
         assert.ok(log.some((l) => l.includes('"unregistered"') && l.includes('"alice"')));
       });
     });
@@ -186,7 +235,7 @@ Deno.test({
 
 Deno.test({
   name: "chat client on a terminal asks for username and server, and again for a bad or taken " +
-    "name" + ignoreReason,
+    "name or a refused address" + ignoreReason,
   ignore: !hasTmux,
   fn: async () => {
     await withTerminal(async (t, port) => {
@@ -194,8 +243,7 @@ Deno.test({
         await w.user("bob");
         await t.start([]);
         await t.waitFor((s) => s.at(-1) === "Enter username:", "the username question");
-        await t.type("a_b");
-        await t.press("Enter");
+        await t.line("a_b");
         const bad = await t.waitFor(
           (s) => s.at(-1) === "Enter username:" && s.length > 1,
           "the question after a bad name",
@@ -204,42 +252,67 @@ Deno.test({
           bad.includes('Invalid username "a_b": use 1 to 64 letters and digits (and not "ALL").'),
           bad.join("\n"),
         );
-        await t.type("bob");
-        await t.press("Enter");
+        await t.line("bob");
         await t.waitFor((s) => s.at(-1) === "Enter server_IP:", "the server question");
-        await t.type(`127.0.0.1:${port}`);
-        await t.press("Enter");
+        // A port nobody listens on: refused, and asked again.
+        const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        const deadPort = closed.addr.port;
+        closed.close();
+        await t.line(`127.0.0.1:${deadPort}`);
+        const refused = await t.waitFor(
+          (s) => s.at(-1) === "Enter server_IP:" && s.length > 3,
+          "the server question again",
+        );
+        assert.ok(
+          refused.some((l) => l.startsWith(`Cannot connect to "127.0.0.1:${deadPort}"`)),
+          refused.join("\n"),
+        );
+        fits(refused);
+        await t.line(`127.0.0.1:${port}`);
         const retry = await t.waitFor(
-          (s) => s.at(-1) === "Enter username:" && s.length > 3,
+          (s) => s.at(-1) === "Enter username:" && s.length > 5,
           "the question again",
         );
         assert.ok(
           retry.includes('The username "bob" is taken: someone online uses it. Choose another.'),
           retry.join("\n"),
         );
-        await t.type("carol");
-        await t.press("Enter");
-        await t.waitFor((s) => s.at(-1) === "carol>", "the chat prompt");
+        await t.line("carol");
+        await t.waitFor((s) => s.at(-1) === "carol [2 online]>", "the chat prompt");
         await t.press("C-c");
         const end = await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
-        assert.ok(end.includes("Left the chat."), end.join("\n"));
+        assert.ok(end.some((l) => l.endsWith(" Left the chat.")), end.join("\n"));
       });
     });
   },
 });
 
 Deno.test({
-  name: "chat client on a terminal colours names unless NO_COLOR is set" + ignoreReason,
+  name: "chat client on a terminal gives each name its own colour, none with NO_COLOR" +
+    ignoreReason,
   ignore: !hasTmux,
   fn: async () => {
     for (const noColor of ["", "1"]) {
       await withTerminal(async (t, port) => {
-        await t.start(["alice", "127.0.0.1", "--port", String(port)], { NO_COLOR: noColor });
-        await t.waitFor((s) => s.at(-1) === "alice>", "the prompt");
-        const raw = (await t.screen(true)).join("\n");
-        assert.equal(raw.includes("\x1b["), noColor === "", JSON.stringify(raw));
-        await t.press("C-c");
-        await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+        await withWires({ hostname: "127.0.0.1", port }, async (w) => {
+          await t.start(["alice", "127.0.0.1", "--port", String(port)], { NO_COLOR: noColor });
+          await t.waitFor((s) => s.at(-1) === "alice [1 online]>", "the prompt");
+          const users = [await w.user("bob"), await w.user("carol")];
+          await sendFrom(users[0]!, "alice", "from bob");
+          await sendFrom(users[1]!, "alice", "from carol");
+          await showing(t, "carol: from carol");
+          const raw = (await t.screen(true)).join("\n");
+          assert.equal(raw.includes("\x1b["), noColor === "", JSON.stringify(raw));
+          if (noColor === "") {
+            // The colour just before each name, as tmux reports it.
+            const colour = (name: string) =>
+              new RegExp(`(\\x1b\\[[0-9;]*m)${name}(?:\\x1b\\[[0-9;]*m)?:`).exec(raw)?.[1];
+            assert.ok(colour("bob") && colour("carol"), JSON.stringify(raw));
+            assert.notEqual(colour("bob"), colour("carol"), JSON.stringify(raw));
+          }
+          await t.press("C-c");
+          await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+        });
       });
     }
   },
@@ -253,14 +326,15 @@ Deno.test({
     const t = new Terminal();
     try {
       await t.start(["alice", "127.0.0.1", "--port", String(server.port)]);
-      await t.waitFor((s) => s.at(-1) === "alice>", "the prompt");
+      await t.waitFor((s) => s.at(-1) === "alice [1 online]>", "the prompt");
       await t.type("half");
       await server.close();
-      const end = await t.waitFor((s) => s.includes("[exit 1]"), "the client to exit");
+      const end = untimed(await t.waitFor((s) => s.includes("[exit 1]"), "the client to exit"));
       assert.ok(
         end.some((l) => l.startsWith(`Lost the connection to the server "127.0.0.1:`)),
         end.join("\n"),
       );
+      fits(end);
     } finally {
       await t.close();
       await server.close();
@@ -269,9 +343,8 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "chat client on a terminal with --reconnect shows the loss and the return above the prompt" +
-    ignoreReason,
+  name: "chat client on a terminal with --reconnect shows the loss in the prompt and the " +
+    "return above it" + ignoreReason,
   ignore: !hasTmux,
   fn: async () => {
     let server = await startServer({ hostname: "127.0.0.1", port: 0 });
@@ -279,27 +352,28 @@ Deno.test({
     const t = new Terminal();
     try {
       await t.start(["alice", "127.0.0.1", "--port", String(port), "--reconnect"]);
-      await t.waitFor((s) => s.at(-1) === "alice>", "the prompt");
+      await t.waitFor((s) => s.at(-1) === "alice [1 online]>", "the prompt");
       await server.close();
       await t.waitFor(
-        (s) => s.some((l) => l.startsWith(`Connection to the server "127.0.0.1:${port}" lost`)),
+        (s) =>
+          untimed(s).some((l) => l.startsWith(`Connection to the server "127.0.0.1:${port}" lost`)),
         "the line saying the connection was lost",
       );
-      await t.type("@alice back again");
-      await t.press("Enter");
+      await t.waitFor((s) => s.at(-1) === "alice [reconnecting]>", "the prompt while lost");
+      await t.line("@alice back again");
       await t.type("half");
       server = await startServer({ hostname: "127.0.0.1", port });
-      const screen = await t.waitFor(
-        (s) => s.includes("alice: back again") && s.at(-1) === "alice> half",
-        "the queued message after reconnecting",
+      const screen = untimed(
+        await t.waitFor(
+          (s) => untimed(s).includes("alice: back again") && s.at(-1) === "alice [1 online]> half",
+          "the queued message after reconnecting",
+        ),
       );
-      assert.ok(
-        screen.includes(`Reconnected as alice on 127.0.0.1:${port}.`),
-        screen.join("\n"),
-      );
+      assert.ok(screen.includes(`Reconnected as alice on 127.0.0.1:${port}.`), screen.join("\n"));
+      assert.ok(screen.includes("✓ alice → alice: back again"), screen.join("\n"));
       await t.press("C-u", "C-c");
       const end = await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
-      assert.ok(end.includes("Left the chat."), end.join("\n"));
+      assert.ok(untimed(end).includes("Left the chat."), end.join("\n"));
     } finally {
       await t.close();
       await server.close();
@@ -308,71 +382,99 @@ Deno.test({
 });
 
 Deno.test({
-  name: "chat client on two terminals replays the original's sample session" + ignoreReason,
+  name: "chat client on three terminals: who is online, joins and leaves, messages to everyone " +
+    "marked, conversations, pasted and continued lines, Ctrl-C, wrapped lines" + ignoreReason,
   ignore: !hasTmux,
   fn: async () => {
     const { server, port } = await startChatServer();
-    const [abc, xyz] = [new Terminal(), new Terminal()];
+    const [abc, xyz, bob] = [new Terminal(), new Terminal(), new Terminal()];
+    const args = (name: string) => [name, "127.0.0.1", "--port", String(port)];
     try {
-      const registered = (name: string) =>
-        `Registered as ${name} on 127.0.0.1:${port}. Type "@name message" to send, ` +
-        '"@ALL message" for everyone, /help for help.';
-      await abc.start(["abc", "127.0.0.1", "--port", String(port)]);
-      await abc.waitFor((s) => s.at(-1) === "abc>", "abc's prompt");
-      await xyz.start(["xyz", "127.0.0.1", "--port", String(port)]);
-      await xyz.waitFor((s) => s.at(-1) === "xyz>", "xyz's prompt");
+      await abc.start(args("abc"));
+      const first = await abc.waitFor((s) => s.at(-1) === "abc [1 online]>", "abc's prompt");
+      assert.match(untimed(first)[0]!, /^Registered as abc on 127\.0\.0\.1:\d+\. Type "@name/);
+      assert.ok(untimed(first).includes("1 online: abc"), first.join("\n"));
+      await xyz.start(args("xyz"));
+      await xyz.waitFor((s) => s.at(-1) === "xyz [2 online]>", "xyz's prompt");
+      await showing(abc, "xyz joined");
+      await abc.waitFor((s) => s.at(-1) === "abc [2 online]>", "abc counts xyz");
+      await bob.start(args("bob"));
+      await bob.waitFor((s) => s.at(-1) === "bob [3 online]>", "bob's prompt");
+      await abc.line("/who");
+      await showing(abc, "3 online: abc, bob, xyz");
 
-      await abc.type("@xyz:Hiii");
-      await abc.press("Enter");
-      await abc.waitFor((s) => s.at(-2) === "Message successfully sent to xyz", "abc's report");
-      await xyz.waitFor((s) => s.at(-2) === "abc: Hiii", "the message on xyz's screen");
-      await xyz.type("@abc:Hello, how are you?");
-      await xyz.press("Enter");
-      await xyz.waitFor((s) => s.at(-2) === "Message successfully sent to abc", "xyz's report");
+      // A private message, and one to everyone: each marked where it arrives.
+      await abc.line("@xyz:Hiii");
+      await showing(abc, "✓ abc → xyz: Hiii");
+      await showing(xyz, "abc: Hiii");
+      await xyz.line("@ALL hello all");
+      await showing(abc, "xyz to everyone: hello all");
+      await showing(bob, "xyz to everyone: hello all");
+      await showing(xyz, "✓ xyz → everyone: hello all");
 
-      assert.deepEqual(
-        await abc.waitFor((s) => s.at(-2) === "xyz: Hello, how are you?", "the reply"),
-        [
-          registered("abc"),
-          "abc> @xyz:Hiii",
-          "Message successfully sent to xyz",
-          "xyz: Hello, how are you?",
-          "abc>",
-        ],
+      // A conversation: plain lines go to xyz, shown in the prompt; @name still works.
+      await abc.line("/msg xyz");
+      await abc.waitFor((s) => s.at(-1) === "abc → xyz [3 online]>", "the conversation prompt");
+      await abc.line("how are you?");
+      await showing(xyz, "abc: how are you?");
+      await abc.line("@bob psst");
+      await showing(bob, "abc: psst");
+
+      // Lines pasted together are one message; a line ending in \ goes on on the next.
+      await abc.type("pasted one\rpasted two\r");
+      const pasted = await showing(xyz, "abc: pasted one");
+      assert.equal(pasted[pasted.indexOf("abc: pasted one") + 1], "           pasted two");
+      await abc.line("first part \\");
+      await abc.waitFor((s) => s.at(-1) === "abc → xyz [3 online] …>", "the continuation");
+      await abc.line("second part");
+      const continued = await showing(xyz, "abc: first part");
+      assert.equal(continued[continued.indexOf("abc: first part") + 1], "           second part");
+
+      // A long message wraps with a hanging indent; every line fits 80 columns.
+      const long = "This message is long enough to need more than one row of an eighty " +
+        "column terminal, so it wraps under its first word.";
+      await abc.line(long);
+      const wrapped = await showing(
+        xyz,
+        "abc: This message is long enough to need more than one row of an eighty",
       );
-      assert.deepEqual(await xyz.screen(), [
-        registered("xyz"),
-        "abc: Hiii",
-        "xyz> @abc:Hello, how are you?",
-        "Message successfully sent to abc",
-        "xyz>",
-      ]);
+      assert.equal(
+        wrapped[
+          wrapped.indexOf(
+            "abc: This message is long enough to need more than one row of an eighty",
+          ) + 1
+        ],
+        "           column terminal, so it wraps under its first word.",
+      );
+      await abc.line("/help");
+      const help = await showing(abc, "  Ctrl-C clears the line being typed.");
+      assert.ok(help.includes(" ".repeat(21) + "at once are sent as one message"), help.join("\n"));
+      for (const t of [abc, xyz, bob]) fits(await t.screen());
+      timed(await xyz.screen());
 
-      // abc leaves with Ctrl-C, xyz with Ctrl-D: both exit 0 and the server logs both.
-      await abc.press("C-c");
-      await abc.waitFor((s) => s.at(-1) === "[exit 0]" && s.at(-2) === "Left the chat.", "exit");
+      // Ctrl-C clears the line being typed; on an empty line it leaves.
+      await bob.type("half typed");
+      await bob.waitFor((s) => s.at(-1) === "bob [3 online]> half typed", "bob's half line");
+      await bob.press("C-c");
+      await bob.waitFor((s) => s.at(-1) === "bob [3 online]>", "the line cleared");
+      await bob.press("C-c");
+      await bob.waitFor((s) => s.includes("[exit 0]"), "bob to exit");
+      await showing(abc, "bob left");
+      await abc.waitFor((s) => s.at(-1) === "abc → xyz [2 online]>", "abc counts bob gone");
+
+      // A message to everyone with nobody else online says so.
       await xyz.press("C-d");
-      await xyz.waitFor((s) => s.at(-1) === "[exit 0]" && s.at(-2) === "Left the chat.", "exit");
-      await server.waitFor(/^xyz : UNREGISTERED$/);
-      const log = [...server.stdout];
-      for (const at of [1, 3]) { // each client registers its two halves at once: either order
-        const [one = "", two = ""] = log.slice(at, at + 2);
-        if (/TORECV$/.test(one) && /TOSEND$/.test(two)) log.splice(at, 2, two, one);
-      }
-      assert.deepEqual(log, [
-        `Chat server listening on 127.0.0.1:${port}`,
-        "abc : REGISTERED TOSEND",
-        "abc : REGISTERED TORECV",
-        "xyz : REGISTERED TOSEND",
-        "xyz : REGISTERED TORECV",
-        "Message successfully forwarded from abc to xyz",
-        "Message successfully forwarded from xyz to abc",
-        "abc : UNREGISTERED",
-        "xyz : UNREGISTERED",
-      ]);
+      await xyz.waitFor((s) => s.includes("[exit 0]"), "xyz to exit");
+      await abc.line("/msg");
+      await abc.line("@ALL anyone?");
+      await showing(abc, "✗ abc → everyone: anyone?");
+      await showing(abc, 'Your message ("anyone?") reached no one: nobody else is online.');
+      await abc.press("C-d");
+      const end = await abc.waitFor((s) => s.at(-1) === "[exit 0]", "abc to exit");
+      assert.equal(untimed(end).at(-2), "Left the chat.");
+      fits(end);
     } finally {
-      await abc.close();
-      await xyz.close();
+      for (const t of [abc, xyz, bob]) await t.close();
       server.kill("SIGTERM");
       await server.exit();
     }
