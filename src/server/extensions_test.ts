@@ -370,3 +370,18 @@ Deno.test("Router sends the online list when a user who asked who early comes on
   );
   assert.equal(router.onlineCount, 2);
 });
+
+Deno.test("Router answers a flood of who from a client that reads nothing with bounded notices", () => {
+  const { user } = setup();
+  const abc = user("abc");
+  for (let i = 0; i < 100; i++) abc.send("server", "who");
+  assert.equal(abc.tosend.take(), "SENT server\n\n".repeat(100));
+  assert.equal(abc.torecv.link.notices, NOTICE_LIMIT);
+  assert.equal(abc.torecv.link.mailbox!.count, NOTICE_LIMIT - 1);
+  for (let i = 0; i < NOTICE_LIMIT; i++) abc.received("server");
+  assert.equal(abc.torecv.link.notices, 0);
+  assert.equal(
+    abc.torecv.take(),
+    "FORWARD server\nContent-length: 13\n\n1 online: abc".repeat(NOTICE_LIMIT),
+  );
+});
