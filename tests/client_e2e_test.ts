@@ -285,12 +285,17 @@ Deno.test("chat client leaves at /quit and ignores the lines after it", async ()
   });
 });
 
-Deno.test("chat client --help prints the help on stdout and exits 0", async () => {
+Deno.test("chat client --help prints one screen of help on stdout and exits 0", async () => {
   const result = await runChat(["client", "--help"]);
   assert.equal(result.code, 0);
   assert.ok(result.stdout.startsWith(CLIENT_USAGE), result.stdout);
   assert.match(result.stdout, /Exit codes: 0/);
   assert.equal(result.stderr, "");
+  // One 24-row screen with the shell prompt under it, 80 columns, and where the rest is.
+  const lines = result.stdout.split("\n");
+  assert.ok(lines.length < 24, `${lines.length} lines`);
+  assert.deepEqual(lines.filter((l) => [...l].length > 80), []);
+  assert.match(result.stdout, /README\.md/);
 });
 
 Deno.test("chat client rejects bad arguments with exit code 2 and the usage line", async () => {

@@ -14,67 +14,32 @@ import { runTerminal } from "../client/terminal.ts";
 /** Usage line of `chat client`. */
 export const CLIENT_USAGE = "Usage: chat client [USERNAME] [SERVER] [--port PORT] [options]";
 
-/** Help text of `chat client`. */
+/**
+ * Help text of `chat client`: one 24-row screen, 80 columns; the rest (conversations,
+ * delivery marks, reconnecting, piped output) is in README.md.
+ */
 export const CLIENT_HELP = `${CLIENT_USAGE}
 
-Chats with the users of a chat server: type "@name message" to send to one user,
-"@ALL message" to send to everyone online. Incoming messages show as "name: text".
-
-Arguments:
-  USERNAME               1 to 64 ASCII letters and digits, not "ALL" (asked for when
-                         missing on a terminal)
-  SERVER                 Host name, IPv4 or IPv6 address of the server, optionally with
-                         ":PORT" ("[::1]:5500" for IPv6); asked for when missing on a
-                         terminal
+Chats with the users of a chat server. USERNAME: 1 to 64 letters and digits, not
+"ALL". SERVER: host name or IP address, maybe with ":PORT" ("[::1]:5500" for
+IPv6). On a terminal, both are asked for when missing.
 
 Options:
-  --port PORT            Server port (default 5500)
-  --timeout TIME         How long to wait for the server to accept the connections and
-                         answer the registration (default 10s; units ms, s, m)
-  --wait TIME            Piped input only: at its end, how long to wait for the answers
-                         to the messages sent (default 60s)
-  --tls                  Connect over TLS (the server runs with --tls-cert/--tls-key)
-  --ca FILE              With --tls: also trust this PEM certificate (the server's own
-                         self-signed one, or the CA that signed it)
-  --reconnect            When the server goes away, reconnect instead of exiting: after
-                         0.5s, 1s, 2s, 4s, 8s, then every 10s (give or take 20%), until it
-                         is back or you quit; lines typed meanwhile (up to 100) are sent
-                         once it is back
-  -h, --help             Show this help
+  --port PORT      Server port (default 5500)
+  --timeout TIME   How long connecting and registering may take (default 10s)
+  --wait TIME      Piped: at the end of input, wait this long for answers (60s)
+  --tls            Connect over TLS
+  --ca FILE        With --tls: also trust this PEM certificate (or CA)
+  --reconnect      When the server goes away, reconnect instead of exiting
+  -h, --help       Show this help
 
-Typing (each line is one message):
-  @name message          To one user; the original's "@name:message" works too
-  @ALL message           To everyone online
-  /help                  In-chat help
-  /quit, /exit           Leave (also Ctrl-D, Ctrl-C)
-  /clear                 Clear the screen
-  On a terminal, Tab completes commands and the @names seen so far, Up/Down recall lines.
-  Other lines are not sent: the client says why. Colours are off when NO_COLOR is set.
-
-Sending too fast: a message the server refuses with ERROR 106 (rate limit) is sent again
-by itself after a short wait, in the order typed; you are told only if the server still
-refuses it after about 15 seconds in which nothing got through.
-
-Lost connection: without --reconnect the client says so and exits 1. With it, the
-client says so, retries, and says "Reconnected as NAME"; messages that were awaiting an
-answer are reported as not confirmed (they may or may not have arrived) and are not
-sent again. If the name is still taken on the server, it tries 5 times, then gives up.
-
-Piped (stdin or stdout not a terminal): no prompts and no colours, one plain line per
-event. Standard output carries the conversation: incoming messages ("abc: Hiii") and
-the outcome of each message sent ("Message successfully sent to xyz", "Message to xyz
-not delivered: ..."). Standard error carries status and problems (registration, lines
-not sent, lost connection). At the end of input the client waits for the answers to
-what it sent, receiving meanwhile, then leaves.
-
-Exit codes: 0 left cleanly (piped: and every line was sent and delivered), 1 connection
-or registration failed, the server went away (and --reconnect gave up), or (piped) a
-message was not delivered or confirmed or a line was not sent, 2 usage error.
-
-Examples:
-  chat client abc 127.0.0.1
-  chat client abc chat.example --tls --ca cert.pem --reconnect
-  printf '@xyz Hiii\\n' | chat client abc 127.0.0.1 --port 5500
+In the chat: "@name message", "@ALL message" for everyone, /msg name to talk
+with one user, /who, /help, /quit. Piped (stdin or stdout not a terminal): one
+plain line per event, the conversation on stdout, status on stderr.
+Exit codes: 0 left cleanly (piped: and every line delivered), 1 connection,
+registration or (piped) delivery failed, 2 usage error.
+Example: printf '@xyz Hiii\\n' | chat client abc 127.0.0.1 --port 5500
+More (conversations, delivery marks, colours, keys): README.md, "The client".
 `;
 
 const CLIENT_OPTIONS = {
