@@ -134,7 +134,7 @@ Deno.test("deno task compile rejects arguments it does not know (exit 2)", async
   assert.match(r.stderr, /^Unexpected arguments "--target x86_64-unknown-linux-gnu"/);
 });
 
-Deno.test("deno task compile builds a working ./chat or says in one sentence why not", async (t) => {
+Deno.test("deno task compile builds a working chat binary or says in one sentence why not", async (t) => {
   await withTempDir(async (dir) => {
     const output = `${dir}/chat`;
     const build = await task("compile", ["--output", output]);
@@ -161,7 +161,7 @@ Deno.test("deno task compile builds a working ./chat or says in one sentence why
         );
       }
       await t.step({
-        name: `end-to-end suites against the compiled ./chat (skipped: ${build.stderr})`,
+        name: `end-to-end suites against the compiled chat (skipped: ${build.stderr})`,
         ignore: true,
         fn: () => {},
       });
@@ -171,7 +171,7 @@ Deno.test("deno task compile builds a working ./chat or says in one sentence why
     assert.match(build.stdout, new RegExp(`^Built .*chat.* \\(chat ${denoJson.version}, `));
     const version = await new Deno.Command(exe, { args: ["--version"], stdout: "piped" }).output();
     assert.equal(decoder.decode(version.stdout).trim(), `chat ${denoJson.version}`);
-    await t.step("end-to-end suites pass against the compiled ./chat", async () => {
+    await t.step("end-to-end suites pass against the compiled chat", async () => {
       const run = await new Deno.Command(Deno.execPath(), {
         args: [
           "test",
