@@ -7,9 +7,10 @@ import { PERMISSIONS } from "../scripts/build.ts";
 
 /**
  * The command line that runs `chat`, as program and arguments. From the environment variable
- * `CHAT_CMD` when it is set (split at whitespace: `./chat` for the launcher, `dist/chat` for a compiled binary);
- * otherwise this checkout's `main.ts` under the running Deno with the permissions the shipped
- * command has (`--allow-net --allow-read --allow-run`, from scripts/build.ts).
+ * `CHAT_CMD` when it is set (split at whitespace: `./chat` for the launcher, `dist/chat` for a
+ * compiled binary); otherwise this checkout's `main.ts` under the running Deno with the
+ * permissions the shipped command has (`--allow-net --allow-read --allow-run`, from
+ * scripts/build.ts).
  */
 export function chatCommand(): [program: string, ...args: string[]] {
   const fromEnv = Deno.env.get("CHAT_CMD")?.trim();
