@@ -5,6 +5,10 @@
  * periodic {@link Router.sweep} is driven from outside. Edges (see session.ts) decode the input
  * and call {@link Router.receive}, {@link Router.decodeError} and {@link Router.closed}.
  *
+ * Beside it: registration.ts (REGISTER, a user coming online, UNREGISTER, removal),
+ * presence.ts (what the pseudo-user `server` answers, and its notices), extensions.ts (the
+ * negotiated extensions' bytes), answers.ts (answers in request order), deadlines.ts.
+ *
  * @module
  */
 import {
