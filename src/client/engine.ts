@@ -1,7 +1,8 @@
 /**
  * The client's protocol engine: one user's session with a server (registration of the two
- * connections, the outbox and its answers, ERROR 106 resends, acknowledging FORWARDs,
- * reconnecting, leaving). The terminal and piped faces drive it and render its events.
+ * connections, the negotiation of extensions, the outbox and its answers, ERROR 106 resends,
+ * acknowledging FORWARDs, reconnecting, leaving). The terminal and piped faces drive it and
+ * render its events.
  *
  * It imports no runtime API: the connect function is passed in, and timers are the global
  * `setTimeout`, so it runs in a browser too (`src/client/web_safe_test.ts` checks).
@@ -26,7 +27,6 @@ import {
   RECONNECT_BACKOFF,
 } from "./backoff.ts";
 import type { ClientEvent } from "./events.ts";
-import { DEFAULT_EXTENSIONS, wantedExtensions } from "./extensions.ts";
 import { Negotiation } from "./negotiation.ts";
 import { withoutOsError } from "./failures.ts";
 import type { ChatSessionOptions } from "./options.ts";
@@ -106,8 +106,7 @@ export class ChatSession {
    */
   constructor(options: ChatSessionOptions) {
     this.#opts = options;
-    const wanted = wantedExtensions(options.extensions ?? DEFAULT_EXTENSIONS);
-    this.#ext = new Negotiation(options.name, wanted, (e) => this.#emit(e));
+    this.#ext = new Negotiation(options.name, options.extensions, (e) => this.#emit(e));
     this.#server = formatAddress(options.host, options.port);
     this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
     this.#outbox = new Outbox(options.maxQueued ?? DEFAULT_MAX_QUEUED);
@@ -485,6 +484,7 @@ export class ChatSession {
     }
     if (m.type === "SENT") this.#rate.delivered();
     this.#tally.answered(msg, m, this.#ext.details(m));
+    this.#ext.userAnswer(msg.to, m);
   }
 
   #onRecvEvent(link: Link, e: DecodeEvent): void {
@@ -519,7 +519,7 @@ export class ChatSession {
     }
     if (this.#state === "leaving") {
       // The server closes both connections after UNREGISTERED; TOSEND closing ends the wait.
-      if (half === "TOSEND") this.#cutWhileLeaving();
+      if (half === "TOSEND") this.#lost(link, "the server closed the connection");
       return;
     }
     if (this.#state !== "ready") return;
@@ -534,7 +534,11 @@ export class ChatSession {
    * unconfirmed; then the session reconnects, or reports what was not sent and ends.
    */
   #lost(link: Link, detail: string): void {
-    if (this.#state === "leaving") return this.#cutWhileLeaving();
+    if (this.#state === "leaving") {
+      // Nothing more is waited for.
+      this.#leaveCut = true;
+      return this.#watch.changed();
+    }
     if (!link.live) {
       link.broken = true;
       link.fail("unexpected", detail);
@@ -555,12 +559,6 @@ export class ChatSession {
     this.#reportUnsent("the connection was lost before it was sent");
     this.#emit({ type: "disconnected", server: this.#server, detail });
     link.close().then(() => this.#finish("disconnected"));
-  }
-
-  /** The connection closed or broke while leaving: nothing more is waited for. */
-  #cutWhileLeaving(): void {
-    this.#leaveCut = true;
-    this.#watch.changed();
   }
 
   /** What the reconnect loop may do to this session. */

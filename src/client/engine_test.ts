@@ -319,6 +319,25 @@ Deno.test("ChatSession honours only the headers of the extensions the server agr
   assert.deepEqual(events.at(-1), { type: "left", confirmed: false, plain: true });
 });
 
+Deno.test("ChatSession follows the answer when its user asks server for extensions", async () => {
+  const server = memoryServer();
+  const { session: s, events } = session(server);
+  await s.open();
+  await until(() => s.extensions.size === 5, "the negotiation");
+  // Asking again replaces the set at the server: the client must not use what it dropped.
+  assert.equal(s.send("server", "EXTENSIONS who"), 1);
+  assert.equal(await s.settle(5000), true);
+  assert.deepEqual(events.slice(2), [
+    { type: "sent", id: 1, to: "server" },
+    { type: "negotiated", extensions: ["who"] },
+  ]);
+  assert.deepEqual([...s.extensions], ["who"]);
+  assert.equal(s.maxBody, 65536, "the limit said before still holds");
+  await s.leave();
+  assert.ok(!server.written.some((w) => w.includes("UNREGISTER")), "unregister was dropped");
+  assert.deepEqual(events.at(-1), { type: "left", confirmed: false, plain: true });
+});
+
 Deno.test("ChatSession sends no probe for user server, nor with no extensions asked", async () => {
   for (const more of [{ name: "Server" }, { extensions: [] }]) {
     const server = memoryServer();

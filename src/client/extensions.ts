@@ -84,7 +84,7 @@ export interface Agreement {
  * agrees to none.
  */
 export function readAgreement(answer: Message, wanted: readonly string[]): Agreement {
-  if (answer.type !== "SENT" || answer.to.toLowerCase() !== SERVER_NAME) return { extensions: [] };
+  if (answer.type !== "SENT" || !isReservedName(answer.to)) return { extensions: [] };
   const listed = header(answer, HEADERS.Extensions.name);
   if (listed === undefined) return { extensions: [] };
   const names = new Set(listed.split(" ").filter((n) => n !== ""));

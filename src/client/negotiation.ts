@@ -5,15 +5,18 @@
  *
  * @module
  */
-import { encode, type Message } from "../protocol/mod.ts";
+import { encode, HEADERS, isReservedName, type Message } from "../protocol/mod.ts";
 import type { ClientEvent } from "./events.ts";
 import {
   type AnswerDetails,
   answerDetails,
+  DEFAULT_EXTENSIONS,
+  header,
   probeMessage,
   readAgreement,
   readForward,
   sendsProbe,
+  wantedExtensions,
 } from "./extensions.ts";
 import type { Link } from "./link.ts";
 
@@ -25,10 +28,17 @@ export class Negotiation {
   #agreed: ReadonlySet<string> = new Set<string>();
   #maxBody: number | undefined;
 
-  /** For user `name`, asking for `wanted` (checked already), reporting through `emit`. */
-  constructor(name: string, wanted: readonly string[], emit: (event: ClientEvent) => void) {
+  /**
+   * For user `name`, asking for `wanted` (default {@link DEFAULT_EXTENSIONS}), reporting through
+   * `emit`. Throws if a name in `wanted` is not one word (see `wantedExtensions`).
+   */
+  constructor(
+    name: string,
+    wanted: readonly string[] | undefined,
+    emit: (event: ClientEvent) => void,
+  ) {
     this.#name = name;
-    this.#wanted = wanted;
+    this.#wanted = wantedExtensions(wanted ?? DEFAULT_EXTENSIONS);
     this.#emit = emit;
   }
 
@@ -95,6 +105,21 @@ export class Negotiation {
     const held = link.held;
     link.held = [];
     for (const m of held) this.#emit(readForward(m, this.#agreed));
+  }
+
+  /**
+   * The answer `m` to a message the user wrote to `to`: when the user wrote `EXTENSIONS ...` to
+   * `server` itself, the server's answer replaces what is agreed (PROTOCOL.md: asking again
+   * replaces the set), and the client follows it so as never to use what the server dropped.
+   */
+  userAnswer(to: string, m: Message): void {
+    if (m.type !== "SENT" || !isReservedName(to)) return;
+    if (header(m, HEADERS.Extensions.name) === undefined) return;
+    const known = [...new Set([...this.#wanted, ...DEFAULT_EXTENSIONS])];
+    const agreement = readAgreement(m, known);
+    this.#agreed = new Set(agreement.extensions);
+    this.#maxBody = agreement.maxBody ?? this.#maxBody;
+    this.#emit({ type: "negotiated", ...agreement });
   }
 
   /** What the answer `m` says about a message beyond SENT or ERROR (with `reason` agreed). */
