@@ -385,3 +385,22 @@ Deno.test("chat client connects to a server given as host:port and as [IPv6]:por
       "Start one with `chat server`.",
   );
 });
+
+Deno.test("chat client piped says why a message was not delivered: over the limit, nobody online", async () => {
+  // 64 bytes: room for the client's request for extensions, not for the first message.
+  const { server, port } = await startChatServer(["--max-body-bytes", "64"]);
+  try {
+    const result = await runChat(
+      ["client", "abc", "127.0.0.1", "--port", String(port)],
+      { stdin: `@abc ${"x".repeat(65)}\n@ALL short\n` },
+    );
+    assert.equal(result.code, 1);
+    assert.deepEqual(result.stdout.trimEnd().split("\n"), [
+      "Message to abc not delivered: it is over the server's limit of 64 bytes",
+      "Message to ALL reached no one: nobody else is online",
+    ]);
+  } finally {
+    server.kill("SIGTERM");
+    await server.exit();
+  }
+});
