@@ -32,6 +32,11 @@ const SEEDS = [
   "SEND héllo\nContent-length: 6\n\nwörld",
   "FORWARD alice\nContent-length: 2\nX-Id: 7\nX-Sig: a:b\n\nhi",
   "SENT bob\r\nX-Note :  spaced \r\n\r\n",
+  "REGISTER TOSEND eve\n\nREGISTER TORECV eve\n\n",
+  "SEND server\nContent-length: 41\n\nEXTENSIONS who joins to reason unregister",
+  "SEND server\nContent-length: 3\n\nwho",
+  "RECEIVED server\n\n",
+  "REGISTER TOSEND server\n\n",
 ];
 
 /** One fuzz input: a seed message mutated, spliced with others, or plain garbage. */
@@ -115,6 +120,11 @@ Deno.test("startServer keeps two users chatting while hostile connections send f
     await withWires(addr, async (w) => {
       const alice = await w.user("alice");
       const bob = await w.user("bob");
+      // Bob hears of every hostile connection that comes online and leaves; alice asks why.
+      await bob.tosend.send("SEND server\nContent-length: 27\n\nEXTENSIONS who joins to reason");
+      await alice.tosend.send("SEND server\nContent-length: 17\n\nEXTENSIONS reason");
+      assert.equal((await bob.tosend.next()).type, "SENT");
+      assert.equal((await alice.tosend.next()).type, "SENT");
       const baseline = server.connectionCount();
       const total = 200;
       let stop = false;
