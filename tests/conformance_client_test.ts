@@ -37,7 +37,8 @@ const OUR_CLIENT = [...chatCommand(), "client", "{user}", "{host}", "--port", "{
 
 /**
  * A tiny client written for these tests, broken on purpose by its last argument:
- * "no-received" never answers a FORWARD, "chars" counts Content-length in UTF-16 characters.
+ * "no-received" never answers a FORWARD, "chars" counts Content-length in UTF-16 characters,
+ * "header" adds a header line of its own to each SEND.
  */
 const FAKE_CLIENT = `
 const [host, port, user, mode] = Deno.args;
@@ -83,7 +84,10 @@ for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream(
     const m = /^@(\\w+) (.*)$/.exec(line);
     if (!m) continue;
     const length = mode === "chars" ? m[2].length : enc.encode(m[2]).length;
-    await tosend.write(enc.encode("SEND " + m[1] + "\\nContent-length: " + length + "\\n\\n" + m[2]));
+    const extra = mode === "header" ? "X-Client: fake\\n" : "";
+    await tosend.write(
+      enc.encode("SEND " + m[1] + "\\nContent-length: " + length + "\\n" + extra + "\\n" + m[2]),
+    );
   }
 }
 `;
@@ -142,6 +146,28 @@ Deno.test("conformanceClientMain fails a client that never answers RECEIVED, wit
     assert.match(text, /got: {6}nothing within \d+ ms/);
     assert.match(text, /rule: {5}PROTOCOL\.md, section "Sending a message"/);
     assert.match(text, /4\/13 passed, 0 skipped$/);
+  });
+});
+
+Deno.test("conformanceClientMain fails a client that sends a base server an extra header line", async () => {
+  await withFakeClient(async (script) => {
+    const c = capture();
+    const code = await conformanceClientMain(
+      ["--json", "--timeout", "5s", "--", ...fakeCommand(script, "header")],
+      c.io,
+    );
+    assert.equal(code, 1);
+    const report = JSON.parse(c.out.join("\n"));
+    const failed = report.cases.filter((r: { result: string }) => r.result === "fail");
+    assert.deepEqual(failed.map((r: { id: string }) => r.id), [
+      "send-canonical",
+      "base-protocol-only",
+    ]);
+    assert.equal(failed[1].rule, "Extension registry");
+    assert.equal(
+      failed[1].detail,
+      'The client sent the header line "X-Client: fake" to a base-protocol server.',
+    );
   });
 });
 
