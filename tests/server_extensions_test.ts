@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { encode, utf8Bytes } from "../src/protocol/mod.ts";
+import { formatLogEvent } from "../src/server/log.ts";
 import { NOTICE_LIMIT } from "../src/server/presence.ts";
 import { ARRIVE_MS, type TestUser, textOf, type Wire, type Wires } from "./wire.ts";
 import { withServer } from "./harness.ts";
@@ -165,5 +166,20 @@ Deno.test("server: a user who reads no notices is bounded, then dropped at the a
     const [a, b] = users;
     await a!.tosend.send(send(b!.name, "still fine"));
     assert.equal(await nextText(b!.torecv), "FORWARD u0\nContent-length: 10\n\nstill fine");
+  });
+});
+
+Deno.test("server: logs a join with the address it came from, and a negotiation in one line", async () => {
+  await withServer({}, async (_server, w, log) => {
+    await extendedUser(w, "abc", "who to");
+    await w.user("xyz");
+    const lines = log
+      .filter((e) => e.event === "joined" || e.event === "extensions")
+      .map((e) => formatLogEvent(e));
+    assert.deepEqual(lines, [
+      "abc : JOINED from 127.0.0.1 (1 online)",
+      "abc : EXTENSIONS who to",
+      "xyz : JOINED from 127.0.0.1 (2 online)",
+    ]);
   });
 });
