@@ -354,13 +354,18 @@ export class TerminalView {
 
   /**
    * What lines typed or pasted together do: one message (a line ending in a backslash waits
-   * for the next), or a command. Sends through `outlet`, and says what to print or do.
+   * for the next), or commands (when the first line is one, each line is read on its own).
+   * Sends through `outlet`, and says what to print or do.
    */
   input(lines: readonly string[], outlet: Outlet): Effect[] {
     const wasContinuing = this.#composer.continuing;
     const message = this.#composer.take(lines);
     if (message === null) return [{ kind: "prompt", prompt: this.prompt() }];
-    const effects = this.#do(parseInputLine(message.join("\n"), this.#chat.target), outlet);
+    // Commands pasted together still run one by one; other lines make one message.
+    const each = message[0]!.trim().startsWith("/") ? message : [message.join("\n")];
+    const effects = each.flatMap((line) =>
+      this.#do(parseInputLine(line, this.#chat.target), outlet)
+    );
     if (wasContinuing) effects.push({ kind: "prompt", prompt: this.prompt() });
     return effects;
   }

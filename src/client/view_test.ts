@@ -395,3 +395,12 @@ Deno.test("PipedView.exitCode is 0 only when it left and everything was sent and
   invalid.line("not a message");
   assert.equal(invalid.exitCode(true, clean), 1);
 });
+
+Deno.test("TerminalView.input runs commands pasted together one by one", () => {
+  const v = view();
+  const out = outlet();
+  const effects = v.input(["/msg xyz", "hello", "/who"], out);
+  assert.equal(prompt(effects), "abc → xyz> ");
+  assert.deepEqual(out.sent, ["xyz:hello"]);
+  assert.match(printed(effects).at(-1)!, /does not tell who is online/);
+});
