@@ -64,7 +64,10 @@ export function answerServer(
       return;
     case "who":
       if ((r.ext & Ext.Who) !== 0) return sendOnlineList(router, r);
-      queueNotice(router, r, plainNotice(whoText(onlineNames(router))));
+      // The list is not even built for a user who does not read its notices.
+      if (r.notices < NOTICE_LIMIT) {
+        queueNotice(router, r, plainNotice(whoText(onlineNames(router))));
+      }
       return;
     case "other":
       queueNotice(router, r, plainNotice(HELP_TEXT));
@@ -94,10 +97,8 @@ export function onlineNames(router: Router): string[] {
 
 /** Queues the `Event: online` list for `r`; if it does not fit, marks `r` stale. */
 export function sendOnlineList(router: Router, r: Link): void {
-  r.presenceStale = false;
-  if (!queueNotice(router, r, eventNotice("online", onlineNames(router).join(" ")))) {
-    r.presenceStale = true;
-  }
+  r.presenceStale = r.notices >= NOTICE_LIMIT ||
+    !queueNotice(router, r, eventNotice("online", onlineNames(router).join(" ")));
 }
 
 /**
