@@ -87,7 +87,11 @@ export type ClientEvent =
     maxBody?: number;
   }
   | {
-    /** Who is online now, the user included (the `who` extension; sent after negotiation). */
+    /**
+     * Who is online now, the user included: the whole list, replacing any earlier one (the
+     * `who` extension, sent after negotiation and in answer to "who"; with `joins` also in
+     * place of joined and left notices the server could not send).
+     */
     type: "online";
     names: string[];
   }

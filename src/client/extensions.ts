@@ -149,7 +149,7 @@ export type IncomingEvent = Extract<
 
 /**
  * What the FORWARD `m` tells the user under the extensions `agreed`: a notice from `server`
- * (`Event: online` with `who`, `joined` or `left` with `joins`), or a message (marked `toAll`
+ * (`Event: online` with `who` or `joins`, `joined` or `left` with `joins`), or a message (marked `toAll`
  * when `to` was agreed and it says `To: ALL`). A FORWARD from `server` that is no notice is an
  * ordinary message from "server" (such as its answer to `who` from a base client's point of view).
  */
@@ -177,7 +177,9 @@ function readNotice(
 ): IncomingEvent | null {
   switch (event?.toLowerCase()) {
     case "online": {
-      if (!agreed.has("who")) return null;
+      // With `joins` too: an online list replaces the joined and left notices the server could
+      // not send (PROTOCOL.md, "Notices").
+      if (!agreed.has("who") && !agreed.has("joins")) return null;
       const names = text.split(" ").filter((n) => n !== "");
       return names.every(isValidName) ? { type: "online", names } : null;
     }

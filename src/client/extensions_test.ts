@@ -133,9 +133,14 @@ Deno.test("readForward reads the notices from server under who and joins", () =>
     name: "bob",
   });
   // Not agreed, unknown, or not a name: an ordinary message from server.
+  // An online list may also replace the presence notices a joins user missed.
+  assert.deepEqual(readForward(online, new Set(["joins"])), {
+    type: "online",
+    names: ["abc", "def"],
+  });
   for (
     const [m, agreed] of [
-      [online, new Set(["joins"])],
+      [online, new Set(["to", "reason"])],
       [forward("server", "bob", [["Event", "joined"]]), new Set(["who"])],
       [forward("server", "bob", [["Event", "renamed"]]), ALL],
       [forward("server", "bob smith", [["Event", "joined"]]), ALL],
