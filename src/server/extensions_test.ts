@@ -385,3 +385,32 @@ Deno.test("Router answers a flood of who from a client that reads nothing with b
     "FORWARD server\nContent-length: 13\n\n1 online: abc".repeat(NOTICE_LIMIT),
   );
 });
+
+Deno.test("Router's notices, missed ones replaced by a list, always add up to who is online", () => {
+  const { router, user } = setup();
+  const ext = user("ext", "joins");
+  const others = [];
+  for (let i = 0; i < 3 * NOTICE_LIMIT; i++) {
+    others.push(user(`u${i}`));
+    if (i % 3 === 2) others.splice(i % 5, 1)[0]!.tosend.close();
+  }
+  // Read everything now, one notice at a time, and keep the list as a client would.
+  const online = new Set(["ext"]);
+  let lists = 0;
+  for (let n = 0; n < 10 * NOTICE_LIMIT; n++) {
+    const got = ext.torecv.take();
+    if (got === "") break;
+    const m = /^FORWARD server\nContent-length: \d+\nEvent: (\w+)\n\n(.*)$/s.exec(got);
+    assert.ok(m, got);
+    const [, event, body] = m;
+    if (event === "online") {
+      lists++;
+      online.clear();
+      for (const name of body!.split(" ")) online.add(name);
+    } else if (event === "joined") online.add(body!);
+    else online.delete(body!);
+    ext.received("server");
+  }
+  assert.deepEqual([...online].sort(), router.onlineUsers().sort());
+  assert.ok(lists > 0, "some notices were missed and replaced by a list");
+});
