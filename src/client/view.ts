@@ -433,6 +433,10 @@ export class TerminalView {
     }
     this.#chat.see(to);
     this.#sent.set(id, { to, text });
+    // With the who extension the answer to "@server who" comes as an online event: show it.
+    if (to.toLowerCase() === "server" && text.trim().toLowerCase() === "who") {
+      this.#shownOnline = false;
+    }
     return [{ kind: "print", id, text: ownLine(this.#time(), "pending", to, text, this.#style) }];
   }
 }

@@ -404,3 +404,14 @@ Deno.test("TerminalView.input runs commands pasted together one by one", () => {
   assert.deepEqual(out.sent, ["xyz:hello"]);
   assert.match(printed(effects).at(-1)!, /does not tell who is online/);
 });
+
+Deno.test("TerminalView shows the online list again when the user asks @server who", () => {
+  const v = view();
+  v.event({ type: "negotiated", extensions: ["who"] });
+  assert.equal(printed(v.event({ type: "online", names: ["abc"] })).length, 1);
+  assert.deepEqual(printed(v.event({ type: "online", names: ["abc"] })), [], "not unasked");
+  v.line("@server who", outlet());
+  assert.deepEqual(printed(v.event({ type: "online", names: ["abc", "xyz"] })), [
+    "12:34 2 online: abc, xyz",
+  ]);
+});
