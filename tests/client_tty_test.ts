@@ -480,3 +480,43 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "chat client on a terminal says a late confirmation on a line of its own once the " +
+    "message scrolled away, and wraps to the pane's new width" + ignoreReason,
+  ignore: !hasTmux,
+  fn: async () => {
+    await withTerminal(async (t, port) => {
+      await withWires({ hostname: "127.0.0.1", port }, async (w) => {
+        await t.start(["alice", "127.0.0.1", "--port", String(port)]);
+        await t.waitFor((s) => s.at(-1) === "alice [1 online]>", "the prompt");
+        const bob = await w.user("bob");
+        await t.waitFor((s) => s.at(-1) === "alice [2 online]>", "bob counted");
+        await t.line("@bob hold on");
+        assert.equal((await bob.torecv.next(WAIT_MS)).type, "FORWARD");
+        await showing(t, "· alice → bob: hold on");
+        // 25 lines push it off the 24-row pane before bob confirms it.
+        for (let i = 1; i <= 25; i++) await sendFrom(bob, "alice", `line ${i}`);
+        const scrolled = await showing(t, "bob: line 25");
+        assert.ok(!scrolled.some((l) => l.includes("hold on")), scrolled.join("\n"));
+        await bob.torecv.send("RECEIVED alice\n\n");
+        const late = await showing(t, '✓ Delivered to bob ("hold on").');
+        assert.equal(late.at(-1), "alice [2 online]>");
+
+        await t.tmux("resize-window", "-t", "chat", "-x", "60", "-y", "24");
+        const long = "a message long enough to wrap round in a pane of sixty columns, " +
+          "under its first word each time";
+        await sendFrom(bob, "alice", long);
+        const narrow = await showing(t, "bob: a message long enough to wrap round in a pane of");
+        const at = narrow.indexOf("bob: a message long enough to wrap round in a pane of");
+        assert.deepEqual(narrow.slice(at + 1, at + 3), [
+          "           sixty columns, under its first word each time",
+          "alice [2 online]>",
+        ]);
+        for (const line of await t.screen()) assert.ok([...line].length <= 60, line);
+        await t.press("C-c");
+        await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+      });
+    });
+  },
+});

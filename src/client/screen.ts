@@ -9,6 +9,7 @@ import * as readline from "node:readline";
 import process from "node:process";
 import type { ClientEvent } from "./events.ts";
 import type { Answer, Effect, TerminalView } from "./view.ts";
+import { LineTracker } from "./tracker.ts";
 import { displayWidth } from "./wrap.ts";
 
 /**
@@ -35,8 +36,8 @@ export class Screen {
   /** The chat prompt is on screen. */
   #chatting = false;
   #closing = false;
-  /** For each tracked line (by id): rows from its first row down to the prompt's row. */
-  readonly #tracked = new Map<number, number>();
+  /** The lines whose mark may still change, and where they are. */
+  readonly #tracked = new LineTracker();
   #batch: string[] = [];
   #batchTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -109,19 +110,15 @@ export class Screen {
     const chatting = this.#chatting;
     if (chatting) this.#clearPrompt();
     this.#out.write(text + "\n");
-    const rows = text.split("\n").length;
-    for (const [key, above] of this.#tracked) this.#tracked.set(key, above + rows);
-    if (id !== undefined) this.#tracked.set(id, rows);
+    this.#tracked.printed(text.split("\n").length, id);
     if (chatting) this.#redraw();
   }
 
   /** Changes the mark of line `id` in place while it is on screen, else prints `fallback`. */
   #mark(effect: Extract<Effect, { kind: "mark" }>): void {
-    const above = this.#tracked.get(effect.id);
-    this.#tracked.delete(effect.id);
     const promptRows = this.#chatting ? this.#rows(this.rl.line) : 1;
-    const rows = this.#out.rows || 24;
-    if (above === undefined || above > rows - promptRows) {
+    const above = this.#tracked.take(effect.id, this.#out.rows || 24, promptRows);
+    if (above === null) {
       if (effect.fallback !== undefined) this.print(effect.fallback);
       return;
     }
