@@ -427,17 +427,9 @@ export class ChatSession {
 
   /** A registration answer on `half`; reports the registration once both halves have one. */
   #onRegistration(link: Link, half: Half, m: Message): void {
-    if (!link.answer(half, m, this.#opts.name)) return;
-    const { name } = this.#opts;
-    this.#emit(
-      link.again ? { type: "reconnected", name, server: this.#server } : {
-        type: "registered",
-        name,
-        server: this.#server,
-        hint: false,
-        ...(this.#opts.tls ? { tls: true } : {}),
-      },
-    );
+    if (link.answer(half, m, this.#opts.name)) {
+      this.#emit(link.registeredEvent(this.#opts.name, this.#opts.tls !== undefined));
+    }
   }
 
   #onSendEvent(link: Link, e: DecodeEvent): void {

@@ -180,6 +180,15 @@ export class Link {
     return false;
   }
 
+  /**
+   * The event for its registration as `name` (`tls`: over TLS): `registered`, or `reconnected`
+   * for a link made by a reconnect.
+   */
+  registeredEvent(name: string, tls: boolean): ClientEvent {
+    if (this.again) return { type: "reconnected", name, server: this.server };
+    return { type: "registered", name, server: this.server, hint: false, ...(tls ? { tls } : {}) };
+  }
+
   /** Bytes that are not a message where a registration answer was due. */
   garbled(error: DecodeError): void {
     this.fail("unexpected", describeDecodeError(error));
