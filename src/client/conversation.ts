@@ -24,9 +24,14 @@ export class Conversation {
   #extensions: readonly string[] | null = null;
   readonly #seen = new Set<string>();
 
-  /** Who is online, sorted, the user included; null when the server does not say. */
+  /**
+   * Who is online, the user included, sorted by letter ignoring case (as the server sorts);
+   * null when the server does not say.
+   */
   get online(): string[] | null {
-    return this.#online === null ? null : [...this.#online].sort();
+    if (this.#online === null) return null;
+    const key = (n: string) => n.toLowerCase();
+    return [...this.#online].sort((a, b) => key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
   }
 
   /** The extensions the server agreed to; null until the negotiation ended. */

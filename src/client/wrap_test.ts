@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { displayWidth, stripAnsi, wrap } from "./wrap.ts";
 import { colorName, NAME_PALETTE, nameCode, SELF_COLOR } from "./palette.ts";
-import { Composer } from "./conversation.ts";
 
 Deno.test("displayWidth counts colour codes as nothing and wide characters as two", () => {
   assert.equal(displayWidth("abc"), 3);
@@ -43,13 +42,4 @@ Deno.test("nameCode gives each name a stable palette colour and the user's own n
   const codes = new Set(["ann", "bob", "cat", "dan", "eve", "fay"].map((n) => nameCode(n, "")));
   assert.ok(codes.size >= 3, "names spread over the palette");
   assert.equal(colorName(false, "xyz", "abc"), "xyz");
-});
-
-Deno.test("Composer joins a line ending in a backslash with the next", () => {
-  const c = new Composer();
-  assert.equal(c.take(["one \\"]), null);
-  assert.equal(c.continuing, true);
-  assert.deepEqual(c.take(["two"]), ["one ", "two"]);
-  assert.deepEqual(c.take(["a", "b"]), ["a", "b"]);
-  assert.deepEqual(c.take(["path C:\\\\"]), ["path C:\\\\"], "an escaped backslash ends the line");
 });
