@@ -169,3 +169,65 @@ for (const kind of KINDS) {
     assert.deepEqual(peers, ipv6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"]);
   });
 }
+
+/**
+ * True if this process may make a network namespace of its own with a loopback interface
+ * (`unshare -n` needs privileges; `ip` comes from iproute2).
+ */
+function canUnshareNet(): boolean {
+  try {
+    return new Deno.Command("unshare", {
+      args: ["-n", "sh", "-c", "ip link set lo up"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+const unshare = Deno.build.os === "linux" && ipv6 && canUnshareNet();
+
+Deno.test({
+  name: "listen on :: serves IPv4 too where :: is IPv6-only (net.ipv6.bindv6only=1)" +
+    (unshare ? "" : " (IGNORED: needs unshare -n and ip, with privileges, and IPv6)"),
+  ignore: !unshare,
+  fn: async () => {
+    // In a network namespace of its own, where setting bindv6only touches nothing else.
+    const transport = new URL("../src/net/transport.ts", import.meta.url).href;
+    const script = `
+      import { listen } from ${JSON.stringify(transport)};
+      const result = [];
+      for (const transport of ["deno", "node"]) {
+        const l = await listen({ hostname: "::", port: 0, transport }, (c) => {
+          c.close();
+          return { data() {}, closed() {} };
+        });
+        for (const hostname of ["127.0.0.1", "::1"]) {
+          try {
+            (await Deno.connect({ hostname, port: l.port })).close();
+            result.push(transport + " " + hostname + " ok");
+          } catch (e) {
+            result.push(transport + " " + hostname + " " + e.message);
+          }
+        }
+        await l.close();
+      }
+      console.log(JSON.stringify(result));
+    `;
+    const setup = "ip link set lo up && echo 1 > /proc/sys/net/ipv6/bindv6only && " +
+      'test "$(cat /proc/sys/net/ipv6/bindv6only)" = 1 && exec "$0" eval "$1"';
+    const out = await new Deno.Command("unshare", {
+      args: ["-n", "sh", "-c", setup, Deno.execPath(), script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    assert.deepEqual(JSON.parse(text), [
+      "deno 127.0.0.1 ok",
+      "deno ::1 ok",
+      "node 127.0.0.1 ok",
+      "node ::1 ok",
+    ]);
+  },
+});
