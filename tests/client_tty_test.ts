@@ -9,6 +9,7 @@ import { chatCommand } from "./cli_cmd.ts";
 import { type TestUser, withWires } from "./wire.ts";
 import { startServer } from "../src/server/server.ts";
 import { startChatServer } from "./spawn.ts";
+import { Decoder } from "../src/protocol/mod.ts";
 
 const WAIT_MS = 10_000;
 
@@ -517,6 +518,79 @@ Deno.test({
         await t.press("C-c");
         await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
       });
+    });
+  },
+});
+
+/**
+ * A server that knows only the base protocol: it registers, answers a SEND to `server` (a name
+ * nobody has) with ERROR 102 and any other SEND with SENT, and records the first line and the
+ * header names of every message a client sends.
+ */
+async function withBaseServer(body: (port: number, seen: string[]) => Promise<void>) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const seen: string[] = [];
+  const conns: Deno.TcpConn[] = [];
+  const serve = async (conn: Deno.TcpConn) => {
+    const decoder = new Decoder();
+    const buf = new Uint8Array(4096);
+    const write = (text: string) => conn.write(new TextEncoder().encode(text)).catch(() => 0);
+    try {
+      for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+        for (const e of decoder.push(buf.subarray(0, n))) {
+          if (e.kind !== "message") continue;
+          const m = e.message;
+          const extra = (m.headers ?? []).map(([name]) => name).join(",");
+          seen.push(`${m.type}${extra === "" ? "" : ` +${extra}`}`);
+          if (m.type === "REGISTER") await write(`REGISTERED ${m.half} ${m.name}\n\n`);
+          if (m.type === "SEND") {
+            await write(m.to === "server" ? "ERROR 102 Unable to send\n\n" : `SENT ${m.to}\n\n`);
+          }
+        }
+      }
+    } catch { /* closed */ }
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      serve(conn);
+    }
+  })().catch(() => {});
+  try {
+    await body(listener.addr.port, seen);
+  } finally {
+    listener.close();
+    await accepting;
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+    }
+  }
+}
+
+Deno.test({
+  name: "chat client on a terminal with a base-protocol server: no count in the prompt, /who " +
+    "says why, own messages still marked" + ignoreReason,
+  ignore: !hasTmux,
+  fn: async () => {
+    await withBaseServer(async (port, seen) => {
+      const t = new Terminal();
+      try {
+        await t.start(["alice", "127.0.0.1", "--port", String(port)]);
+        await t.waitFor((s) => s.at(-1) === "alice>", "the plain prompt");
+        await t.line("/who");
+        await showing(t, 'This server does not tell who is online; "@server who" may work.');
+        await t.line("@bob hi");
+        await showing(t, "✓ alice → bob: hi");
+        await t.press("C-c");
+        const end = untimed(await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit"));
+        assert.ok(end.includes("Left the chat."), end.join("\n"));
+        // Only base protocol reached it: no header beyond Content-length, no UNREGISTER.
+        assert.deepEqual(seen.filter((m) => m !== "REGISTER"), ["SEND", "SEND"]);
+      } finally {
+        await t.close();
+      }
     });
   },
 });
