@@ -13,12 +13,14 @@ import { SERVER_OPTIONS } from "../src/commands/server.ts";
 const COLUMNS = 80;
 const ROWS = 24;
 
-/** The help screens, by the arguments that print them (chat client --help is H4's: not yet). */
+/** The help screens, by the arguments that print them. */
 const HELPS: string[][] = [
   ["--help"],
   ["help"],
   ["server", "--help"],
   ["help", "server"],
+  ["client", "--help"],
+  ["help", "client"],
   ["conformance", "--help"],
   ["help", "conformance"],
   ["conformance", "server", "--help"],
