@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { classifySignal, REPEAT_WINDOW_MS } from "../src/commands/server.ts";
+import { classifySignal, drainHint, REPEAT_WINDOW_MS } from "../src/commands/server.ts";
 import { startChatServer } from "./spawn.ts";
 import { type TestUser, withWires } from "./wire.ts";
 import { shellQuote, tmuxAvailable, TmuxPane } from "./tmux.ts";
@@ -19,6 +19,15 @@ Deno.test("classifySignal: the first signal stops, the same one within the windo
   const first = { name: "SIGINT", at: 10 };
   assert.equal(classifySignal(first, "SIGINT", 10), "repeat");
   assert.equal(classifySignal(first, "SIGINT", 10 + REPEAT_WINDOW_MS - 1), "repeat");
+});
+
+Deno.test("drainHint says how long the drain may last and how to stop at once", () => {
+  assert.equal(
+    drainHint("SIGINT", 5000),
+    "Waiting up to 5s for messages in flight to be acknowledged; press Ctrl-C again to stop " +
+      "at once.",
+  );
+  assert.match(drainHint("SIGTERM", 1500), /^Waiting up to 1500ms .*; send SIGTERM again to stop/);
 });
 
 Deno.test("classifySignal: the same signal after the window, or another signal, forces", () => {
@@ -64,7 +73,9 @@ Deno.test("chat server exits at once with 130 on a second SIGINT after the repea
       await messageInFlight(w); // never acknowledged: the drain would last a minute
       server.kill("SIGINT");
       await server.waitFor(/Stopping \(SIGINT\)$/);
-      await new Promise((r) => setTimeout(r, REPEAT_WINDOW_MS + 200));
+      // Said once the drain has lasted the repeat window: a Ctrl-C now is a second one.
+      const hint = await server.waitFor(/press Ctrl-C again/, { stream: "stderr" });
+      assert.equal(hint, drainHint("SIGINT", 60_000));
       server.kill("SIGINT");
       assert.equal((await server.exit()).code, 130);
     });

@@ -136,7 +136,8 @@ export async function serverMain(args: string[]): Promise<number> {
       `This machine has no IPv6: listening on IPv4 addresses only ("${server.hostname}").`,
     );
   }
-  await serveUntilSignal(server, log, sink);
+  const drainMs = options.drainTimeoutMs ?? DEFAULT_SERVER_OPTIONS.drainTimeoutMs;
+  await serveUntilSignal(server, log, sink, quiet ? null : drainMs);
   return 0;
 }
 
@@ -252,11 +253,27 @@ export function classifySignal(
 }
 
 /**
+ * What `chat server` says on standard error when its drain has lasted {@link REPEAT_WINDOW_MS}:
+ * how long it may still take, and how to stop at once.
+ */
+export function drainHint(signal: string, drainMs: number): string {
+  const limit = drainMs % 1000 === 0 ? `${drainMs / 1000}s` : `${drainMs}ms`;
+  const again = signal === "SIGINT" ? "press Ctrl-C again" : `send ${signal} again`;
+  return `Waiting up to ${limit} for messages in flight to be acknowledged; ${again} to stop at once.`;
+}
+
+/**
  * Logs the startup line, serves until SIGINT or SIGTERM, then drains and closes the server and
  * lets the log lines out. A second signal exits at once with 130, unless it is the first one
- * delivered again (see {@link classifySignal}).
+ * delivered again (see {@link classifySignal}). A drain that lasts says so on standard error
+ * (unless `drainMs` is null, as with --quiet).
  */
-async function serveUntilSignal(server: ChatServer, log: Logger, sink: LineSink): Promise<void> {
+async function serveUntilSignal(
+  server: ChatServer,
+  log: Logger,
+  sink: LineSink,
+  drainMs: number | null,
+): Promise<void> {
   // Last line of defence: a bug reached by one connection's input must not stop the server.
   const contain = (e: Event) => {
     e.preventDefault();
@@ -282,7 +299,11 @@ async function serveUntilSignal(server: ChatServer, log: Logger, sink: LineSink)
   for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
   const reason = await stop;
   log({ event: "stopping", reason });
+  const hint = drainMs === null
+    ? undefined
+    : setTimeout(() => console.error(drainHint(reason, drainMs)), REPEAT_WINDOW_MS);
   await server.close();
+  clearTimeout(hint);
   log({ event: "stopped" });
   // A standard output that nobody reads must not keep the process from exiting.
   let timer: ReturnType<typeof setTimeout> | undefined;
