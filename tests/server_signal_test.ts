@@ -24,8 +24,7 @@ Deno.test("classifySignal: the first signal stops, the same one within the windo
 Deno.test("drainHint says how long the drain may last and how to stop at once", () => {
   assert.equal(
     drainHint("SIGINT", 5000),
-    "Waiting up to 5s for messages in flight to be acknowledged; press Ctrl-C again to stop " +
-      "at once.",
+    "Waiting up to 5s for messages in flight; press Ctrl-C again to stop at once.",
   );
   assert.match(drainHint("SIGTERM", 1500), /^Waiting up to 1500ms .*; send SIGTERM again to stop/);
 });

@@ -259,7 +259,7 @@ export function classifySignal(
 export function drainHint(signal: string, drainMs: number): string {
   const limit = drainMs % 1000 === 0 ? `${drainMs / 1000}s` : `${drainMs}ms`;
   const again = signal === "SIGINT" ? "press Ctrl-C again" : `send ${signal} again`;
-  return `Waiting up to ${limit} for messages in flight to be acknowledged; ${again} to stop at once.`;
+  return `Waiting up to ${limit} for messages in flight; ${again} to stop at once.`;
 }
 
 /**
