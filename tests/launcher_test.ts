@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { PERMISSIONS } from "../scripts/build.ts";
+import { startServer } from "../src/server/server.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const launcher = `${root}chat`;
@@ -133,6 +134,27 @@ Deno.test({
       assert.equal(new TextDecoder().decode(await new Response(child.stderr).bytes()), "");
     } finally {
       clearTimeout(timer);
+    }
+  },
+});
+
+Deno.test({
+  name: "./chat client abc 127.0.0.1 registers with a server and leaves when its input ends" +
+    ignore,
+  ignore: !posix,
+  fn: async () => {
+    const joined: string[] = [];
+    const server = await startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      log: (e) => e.event === "joined" && joined.push(e.name),
+    });
+    try {
+      const r = await run(launcher, ["client", "abc", "127.0.0.1", "--port", String(server.port)]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(joined, ["abc"]);
+    } finally {
+      await server.close();
     }
   },
 });
