@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
- * import { formatAddress } from "./address.ts";
+ * import { formatAddress, unmapIPv4 } from "./address.ts";
  * console.log(formatAddress("::1", 5500)); // "[::1]:5500"
+ * console.log(formatAddress(unmapIPv4("::ffff:127.0.0.1"), 5500)); // "127.0.0.1:5500"
  * ```
  */
 export function formatAddress(host: string, port: number): string {
@@ -25,8 +26,9 @@ export function formatAddress(host: string, port: number): string {
  *
  * @example
  * ```ts
- * import { unmapIPv4 } from "./address.ts";
+ * import { formatAddress, unmapIPv4 } from "./address.ts";
  * console.log(unmapIPv4("::ffff:127.0.0.1")); // "127.0.0.1"
+ * console.log(formatAddress(unmapIPv4("::1"), 5500)); // "[::1]:5500"
  * ```
  */
 export function unmapIPv4(host: string): string {

@@ -28,13 +28,15 @@ export function isReservedName(name: string): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { BROADCAST, isValidName, MAX_NAME_LENGTH } from "./mod.ts";
+ * import { BROADCAST, isReservedName, isValidName, MAX_NAME_LENGTH, SERVER_NAME } from "./mod.ts";
  *
  * assert.ok(isValidName("alice42"));
  * assert.ok(!isValidName("alice bob"));
  * assert.ok(!isValidName(BROADCAST.toLowerCase())); // the broadcast keyword, in any case
  * assert.ok(isValidName("a".repeat(MAX_NAME_LENGTH)));
  * assert.ok(!isValidName("a".repeat(MAX_NAME_LENGTH + 1)));
+ * // The server's own name is a valid recipient, but no user may register it.
+ * assert.ok(isValidName(SERVER_NAME) && isReservedName("Server"));
  * ```
  */
 export function isValidName(name: string): boolean {
