@@ -10,94 +10,20 @@ import { type TestUser, withWires } from "./wire.ts";
 import { startServer } from "../src/server/server.ts";
 import { startChatServer } from "./spawn.ts";
 import { Decoder } from "../src/protocol/mod.ts";
+import { shellQuote, tmuxAvailable, TmuxPane } from "./tmux.ts";
 
 const WAIT_MS = 10_000;
-
-function tmuxAvailable(): boolean {
-  try {
-    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 const hasTmux = tmuxAvailable();
 const ignoreReason = hasTmux ? "" : " (IGNORED: tmux is not installed)";
 
-/** Quotes a word for the POSIX shell that tmux runs the command with. */
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** One tmux server on its own socket, running one client in an 80x24 pane. */
-class Terminal {
-  readonly socket = `chat-client-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-
-  async tmux(...args: string[]): Promise<string> {
-    const out = await new Deno.Command("tmux", {
-      args: ["-L", this.socket, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    if (!out.success) {
-      throw new Error(`tmux ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-    }
-    return text;
-  }
-
+/** A tmux pane running one `chat client`. */
+class Terminal extends TmuxPane {
   /** Starts `chat client ARGS` in the pane; its exit code is shown after it as `[exit N]`. */
-  async start(args: string[], env: Record<string, string> = {}): Promise<void> {
+  async client(args: string[], env: Record<string, string> = {}): Promise<void> {
     const vars = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
     const command = [...chatCommand(), "client", ...args].map(shellQuote);
-    const line = `env ${[...vars, ...command].join(" ")}; echo "[exit $?]"; sleep 60`;
-    const cwd = Deno.cwd(); // so that a relative CHAT_CMD (./chat) resolves as in the other tests
-    await this.tmux("new-session", "-d", "-s", "chat", "-x", "80", "-y", "24", "-c", cwd, line);
-  }
-
-  /** Types literal text (no Enter); a "\r" in it is Enter, all in one write (as a paste). */
-  async type(text: string): Promise<void> {
-    await this.tmux("send-keys", "-t", "chat", "-l", text);
-  }
-
-  /** Presses keys by tmux name: Enter, Tab, Up, C-c, C-d... */
-  async press(...keys: string[]): Promise<void> {
-    for (const key of keys) await this.tmux("send-keys", "-t", "chat", key);
-  }
-
-  /** Types `text` and presses Enter. */
-  async line(text: string): Promise<void> {
-    await this.type(text);
-    await this.press("Enter");
-  }
-
-  /** The screen, wrapped lines joined (`-J`), trailing blank lines dropped. */
-  async screen(escapes = false): Promise<string[]> {
-    const args = ["capture-pane", "-p", "-J", "-t", "chat"];
-    if (escapes) args.push("-e");
-    const text = await this.tmux(...args);
-    const lines = text.split("\n").map((l) => l.trimEnd());
-    while (lines.length > 0 && lines.at(-1) === "") lines.pop();
-    return lines;
-  }
-
-  /** Waits until the screen satisfies `test`; returns that screen. */
-  async waitFor(test: (lines: string[]) => boolean, what: string): Promise<string[]> {
-    const deadline = Date.now() + WAIT_MS;
-    let lines: string[] = [];
-    while (Date.now() < deadline) {
-      lines = await this.screen();
-      if (test(lines)) return lines;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`Timed out waiting for ${what}. Screen:\n${lines.join("\n")}`);
-  }
-
-  async close(): Promise<void> {
-    try {
-      await this.tmux("kill-server");
-    } catch { /* already gone */ }
+    // Deno.cwd(), so that a relative CHAT_CMD (./chat) resolves as in the other tests.
+    await this.start(`env ${[...vars, ...command].join(" ")}; echo "[exit $?]"`);
   }
 }
 
@@ -156,7 +82,7 @@ function fits(lines: string[]): void {
 
 /** Waits until the untimed screen has a line equal to `line`; returns the untimed screen. */
 function showing(t: Terminal, line: string): Promise<string[]> {
-  return t.waitFor((s) => untimed(s).includes(line), JSON.stringify(line)).then(untimed);
+  return t.waitUntil((s) => untimed(s).includes(line), JSON.stringify(line)).then(untimed);
 }
 
 const HALF_LINE =
@@ -169,17 +95,17 @@ Deno.test({
   fn: async () => {
     await withTerminal(async (t, port, log) => {
       await withWires({ hostname: "127.0.0.1", port }, async (w) => {
-        await t.start(["alice", "127.0.0.1", "--port", String(port)]);
-        await t.waitFor((s) => s.at(-1) === "alice [1 online]>", "the prompt");
+        await t.client(["alice", "127.0.0.1", "--port", String(port)]);
+        await t.waitUntil((s) => s.at(-1) === "alice [1 online]>", "the prompt");
         const bob = await w.user("bob");
-        await t.waitFor((s) => s.at(-1) === "alice [2 online]>", "bob counted");
+        await t.waitUntil((s) => s.at(-1) === "alice [2 online]>", "bob counted");
 
         // Half a line, longer than the pane is wide, then a message arrives.
         await t.type(HALF_LINE);
-        await t.waitFor((s) => s.at(-1) === `alice [2 online]> ${HALF_LINE}`, "the half line");
+        await t.waitUntil((s) => s.at(-1) === `alice [2 online]> ${HALF_LINE}`, "the half line");
         await sendFrom(bob, "alice", "Hello from bob"); // SENT: alice's client acknowledged it
         const screen = untimed(
-          await t.waitFor(
+          await t.waitUntil(
             (s) => untimed(s).includes("bob: Hello from bob"),
             "the incoming message",
           ),
@@ -194,7 +120,7 @@ Deno.test({
 
         // Typing goes on where it stopped: the cursor is still at the end of the half line.
         await t.type(" more");
-        await t.waitFor((s) => s.at(-1) === `alice [2 online]> ${HALF_LINE} more`, "typed on");
+        await t.waitUntil((s) => s.at(-1) === `alice [2 online]> ${HALF_LINE} more`, "typed on");
 
         // Enter sends it: it shows as alice's own line, pending while bob has not confirmed.
         await t.press("Enter");
@@ -217,16 +143,16 @@ Deno.test({
         // Tab completes a name seen so far; Up recalls the last line.
         await t.type("@b");
         await t.press("Tab");
-        await t.waitFor((s) => s.at(-1) === "alice [2 online]> @bob", "the completed name");
+        await t.waitUntil((s) => s.at(-1) === "alice [2 online]> @bob", "the completed name");
         await t.press("C-u", "Up");
-        await t.waitFor(
+        await t.waitUntil(
           (s) => s.at(-1) === `alice [2 online]> ${HALF_LINE} more`,
           "the recalled line",
         );
 
         // Ctrl-D on an empty line leaves cleanly.
         await t.press("C-u", "C-d");
-        const end = await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+        const end = await t.waitUntil((s) => s.includes("[exit 0]"), "the client to exit");
         assert.ok(untimed(end).includes("Left the chat."), end.join("\n"));
         assert.ok(log.some((l) => l.includes('"unregistered"') && l.includes('"alice"')));
       });
@@ -242,10 +168,10 @@ Deno.test({
     await withTerminal(async (t, port) => {
       await withWires({ hostname: "127.0.0.1", port }, async (w) => {
         await w.user("bob");
-        await t.start([]);
-        await t.waitFor((s) => s.at(-1) === "Enter username:", "the username question");
+        await t.client([]);
+        await t.waitUntil((s) => s.at(-1) === "Enter username:", "the username question");
         await t.line("a_b");
-        const bad = await t.waitFor(
+        const bad = await t.waitUntil(
           (s) => s.at(-1) === "Enter username:" && s.length > 1,
           "the question after a bad name",
         );
@@ -254,13 +180,13 @@ Deno.test({
           bad.join("\n"),
         );
         await t.line("bob");
-        await t.waitFor((s) => s.at(-1) === "Enter server_IP:", "the server question");
+        await t.waitUntil((s) => s.at(-1) === "Enter server_IP:", "the server question");
         // A port nobody listens on: refused, and asked again.
         const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
         const deadPort = closed.addr.port;
         closed.close();
         await t.line(`127.0.0.1:${deadPort}`);
-        const refused = await t.waitFor(
+        const refused = await t.waitUntil(
           (s) => s.at(-1) === "Enter server_IP:" && s.length > 3,
           "the server question again",
         );
@@ -270,7 +196,7 @@ Deno.test({
         );
         fits(refused);
         await t.line(`127.0.0.1:${port}`);
-        const retry = await t.waitFor(
+        const retry = await t.waitUntil(
           (s) => s.at(-1) === "Enter username:" && s.length > 5,
           "the question again",
         );
@@ -279,9 +205,9 @@ Deno.test({
           retry.join("\n"),
         );
         await t.line("carol");
-        await t.waitFor((s) => s.at(-1) === "carol [2 online]>", "the chat prompt");
+        await t.waitUntil((s) => s.at(-1) === "carol [2 online]>", "the chat prompt");
         await t.press("C-c");
-        const end = await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+        const end = await t.waitUntil((s) => s.includes("[exit 0]"), "the client to exit");
         assert.ok(end.some((l) => l.endsWith(" Left the chat.")), end.join("\n"));
       });
     });
@@ -296,8 +222,8 @@ Deno.test({
     for (const noColor of ["", "1"]) {
       await withTerminal(async (t, port) => {
         await withWires({ hostname: "127.0.0.1", port }, async (w) => {
-          await t.start(["alice", "127.0.0.1", "--port", String(port)], { NO_COLOR: noColor });
-          await t.waitFor((s) => s.at(-1) === "alice [1 online]>", "the prompt");
+          await t.client(["alice", "127.0.0.1", "--port", String(port)], { NO_COLOR: noColor });
+          await t.waitUntil((s) => s.at(-1) === "alice [1 online]>", "the prompt");
           const users = [await w.user("bob"), await w.user("carol")];
           await sendFrom(users[0]!, "alice", "from bob");
           await sendFrom(users[1]!, "alice", "from carol");
@@ -312,7 +238,7 @@ Deno.test({
             assert.notEqual(colour("bob"), colour("carol"), JSON.stringify(raw));
           }
           await t.press("C-c");
-          await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+          await t.waitUntil((s) => s.includes("[exit 0]"), "the client to exit");
         });
       });
     }
@@ -326,11 +252,11 @@ Deno.test({
     const server = await startServer({ hostname: "127.0.0.1", port: 0 });
     const t = new Terminal();
     try {
-      await t.start(["alice", "127.0.0.1", "--port", String(server.port)]);
-      await t.waitFor((s) => s.at(-1) === "alice [1 online]>", "the prompt");
+      await t.client(["alice", "127.0.0.1", "--port", String(server.port)]);
+      await t.waitUntil((s) => s.at(-1) === "alice [1 online]>", "the prompt");
       await t.type("half");
       await server.close();
-      const end = untimed(await t.waitFor((s) => s.includes("[exit 1]"), "the client to exit"));
+      const end = untimed(await t.waitUntil((s) => s.includes("[exit 1]"), "the client to exit"));
       assert.ok(
         end.some((l) => l.startsWith(`Lost the connection to the server "127.0.0.1:`)),
         end.join("\n"),
@@ -352,20 +278,20 @@ Deno.test({
     const port = server.port;
     const t = new Terminal();
     try {
-      await t.start(["alice", "127.0.0.1", "--port", String(port), "--reconnect"]);
-      await t.waitFor((s) => s.at(-1) === "alice [1 online]>", "the prompt");
+      await t.client(["alice", "127.0.0.1", "--port", String(port), "--reconnect"]);
+      await t.waitUntil((s) => s.at(-1) === "alice [1 online]>", "the prompt");
       await server.close();
-      await t.waitFor(
+      await t.waitUntil(
         (s) =>
           untimed(s).some((l) => l.startsWith(`Connection to the server "127.0.0.1:${port}" lost`)),
         "the line saying the connection was lost",
       );
-      await t.waitFor((s) => s.at(-1) === "alice [reconnecting]>", "the prompt while lost");
+      await t.waitUntil((s) => s.at(-1) === "alice [reconnecting]>", "the prompt while lost");
       await t.line("@alice back again");
       await t.type("half");
       server = await startServer({ hostname: "127.0.0.1", port });
       const screen = untimed(
-        await t.waitFor(
+        await t.waitUntil(
           (s) => untimed(s).includes("alice: back again") && s.at(-1) === "alice [1 online]> half",
           "the queued message after reconnecting",
         ),
@@ -373,7 +299,7 @@ Deno.test({
       assert.ok(screen.includes(`Reconnected as alice on 127.0.0.1:${port}.`), screen.join("\n"));
       assert.ok(screen.includes("✓ alice → alice: back again"), screen.join("\n"));
       await t.press("C-u", "C-c");
-      const end = await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+      const end = await t.waitUntil((s) => s.includes("[exit 0]"), "the client to exit");
       assert.ok(untimed(end).includes("Left the chat."), end.join("\n"));
     } finally {
       await t.close();
@@ -391,16 +317,16 @@ Deno.test({
     const [abc, xyz, bob] = [new Terminal(), new Terminal(), new Terminal()];
     const args = (name: string) => [name, "127.0.0.1", "--port", String(port)];
     try {
-      await abc.start(args("abc"));
-      const first = await abc.waitFor((s) => s.at(-1) === "abc [1 online]>", "abc's prompt");
+      await abc.client(args("abc"));
+      const first = await abc.waitUntil((s) => s.at(-1) === "abc [1 online]>", "abc's prompt");
       assert.match(untimed(first)[0]!, /^Registered as abc on 127\.0\.0\.1:\d+\. Type "@name/);
       assert.ok(untimed(first).includes("1 online: abc"), first.join("\n"));
-      await xyz.start(args("xyz"));
-      await xyz.waitFor((s) => s.at(-1) === "xyz [2 online]>", "xyz's prompt");
+      await xyz.client(args("xyz"));
+      await xyz.waitUntil((s) => s.at(-1) === "xyz [2 online]>", "xyz's prompt");
       await showing(abc, "xyz joined");
-      await abc.waitFor((s) => s.at(-1) === "abc [2 online]>", "abc counts xyz");
-      await bob.start(args("bob"));
-      await bob.waitFor((s) => s.at(-1) === "bob [3 online]>", "bob's prompt");
+      await abc.waitUntil((s) => s.at(-1) === "abc [2 online]>", "abc counts xyz");
+      await bob.client(args("bob"));
+      await bob.waitUntil((s) => s.at(-1) === "bob [3 online]>", "bob's prompt");
       await abc.line("/who");
       await showing(abc, "3 online: abc, bob, xyz");
 
@@ -415,7 +341,7 @@ Deno.test({
 
       // A conversation: plain lines go to xyz, shown in the prompt; @name still works.
       await abc.line("/msg xyz");
-      await abc.waitFor((s) => s.at(-1) === "abc → xyz [3 online]>", "the conversation prompt");
+      await abc.waitUntil((s) => s.at(-1) === "abc → xyz [3 online]>", "the conversation prompt");
       await abc.line("how are you?");
       await showing(xyz, "abc: how are you?");
       await abc.line("@bob psst");
@@ -426,7 +352,7 @@ Deno.test({
       const pasted = await showing(xyz, "abc: pasted one");
       assert.equal(pasted[pasted.indexOf("abc: pasted one") + 1], "           pasted two");
       await abc.line("first part \\");
-      await abc.waitFor((s) => s.at(-1) === "abc → xyz [3 online] …>", "the continuation");
+      await abc.waitUntil((s) => s.at(-1) === "abc → xyz [3 online] …>", "the continuation");
       await abc.line("second part");
       const continued = await showing(xyz, "abc: first part");
       assert.equal(continued[continued.indexOf("abc: first part") + 1], "           second part");
@@ -455,23 +381,23 @@ Deno.test({
 
       // Ctrl-C clears the line being typed; on an empty line it leaves.
       await bob.type("half typed");
-      await bob.waitFor((s) => s.at(-1) === "bob [3 online]> half typed", "bob's half line");
+      await bob.waitUntil((s) => s.at(-1) === "bob [3 online]> half typed", "bob's half line");
       await bob.press("C-c");
-      await bob.waitFor((s) => s.at(-1) === "bob [3 online]>", "the line cleared");
+      await bob.waitUntil((s) => s.at(-1) === "bob [3 online]>", "the line cleared");
       await bob.press("C-c");
-      await bob.waitFor((s) => s.includes("[exit 0]"), "bob to exit");
+      await bob.waitUntil((s) => s.includes("[exit 0]"), "bob to exit");
       await showing(abc, "bob left");
-      await abc.waitFor((s) => s.at(-1) === "abc → xyz [2 online]>", "abc counts bob gone");
+      await abc.waitUntil((s) => s.at(-1) === "abc → xyz [2 online]>", "abc counts bob gone");
 
       // A message to everyone with nobody else online says so.
       await xyz.press("C-d");
-      await xyz.waitFor((s) => s.includes("[exit 0]"), "xyz to exit");
+      await xyz.waitUntil((s) => s.includes("[exit 0]"), "xyz to exit");
       await abc.line("/msg");
       await abc.line("@ALL anyone?");
       await showing(abc, "✗ abc → everyone: anyone?");
       await showing(abc, 'Your message ("anyone?") reached no one: nobody else is online.');
       await abc.press("C-d");
-      const end = await abc.waitFor((s) => s.at(-1) === "[exit 0]", "abc to exit");
+      const end = await abc.waitUntil((s) => s.at(-1) === "[exit 0]", "abc to exit");
       assert.equal(untimed(end).at(-2), "Left the chat.");
       fits(end);
     } finally {
@@ -489,10 +415,10 @@ Deno.test({
   fn: async () => {
     await withTerminal(async (t, port) => {
       await withWires({ hostname: "127.0.0.1", port }, async (w) => {
-        await t.start(["alice", "127.0.0.1", "--port", String(port)]);
-        await t.waitFor((s) => s.at(-1) === "alice [1 online]>", "the prompt");
+        await t.client(["alice", "127.0.0.1", "--port", String(port)]);
+        await t.waitUntil((s) => s.at(-1) === "alice [1 online]>", "the prompt");
         const bob = await w.user("bob");
-        await t.waitFor((s) => s.at(-1) === "alice [2 online]>", "bob counted");
+        await t.waitUntil((s) => s.at(-1) === "alice [2 online]>", "bob counted");
         await t.line("@bob hold on");
         assert.equal((await bob.torecv.next(WAIT_MS)).type, "FORWARD");
         await showing(t, "· alice → bob: hold on");
@@ -504,7 +430,7 @@ Deno.test({
         const late = await showing(t, '✓ Delivered to bob ("hold on").');
         assert.equal(late.at(-1), "alice [2 online]>");
 
-        await t.tmux("resize-window", "-t", "chat", "-x", "60", "-y", "24");
+        await t.tmux("resize-window", "-t", "t", "-x", "60", "-y", "24");
         const long = "a message long enough to wrap round in a pane of sixty columns, " +
           "under its first word each time";
         await sendFrom(bob, "alice", long);
@@ -516,7 +442,7 @@ Deno.test({
         ]);
         for (const line of await t.screen()) assert.ok([...line].length <= 60, line);
         await t.press("C-c");
-        await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit");
+        await t.waitUntil((s) => s.includes("[exit 0]"), "the client to exit");
       });
     });
   },
@@ -577,14 +503,14 @@ Deno.test({
     await withBaseServer(async (port, seen) => {
       const t = new Terminal();
       try {
-        await t.start(["alice", "127.0.0.1", "--port", String(port)]);
-        await t.waitFor((s) => s.at(-1) === "alice>", "the plain prompt");
+        await t.client(["alice", "127.0.0.1", "--port", String(port)]);
+        await t.waitUntil((s) => s.at(-1) === "alice>", "the plain prompt");
         await t.line("/who");
         await showing(t, 'This server does not tell who is online; "@server who" may work.');
         await t.line("@bob hi");
         await showing(t, "✓ alice → bob: hi");
         await t.press("C-c");
-        const end = untimed(await t.waitFor((s) => s.includes("[exit 0]"), "the client to exit"));
+        const end = untimed(await t.waitUntil((s) => s.includes("[exit 0]"), "the client to exit"));
         assert.ok(end.includes("Left the chat."), end.join("\n"));
         // Only base protocol reached it: no header beyond Content-length, no UNREGISTER.
         assert.deepEqual(seen.filter((m) => m !== "REGISTER"), ["SEND", "SEND"]);

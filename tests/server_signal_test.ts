@@ -127,7 +127,7 @@ async function oneCtrlC(launch: string): Promise<string[]> {
       assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
     });
     await pane.waitFor(/Server stopped$/, "the server to stop");
-    return await pane.screen();
+    return await pane.history();
   } finally {
     await pane.close();
   }

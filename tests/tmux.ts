@@ -21,9 +21,15 @@ export function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-/** One tmux server on its own socket, with one 80x24 pane. */
+/** How long {@link TmuxPane.waitUntil} waits by default. */
+const WAIT_MS = 10_000;
+
+/**
+ * One tmux server on its own socket, with one 80x24 pane: the one way the tests drive a real
+ * terminal (the client's screens, the server's Ctrl-C).
+ */
 export class TmuxPane {
-  readonly socket = `chat-ops-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  readonly socket = `chat-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
 
   /** Runs a tmux command on this pane's server and returns its standard output. */
   async tmux(...args: string[]): Promise<string> {
@@ -42,7 +48,7 @@ export class TmuxPane {
    * Starts `shellLine` (run by `sh -c`) in the pane, in `cwd`; afterwards the pane keeps the
    * screen for a minute so that it can still be read.
    */
-  async start(shellLine: string, cwd: string): Promise<void> {
+  async start(shellLine: string, cwd: string = Deno.cwd()): Promise<void> {
     await this.tmux(
       "new-session",
       "-d",
@@ -58,30 +64,64 @@ export class TmuxPane {
     );
   }
 
-  /** Presses keys by tmux name: Enter, C-c... */
+  /** Types literal text (no Enter); a "\r" in it is Enter, all in one write (as a paste). */
+  async type(text: string): Promise<void> {
+    await this.tmux("send-keys", "-t", "t", "-l", text);
+  }
+
+  /** Presses keys by tmux name: Enter, Tab, Up, C-c, C-d... */
   async press(...keys: string[]): Promise<void> {
     for (const key of keys) await this.tmux("send-keys", "-t", "t", key);
   }
 
-  /** Everything the pane showed, scrollback included, trailing blank lines dropped. */
-  async screen(): Promise<string[]> {
-    const text = await this.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "t");
-    const lines = text.split("\n").map((l) => l.trimEnd());
-    while (lines.length > 0 && lines.at(-1) === "") lines.pop();
-    return lines;
+  /** Types `text` and presses Enter. */
+  async line(text: string): Promise<void> {
+    await this.type(text);
+    await this.press("Enter");
   }
 
-  /** Waits until a line matches `pattern` and returns it. */
+  /**
+   * The visible screen (with `escapes`, its colour codes too), wrapped lines joined, trailing
+   * blank lines dropped.
+   */
+  async screen(escapes = false): Promise<string[]> {
+    const args = ["capture-pane", "-p", "-J", "-t", "t"];
+    if (escapes) args.push("-e");
+    return lines(await this.tmux(...args));
+  }
+
+  /** Everything the pane showed, scrollback included, trailing blank lines dropped. */
+  async history(): Promise<string[]> {
+    return lines(await this.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "t"));
+  }
+
+  /** Waits until the visible screen satisfies `test`; returns that screen. */
+  async waitUntil(
+    test: (lines: string[]) => boolean,
+    what: string,
+    timeoutMs = WAIT_MS,
+  ): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    let shown: string[] = [];
+    while (Date.now() < deadline) {
+      shown = await this.screen();
+      if (test(shown)) return shown;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`Timed out waiting for ${what}. Screen:\n${shown.join("\n")}`);
+  }
+
+  /** Waits until a line of the history matches `pattern` and returns it. */
   async waitFor(pattern: RegExp, what: string, timeoutMs = 20_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
-    let lines: string[] = [];
+    let shown: string[] = [];
     while (Date.now() < deadline) {
-      lines = await this.screen();
-      const hit = lines.find((l) => pattern.test(l));
+      shown = await this.history();
+      const hit = shown.find((l) => pattern.test(l));
       if (hit !== undefined) return hit;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`Timed out waiting for ${what}. Screen:\n${lines.join("\n")}`);
+    throw new Error(`Timed out waiting for ${what}. Screen:\n${shown.join("\n")}`);
   }
 
   /** Stops the tmux server and everything still running in it. */
@@ -90,4 +130,11 @@ export class TmuxPane {
       await this.tmux("kill-server");
     } catch { /* already gone */ }
   }
+}
+
+/** Captured text as lines, trailing blanks trimmed, trailing blank lines dropped. */
+function lines(text: string): string[] {
+  const out = text.split("\n").map((l) => l.trimEnd());
+  while (out.length > 0 && out.at(-1) === "") out.pop();
+  return out;
 }
