@@ -292,7 +292,11 @@ Deno.test({
       server = await startServer({ hostname: "127.0.0.1", port });
       const screen = untimed(
         await t.waitUntil(
-          (s) => untimed(s).includes("alice: back again") && s.at(-1) === "alice [1 online]> half",
+          // The SENT may come after the FORWARD to oneself: wait for the mark too.
+          (s) =>
+            untimed(s).includes("alice: back again") &&
+            untimed(s).includes("✓ alice → alice: back again") &&
+            s.at(-1) === "alice [1 online]> half",
           "the queued message after reconnecting",
         ),
       );
