@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import type { LogEvent } from "./log.ts";
 import { type Endpoint, type Link, Router, type RouterOptions } from "./router.ts";
 import { NOTICE_LIMIT } from "./presence.ts";
+import { FakeClock, testRouterOptions } from "./router_testing.ts";
 
 const text = new TextDecoder();
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -53,29 +54,9 @@ class RawEndpoint implements Endpoint {
 
 /** A router with a fake clock, and a helper to register users on it. */
 function setup(options: Partial<RouterOptions> = {}) {
-  const clock = {
-    t: 1000,
-    now() {
-      return this.t;
-    },
-  };
+  const clock = new FakeClock();
   const log: LogEvent[] = [];
-  const router = new Router({
-    ackTimeoutMs: 1000,
-    maxQueuedForwards: 256,
-    maxQueuedBytes: 1024 * 1024,
-    maxPendingSends: 256,
-    maxWriteQueueBytes: 1024 * 1024,
-    registerTimeoutMs: 500,
-    stallTimeoutMs: 2000,
-    maxConnections: 0,
-    maxPerAddress: 0,
-    maxBodyBytes: 100,
-    rateLimit: 0,
-    rateBurst: 100,
-    log: (e) => log.push(e),
-    ...options,
-  }, { clock });
+  const router = new Router(testRouterOptions(log, { maxBodyBytes: 100, ...options }), { clock });
   let port = 1;
   const connect = () => {
     const endpoint = new RawEndpoint(router, `10.0.0.1:${port++}`);

@@ -11,14 +11,7 @@ import type { Delivery } from "./link.ts";
 import type { LogEvent } from "./log.ts";
 import { type Endpoint, InputClock, type Link, Router, type RouterOptions } from "./router.ts";
 import { type Mailbox, MemoryMailbox, type MessageStore } from "./store.ts";
-
-/** A clock that moves only when told. */
-class FakeClock {
-  t = 1000;
-  now(): number {
-    return this.t;
-  }
-}
+import { FakeClock, testRouterOptions } from "./router_testing.ts";
 
 /** An endpoint that records what is written to it; close() tells the router, as edges do. */
 class MemoryEndpoint implements Endpoint {
@@ -78,22 +71,10 @@ function show(m: Message): string {
 function setup(options: Partial<RouterOptions> = {}, store?: MessageStore<Delivery>) {
   const clock = new FakeClock();
   const log: LogEvent[] = [];
-  const router = new Router({
-    ackTimeoutMs: 1000,
-    maxQueuedForwards: 256,
-    maxQueuedBytes: 1024 * 1024,
-    maxPendingSends: 256,
-    maxWriteQueueBytes: 1024 * 1024,
-    registerTimeoutMs: 500,
-    stallTimeoutMs: 2000,
-    maxConnections: 0,
-    maxPerAddress: 0,
-    maxBodyBytes: 65536,
-    rateLimit: 0,
-    rateBurst: 100,
-    log: (e) => log.push(e),
-    ...options,
-  }, { clock, ...(store ? { store } : {}) });
+  const router = new Router(testRouterOptions(log, options), {
+    clock,
+    ...(store ? { store } : {}),
+  });
   let port = 1;
   const connect = () => {
     const endpoint = new MemoryEndpoint(router, `10.0.0.1:${port++}`);
