@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { chatCommand } from "./cli_cmd.ts";
 import { type TestUser, withWires } from "./wire.ts";
 import { startServer } from "../src/server/server.ts";
-import { startChatServer } from "./spawn.ts";
+import { startChatServer, testEnv } from "./spawn.ts";
 import { Decoder } from "../src/protocol/mod.ts";
 import { shellQuote, tmuxAvailable, TmuxPane } from "./tmux.ts";
 
@@ -20,7 +20,7 @@ const ignoreReason = hasTmux ? "" : " (IGNORED: tmux is not installed)";
 class Terminal extends TmuxPane {
   /** Starts `chat client ARGS` in the pane; its exit code is shown after it as `[exit N]`. */
   async client(args: string[], env: Record<string, string> = {}): Promise<void> {
-    const vars = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
+    const vars = Object.entries({ ...testEnv(), ...env }).map(([k, v]) => `${k}=${shellQuote(v)}`);
     const command = [...chatCommand(), "client", ...args].map(shellQuote);
     // Deno.cwd(), so that a relative CHAT_CMD (./chat) resolves as in the other tests.
     await this.start(`env ${[...vars, ...command].join(" ")}; echo "[exit $?]"`);

@@ -6,6 +6,21 @@
  */
 import { chatCommand } from "./cli_cmd.ts";
 
+let configHome: string | undefined;
+
+/**
+ * The environment every spawned `chat` gets, so that no test reads or writes the user's own
+ * files: one `XDG_CONFIG_HOME` for the whole test run (clients keep their identities there, so a
+ * client started twice in a test is the same user), and a fresh `XDG_DATA_HOME` for each process
+ * (a server started without `--data` gets a data directory of its own; restart tests pass
+ * `--data`). `HOME` points there too, for the fallbacks.
+ */
+export function testEnv(): Record<string, string> {
+  configHome ??= Deno.makeTempDirSync({ prefix: "chat-test-config-" });
+  const dataHome = Deno.makeTempDirSync({ prefix: "chat-test-data-" });
+  return { XDG_CONFIG_HOME: configHome, XDG_DATA_HOME: dataHome, HOME: dataHome };
+}
+
 /** A running `chat` process whose output is read line by line. */
 export class ChatProcess {
   readonly child: Deno.ChildProcess;
@@ -26,7 +41,7 @@ export class ChatProcess {
       stdin: options.stdin ?? "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1", RUST_BACKTRACE: "0", ...options.env },
+      env: { NO_COLOR: "1", RUST_BACKTRACE: "0", ...testEnv(), ...options.env },
     }).spawn();
     this.#pumps = [
       this.#pump(this.child.stdout, this.stdout),

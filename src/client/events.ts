@@ -30,6 +30,65 @@ export type ClientEvent =
     from: string;
     text: string;
     toAll?: boolean;
+    /**
+     * With `mail`: the message waited on the server while the user was offline; `mail` is its
+     * id (a duplicate of an id already shown is dropped by the engine and never reported) and
+     * `sentAt` when it was sent (milliseconds since the epoch).
+     */
+    mail?: number;
+    sentAt?: number;
+  }
+  | {
+    /**
+     * With `mail`: message `id` to `to`, who is offline, was stored on the server as mail
+     * number `mail` (one tick); a `receipt` follows when it is delivered.
+     */
+    type: "stored";
+    id: number;
+    to: string;
+    mail: number;
+  }
+  | {
+    /**
+     * With `mail`: what became of stored message `mail` to `to` (PROTOCOL.md, receipts):
+     * `delivered` (two ticks), `expired`, `refused` or `released`. `id` is the message's number
+     * in this session when it was sent in this session; `sentAt` when it was stored. A duplicate
+     * receipt is dropped by the engine.
+     */
+    type: "receipt";
+    mail: number;
+    to: string;
+    event: "delivered" | "expired" | "refused" | "released";
+    sentAt: number;
+    id?: number;
+  }
+  | {
+    /**
+     * With `identity`: what happened to the user's ownership of its name on this server.
+     * `created`: a new key pair was made (the face saves it: see `ChatSessionOptions.identity`);
+     * `claimed`: the name now belongs to this key; `proven`: the connections proved the key
+     * (the name was already this key's); `unclaimed`: the server no longer knew the name (its
+     * operator released it, or its data was lost) and the client claims it again.
+     */
+    type: "identity";
+    status: "created" | "claimed" | "proven" | "unclaimed";
+    name: string;
+    server: string;
+  }
+  | {
+    /**
+     * With `identity`: the name could not be proven or claimed. `not-owner`: it belongs to
+     * another key (the session ends: see the README on moving or losing a key); `lookalike`: a
+     * claim refused because a name that looks the same is registered (tried again next time);
+     * `bad-proof`, `not-stored`: the server's reasons; `no-support`: the server answered
+     * CHALLENGE as a base server would (it was replaced), so the client registered without
+     * proof. `detail` is for people.
+     */
+    type: "identity-failed";
+    reason: "not-owner" | "lookalike" | "bad-proof" | "not-stored" | "no-support";
+    name: string;
+    server: string;
+    detail: string;
   }
   | {
     /**

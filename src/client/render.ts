@@ -143,6 +143,17 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
       return `${printable(event.name)} joined`;
     case "user-left":
       return `${printable(event.name)} left`;
+    // Issue 11: first wording; the faces' owner refines it.
+    case "stored":
+      return `Message stored for ${
+        printable(event.to)
+      } (offline): it will be delivered when they come back`;
+    case "receipt":
+      return `Message to ${printable(event.to)} ${event.event}`;
+    case "identity":
+      return `Identity for ${printable(event.name)} on ${event.server}: ${event.status}`;
+    case "identity-failed":
+      return event.detail;
   }
 }
 

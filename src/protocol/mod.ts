@@ -38,7 +38,14 @@ export {
   type VerbSpec,
 } from "./vocabulary.ts";
 export type { Half, Header, Message, MessageType } from "./message.ts";
-export { BROADCAST, isReservedName, isValidName, MAX_NAME_LENGTH, SERVER_NAME } from "./names.ts";
+export {
+  BROADCAST,
+  isReservedName,
+  isValidName,
+  MAX_NAME_LENGTH,
+  nameKey,
+  SERVER_NAME,
+} from "./names.ts";
 export {
   type DecodeError,
   type DecodeEvent,

@@ -28,7 +28,14 @@ export function isReservedName(name: string): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { BROADCAST, isReservedName, isValidName, MAX_NAME_LENGTH, SERVER_NAME } from "./mod.ts";
+ * import {
+ *   BROADCAST,
+ *   isReservedName,
+ *   isValidName,
+ *   MAX_NAME_LENGTH,
+ *   nameKey,
+ *   SERVER_NAME,
+ * } from "./mod.ts";
  *
  * assert.ok(isValidName("alice42"));
  * assert.ok(!isValidName("alice bob"));
@@ -37,9 +44,22 @@ export function isReservedName(name: string): boolean {
  * assert.ok(!isValidName("a".repeat(MAX_NAME_LENGTH + 1)));
  * // The server's own name is a valid recipient, but no user may register it.
  * assert.ok(isValidName(SERVER_NAME) && isReservedName("Server"));
+ * // Lookalikes share one ownership key: an owned "alice" owns "AIice" too.
+ * assert.equal(nameKey("Alice"), nameKey("AIice"));
+ * assert.equal(nameKey("b0b"), "bob");
  * ```
  */
 export function isValidName(name: string): boolean {
   return name.length <= MAX_NAME_LENGTH && /^[A-Za-z0-9]+$/.test(name) &&
     name.toUpperCase() !== BROADCAST;
+}
+
+/**
+ * The ownership key of a name (PROTOCOL.md, "Lookalikes"): lower case, with `0` read as `o` and
+ * `1` and `i` read as `l`. Two names with the same key look alike: when one is owned, the other
+ * cannot be registered. Names nobody owns are still compared exactly. Example: see
+ * {@link isValidName}.
+ */
+export function nameKey(name: string): string {
+  return name.toLowerCase().replace(/[01i]/g, (c) => c === "0" ? "o" : "l");
 }

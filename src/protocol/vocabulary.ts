@@ -106,6 +106,16 @@ export const HEADERS = {
   Delivered: { name: "Delivered", origin: "negotiated" },
   /** On the answer to `SEND ALL`: how many other users were online to get it. */
   Recipients: { name: "Recipients", origin: "negotiated" },
+  /** On `SENT server`, in answer to `CHALLENGE`: a fresh challenge to sign (base64). */
+  Challenge: { name: "Challenge", origin: "negotiated" },
+  /** On `SENT server`, in answer to `IDENTIFY`: `owner`, `unclaimed` or `claimed`. */
+  Identity: { name: "Identity", origin: "negotiated" },
+  /** With `mail`: the stored message's id, on `SENT`, on its `FORWARD`, and on its receipt. */
+  Mail: { name: "Mail", origin: "negotiated" },
+  /** With `mail`: when a stored message was stored (ISO 8601, UTC), on its FORWARD and receipt. */
+  SentAt: { name: "Sent-at", origin: "negotiated" },
+  /** With `mail`: the mailbox limit that refused a message (ERROR 102, `mailbox-…`). */
+  Limit: { name: "Limit", origin: "negotiated" },
 } as const satisfies Readonly<Record<string, HeaderSpec>>;
 
 /** The name of an error code, such as `"UnableToSend"`: a key of {@link ERRORS}. */
