@@ -7,6 +7,7 @@ import { startServer } from "../src/server/server.ts";
 import { connect } from "../src/net/transport.ts";
 import { Decoder, type Message } from "../src/protocol/mod.ts";
 import { delay, withWires } from "./wire.ts";
+import { drainRefusesNewFinishesInFlight, messageInFlight } from "./drain.ts";
 import { withServer } from "./harness.ts";
 import { hasOpenssl, makeCertificate, needsOpenssl, withTempDir } from "./certs.ts";
 
@@ -118,21 +119,11 @@ Deno.test("ChatServer.close drains messages in flight, then closes every connect
   let closed: Promise<void> | null = null;
   try {
     await withWires({ hostname: "127.0.0.1", port: server.port }, async (w) => {
-      const abc = await w.user("abc");
-      const xyz = await w.user("xyz");
-      await abc.tosend.send("SEND xyz\nContent-length: 2\n\nhi");
-      await xyz.torecv.next();
+      const { abc, xyz } = await messageInFlight(w);
       closed = server.close();
       await delay(100);
       // New messages are refused while draining; the one in flight still completes.
-      await xyz.tosend.send("SEND abc\nContent-length: 2\n\nno");
-      assert.deepEqual(await xyz.tosend.next(), {
-        type: "ERROR",
-        code: 102,
-        text: "Unable to send",
-      });
-      await xyz.torecv.send("RECEIVED abc\n\n");
-      assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
+      await drainRefusesNewFinishesInFlight(abc, xyz);
       await abc.tosend.expectClosed();
       await xyz.torecv.expectClosed();
     });

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { runChat, startChatServer } from "./spawn.ts";
 import { withWires } from "./wire.ts";
+import { drainRefusesNewFinishesInFlight, messageInFlight } from "./drain.ts";
 import { conformanceCases, runCase } from "./conformance.ts";
 
 Deno.test("chat server relays the original sample session and logs it in the original's style", async () => {
@@ -184,20 +185,10 @@ Deno.test("chat server on SIGINT refuses new messages, lets the one in flight fi
   const { server, port } = await startChatServer(["--drain-timeout", "60s"]);
   try {
     await withWires({ hostname: "127.0.0.1", port }, async (w) => {
-      const abc = await w.user("abc");
-      const xyz = await w.user("xyz");
-      await abc.tosend.send("SEND xyz\nContent-length: 2\n\nhi");
-      assert.equal((await xyz.torecv.next()).type, "FORWARD");
+      const { abc, xyz } = await messageInFlight(w);
       server.kill("SIGINT");
       await server.waitFor(/ Stopping \(SIGINT\)$/);
-      await xyz.tosend.send("SEND abc\nContent-length: 2\n\nno");
-      assert.deepEqual(await xyz.tosend.next(), {
-        type: "ERROR",
-        code: 102,
-        text: "Unable to send",
-      });
-      await xyz.torecv.send("RECEIVED abc\n\n");
-      assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
+      await drainRefusesNewFinishesInFlight(abc, xyz);
       for (const wire of [abc.tosend, abc.torecv, xyz.tosend, xyz.torecv]) {
         await wire.expectClosed();
       }

@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { classifySignal, drainHint, REPEAT_WINDOW_MS } from "../src/commands/server.ts";
 import { startChatServer } from "./spawn.ts";
-import { type TestUser, withWires } from "./wire.ts";
+import { withWires } from "./wire.ts";
+import { drainRefusesNewFinishesInFlight, messageInFlight } from "./drain.ts";
 import { shellQuote, tmuxAvailable, TmuxPane } from "./tmux.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -36,14 +37,6 @@ Deno.test("classifySignal: the same signal after the window, or another signal, 
 });
 
 /** Registers abc and xyz and leaves a message from abc to xyz unacknowledged. */
-async function messageInFlight(w: { user(name: string): Promise<TestUser> }) {
-  const abc = await w.user("abc");
-  const xyz = await w.user("xyz");
-  await abc.tosend.send("SEND xyz\nContent-length: 2\n\nhi");
-  assert.equal((await xyz.torecv.next()).type, "FORWARD");
-  return { abc, xyz };
-}
-
 Deno.test("chat server treats SIGINT delivered three times at once as one Ctrl-C: drains, exits 0", async () => {
   const { server, port } = await startChatServer(["--drain-timeout", "60s"]);
   try {
@@ -117,14 +110,7 @@ async function oneCtrlC(launch: string): Promise<string[]> {
       await pane.press("C-c");
       await pane.waitFor(/Stopping \(SIGINT\)$/, "the drain to start");
       // Still draining: new messages are refused, the one in flight goes through.
-      await xyz.tosend.send("SEND abc\nContent-length: 2\n\nno");
-      assert.deepEqual(await xyz.tosend.next(), {
-        type: "ERROR",
-        code: 102,
-        text: "Unable to send",
-      });
-      await xyz.torecv.send("RECEIVED abc\n\n");
-      assert.deepEqual(await abc.tosend.next(), { type: "SENT", to: "xyz" });
+      await drainRefusesNewFinishesInFlight(abc, xyz);
     });
     await pane.waitFor(/Server stopped$/, "the server to stop");
     return await pane.history();
