@@ -26,3 +26,13 @@ export async function withServer(
     await server.close({ drain: false });
   }
 }
+
+/** True if this machine can listen on IPv6 loopback (tests on ::1 are skipped, and say so). */
+export function hasIPv6(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}

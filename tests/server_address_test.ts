@@ -6,18 +6,10 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { hasIPv6 } from "./harness.ts";
 import { ChatProcess, runChat } from "./spawn.ts";
 import { withWires } from "./wire.ts";
 
-/** True if this machine can listen on IPv6 loopback. */
-function hasIPv6(): boolean {
-  try {
-    Deno.listen({ hostname: "::1", port: 0 }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
 const ipv6 = hasIPv6();
 
 /** Starts `chat server` with no --host (port 0) and returns it with its port. */

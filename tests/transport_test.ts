@@ -6,6 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { hasIPv6 } from "./harness.ts";
 import {
   type Conn,
   EVERY_ADDRESS,
@@ -68,15 +69,6 @@ for (const kind of KINDS) {
   });
 }
 
-/** True if this machine can listen on IPv6 loopback. */
-function hasIPv6(): boolean {
-  try {
-    Deno.listen({ hostname: "::1", port: 0 }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
 const ipv6 = hasIPv6();
 
 /** A listener that records being closed, for listenEverywhere's bind. */
