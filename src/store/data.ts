@@ -121,10 +121,11 @@ export interface ServerData {
   /** The receipt of message `mail` reached its sender: deleted. */
   receiptDone(mail: number): Promise<void>;
   /**
-   * Deletes messages stored before `before` (with an `expired` receipt for senders who own a
-   * name) and receipts made before it; resolves to the expired messages.
+   * Deletes receipts made before `before`, then messages stored before it, with an `expired`
+   * receipt made at `at` (default: now) for each sender who owns a name; resolves to the expired
+   * messages, oldest first.
    */
-  expire(before: number): Promise<Mail[]>;
+  expire(before: number, at?: number): Promise<Mail[]>;
   /** Counts, for people. */
   summary(): DataSummary;
   /** Waits for every change made so far to be durable, then closes. */
