@@ -29,11 +29,12 @@ export interface OpenOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DATABASE_FILE, defaultDataDir, openServerData } from "./open.ts";
+ * import { DATABASE_FILE, defaultDataDir, type OpenOptions, openServerData } from "./open.ts";
  *
  * const env = (name: string) => ({ HOME: "/home/ann" } as Record<string, string>)[name];
  * assert.equal(defaultDataDir(env), "/home/ann/.local/share/chat");
- * const data = await openServerData({ memory: true, env });
+ * const options: OpenOptions = { memory: true, env };
+ * const data = await openServerData(options);
  * assert.equal(data.location, "memory");
  * assert.equal(DATABASE_FILE, "chat.db");
  * ```

@@ -78,10 +78,17 @@ export function schemaVersion(db: DatabaseSync): number {
  * ```ts
  * import assert from "node:assert/strict";
  * import { DatabaseSync } from "node:sqlite";
- * import { migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "./schema.ts";
+ * import {
+ *   migrate,
+ *   type Migration,
+ *   MIGRATIONS,
+ *   SCHEMA_VERSION,
+ *   schemaVersion,
+ * } from "./schema.ts";
  *
  * const db = new DatabaseSync(":memory:");
- * assert.equal(migrate(db, ":memory:", MIGRATIONS), 0);
+ * const all: readonly Migration[] = MIGRATIONS;
+ * assert.equal(migrate(db, ":memory:", all), 0);
  * assert.equal(schemaVersion(db), SCHEMA_VERSION);
  * db.close();
  * ```
