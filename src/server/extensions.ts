@@ -20,6 +20,10 @@ export const Ext = {
   Reason: 8,
   /** `unregister`: UNREGISTER is understood (it is, from everyone; listed so a client knows). */
   Unregister: 16,
+  /** `identity`: names that belong to their owners (claims after REGISTER). */
+  Identity: 32,
+  /** `mail`: messages stored for owners who are offline, `Mail:` headers and receipts. */
+  Mail: 64,
 } as const;
 
 /** The extensions this server supports, by name, with their bits. */
@@ -29,10 +33,16 @@ export const SUPPORTED_EXTENSIONS: ReadonlyMap<string, number> = new Map([
   ["to", Ext.To],
   ["reason", Ext.Reason],
   ["unregister", Ext.Unregister],
+  ["identity", Ext.Identity],
+  ["mail", Ext.Mail],
 ]);
 
 /** The word that starts a negotiation body. */
 export const EXTENSIONS_WORD = "EXTENSIONS";
+/** The body that asks for a challenge (`identity`). */
+export const CHALLENGE_WORD = "CHALLENGE";
+/** The word that starts a proof or a claim: `IDENTIFY <name> <key> <signature>`. */
+export const IDENTIFY_WORD = "IDENTIFY";
 
 /** Why a message was not delivered, as the `Reason:` header says it. */
 export type ReasonToken =
@@ -44,11 +54,20 @@ export type ReasonToken =
   | "refused"
   | "gone"
   | "shutdown"
-  | "partial";
+  | "partial"
+  | "mailbox-full"
+  | "mailbox-bytes"
+  | "not-stored"
+  | "not-owner"
+  | "bad-proof"
+  | "lookalike";
 
 /** What a body written to `server` asks. */
 export type ServerRequest =
   | { kind: "who" }
+  | { kind: "challenge" }
+  | { kind: "identify"; name: string; key: string; signature: string }
+  | { kind: "malformed-identify" }
   | { kind: "extensions"; names: string[]; mask: number }
   | { kind: "other" };
 
@@ -57,15 +76,22 @@ const LONGEST_REQUEST = 1024;
 const utf8 = new TextDecoder();
 
 /**
- * Reads a body written to `server`: `who` (any letter case, spaces around it ignored), or
+ * Reads a body written to `server`: `who` (any letter case, spaces around it ignored),
  * `EXTENSIONS name name…` (the agreed names are the supported ones asked, in the client's order,
- * each once), or anything else.
+ * each once), `CHALLENGE`, `IDENTIFY <name> <key> <signature>` (with any other number of words
+ * it is `malformed-identify`), or anything else.
  */
 export function readServerRequest(body: Uint8Array): ServerRequest {
   if (body.length > LONGEST_REQUEST) return { kind: "other" };
   const text = utf8.decode(body).trim();
   if (text.toLowerCase() === "who") return { kind: "who" };
   const words = text.split(/\s+/);
+  if (words[0] === CHALLENGE_WORD && words.length === 1) return { kind: "challenge" };
+  if (words[0] === IDENTIFY_WORD) {
+    const [, name, key, signature] = words;
+    if (words.length !== 4 || !name || !key || !signature) return { kind: "malformed-identify" };
+    return { kind: "identify", name, key, signature };
+  }
   if (words[0] !== EXTENSIONS_WORD) return { kind: "other" };
   const names: string[] = [];
   let mask = 0;
@@ -167,5 +193,93 @@ export function broadcastReport(delivered: number, recipients: number): Uint8Arr
   return encode({
     ...errorMessage(ErrorCode.UnableToSend),
     headers: [[HEADERS.Reason.name, "partial"], ...counts],
+  });
+}
+
+/** Error messages with `Reason:` and `Limit:`, by token and limit (few: one per flag value). */
+const limitCache = new Map<string, Uint8Array>();
+
+/**
+ * ERROR 102 with `Reason: <token>` and `Limit: <limit>` (`mail`: the mailbox limit that refused
+ * a message), encoded once per token and limit and never modified.
+ */
+export function limitError(token: "mailbox-full" | "mailbox-bytes", limit: number): Uint8Array {
+  const key = `${token} ${limit}`;
+  let bytes = limitCache.get(key);
+  if (bytes === undefined) {
+    bytes = encode({
+      ...errorMessage(ErrorCode.UnableToSend),
+      headers: [[HEADERS.Reason.name, token], [HEADERS.Limit.name, String(limit)]],
+    });
+    limitCache.set(key, bytes);
+  }
+  return bytes;
+}
+
+/** `SENT <to>` with `Challenge: <challenge>` (the answer to `CHALLENGE`). */
+export function challengeAnswer(to: string, challenge: string): Uint8Array {
+  return encode({ type: "SENT", to, headers: [[HEADERS.Challenge.name, challenge]] });
+}
+
+/** What an accepted `IDENTIFY` says, as its `Identity:` header. */
+export type IdentityState = "owner" | "unclaimed" | "claimed";
+
+/** `SENT <to>` with `Identity: <state>` (the answer to an accepted `IDENTIFY`). */
+export function identityAnswer(to: string, state: IdentityState): Uint8Array {
+  return encode({ type: "SENT", to, headers: [[HEADERS.Identity.name, state]] });
+}
+
+/** `SENT <to>` with `Mail: <id>`: the message was stored for its offline owner (one tick). */
+export function mailStoredAnswer(to: string, id: number): Uint8Array {
+  return encode({ type: "SENT", to, headers: [[HEADERS.Mail.name, String(id)]] });
+}
+
+/** A time as `Sent-at:` writes it: ISO 8601 in UTC with milliseconds. */
+export function sentAtText(at: number): string {
+  return new Date(at).toISOString();
+}
+
+/**
+ * The FORWARD of a stored message: with `Mail:` and `Sent-at:` for an owner who agreed `mail`
+ * (`headers`), else the plain FORWARD a base client reads.
+ */
+export function storedForward(
+  from: string,
+  body: Uint8Array,
+  id: number,
+  sentAt: number,
+  headers: boolean,
+): Uint8Array {
+  if (!headers) return encode({ type: "FORWARD", from, body });
+  return encode({
+    type: "FORWARD",
+    from,
+    body,
+    headers: [[HEADERS.Mail.name, String(id)], [HEADERS.SentAt.name, sentAtText(sentAt)]],
+  });
+}
+
+/** What a receipt says of a stored message (its `Event:`). */
+export type ReceiptEventName = "delivered" | "expired" | "refused" | "released";
+
+/**
+ * A receipt: `FORWARD server` with `Event:`, `Mail:` and `Sent-at:` of the stored message, whose
+ * body is the recipient's name.
+ */
+export function receiptForward(
+  event: ReceiptEventName,
+  id: number,
+  sentAt: number,
+  recipient: string,
+): Uint8Array {
+  return encode({
+    type: "FORWARD",
+    from: SERVER_NAME,
+    body: utf8Encoder.encode(recipient),
+    headers: [
+      [HEADERS.Event.name, event],
+      [HEADERS.Mail.name, String(id)],
+      [HEADERS.SentAt.name, sentAtText(sentAt)],
+    ],
   });
 }

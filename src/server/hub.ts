@@ -9,6 +9,7 @@ import { type Conn, listen, type Listener, type TransportKind } from "../net/tra
 import { InputClock } from "./clock.ts";
 import { Router, type RouterOptions } from "./router.ts";
 import { Session, type SessionHost, type SessionLimits } from "./session.ts";
+import type { ServerData } from "../store/data.ts";
 
 /** One address to listen on. */
 export interface ListenSpec {
@@ -36,6 +37,11 @@ export interface BoundAddress {
 export interface HubOptions extends RouterOptions, SessionLimits {
   /** On shutdown, how long to wait for messages in flight to be acknowledged. */
   drainTimeoutMs: number;
+  /**
+   * Owned names and stored mail; default in memory. The hub does not close it: whoever opened
+   * it closes it after the hub (see `chat server`).
+   */
+  data?: ServerData;
 }
 
 /** A router, its listeners, its sessions and its deadline timer. */
@@ -60,7 +66,10 @@ export class Hub implements SessionHost {
     this.#options = options;
     this.limits = { maxHeaderBytes: options.maxHeaderBytes, maxBodyBytes: options.maxBodyBytes };
     const clock = this.clock;
-    this.router = new Router(options, { clock });
+    this.router = new Router(options, {
+      clock,
+      ...(options.data !== undefined ? { data: options.data } : {}),
+    });
     const shortest = Math.min(
       options.ackTimeoutMs,
       options.registerTimeoutMs,

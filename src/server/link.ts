@@ -8,6 +8,8 @@
 import type { Half } from "../protocol/mod.ts";
 import type { UserHalves } from "./directory.ts";
 import type { Mailbox, StoredMessage } from "./store.ts";
+import type { Mail, Receipt } from "../store/data.ts";
+import type { MailFeed } from "./mail.ts";
 
 /**
  * What the router needs of a connection: where its bytes go. Every edge (TCP and TLS today,
@@ -79,6 +81,16 @@ export class Delivery implements StoredMessage, Slot {
    * {@link sender} is the recipient's own connection (whose count of notices it is in).
    */
   notice = false;
+  /**
+   * The stored message this delivers (`mail`), or null for a live one. Its end settles the
+   * stored message rather than answering a sender; {@link sender} is then the recipient's own
+   * connection.
+   */
+  mail: Mail | null = null;
+  /** The receipt this carries (a FORWARD from `server`), or null; its sender is the recipient. */
+  receipt: Receipt | null = null;
+  /** True when {@link receipt} is also kept in the data, to be deleted once acknowledged. */
+  receiptKept = false;
 
   /** A delivery record; its FORWARD bytes are set once it is queued. */
   constructor(
@@ -162,6 +174,19 @@ export class Link {
   notices = 0;
   /** True when a presence notice for it was dropped: a fresh online list is owed once there is room. */
   presenceStale = false;
+  /** The challenge last sent on this connection, until an IDENTIFY uses it. */
+  challenge: string | null = null;
+  /** The name and key this connection proved it holds (IDENTIFY before REGISTER), or null. */
+  proven: { readonly name: string; readonly key: Uint8Array } | null = null;
+  /** True once its user negotiated (whatever it agreed): stored mail may then flow. */
+  negotiated = false;
+  /**
+   * TORECV of an owned name: true from its registration until its stored mail is delivered, so
+   * that messages from `mail` senders are stored behind it, in order, rather than overtake it.
+   */
+  catchingUp = false;
+  /** TORECV of an owned name: its stored mail and receipts on their way, once negotiated. */
+  feed: MailFeed | null = null;
 
   /** State of a connection opened at `openedAt`. */
   constructor(endpoint: Endpoint, openedAt: number) {

@@ -30,6 +30,23 @@ export type LogEvent =
   | { event: "not-delivered"; from: string; to: string; reason: string }
   | { event: "broadcast"; from: string; delivered: number; failed: number }
   | { event: "unregistered"; name: string }
+  | {
+    event: "identity";
+    remote: string;
+    /** The name proven or claimed. */
+    name: string;
+    /** What came of it, in words: "proven", "claimed", or why not. */
+    outcome: string;
+  }
+  | { event: "stored"; from: string; to: string; /** Its mail id. */ mail: number }
+  | {
+    event: "mail";
+    to: string;
+    /** Its mail id. */
+    mail: number;
+    /** What became of it: delivered, refused, expired. */
+    outcome: string;
+  }
   | { event: "disconnected"; name: string; half: Half; reason: string }
   | {
     event: "protocol-error";
@@ -39,6 +56,7 @@ export type LogEvent =
     closed: boolean;
   }
   | { event: "dropped"; remote: string; name?: string | undefined; reason: string }
+  | { event: "data-error"; reason: string }
   | { event: "stopping"; reason: string }
   | { event: "stopped" };
 
@@ -112,6 +130,12 @@ function logLine(e: LogEvent): string {
       return `Broadcast from ${e.from} delivered to ${e.delivered} user(s), ${e.failed} failed`;
     case "unregistered":
       return `${e.name} : UNREGISTERED`;
+    case "identity":
+      return `Identity of ${e.name} from ${e.remote}: ${e.outcome}`;
+    case "stored":
+      return `Message from ${e.from} to ${e.to} stored for later delivery (mail ${e.mail})`;
+    case "mail":
+      return `Stored message ${e.mail} to ${e.to} ${e.outcome}`;
     case "disconnected":
       return `${e.name} : DISCONNECTED (${e.half} ${e.reason})`;
     case "protocol-error":
@@ -119,6 +143,8 @@ function logLine(e: LogEvent): string {
         (e.closed ? "; connection closed" : "");
     case "dropped":
       return `Dropped ${e.remote}${e.name ? ` (${e.name})` : ""}: ${e.reason}`;
+    case "data-error":
+      return `Data error: ${e.reason}`;
     case "stopping":
       return `Stopping (${e.reason})`;
     case "stopped":

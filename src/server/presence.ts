@@ -12,7 +12,10 @@
  *
  * @module
  */
-import { SERVER_NAME } from "../protocol/mod.ts";
+import { ErrorCode, isReservedName, SERVER_NAME } from "../protocol/mod.ts";
+import { errorBytes, reserve } from "./answers.ts";
+import { answerChallenge, answerIdentify } from "./identity.ts";
+import { startFeed } from "./mail.ts";
 import {
   eventNotice,
   Ext,
@@ -47,6 +50,14 @@ export function answerServer(
 ): void {
   const user = link.user!;
   const request = readServerRequest(body);
+  switch (request.kind) {
+    case "challenge":
+      return answerChallenge(router, link, to, slot);
+    case "identify":
+      return answerIdentify(router, link, to, request, slot);
+    case "malformed-identify":
+      return answerIdentify(router, link, to, null, slot);
+  }
   let answer: Uint8Array = to === SERVER_NAME
     ? SENT_SERVER
     : new TextEncoder().encode(`SENT ${to}\n\n`);
@@ -61,6 +72,7 @@ export function answerServer(
   switch (request.kind) {
     case "extensions":
       if ((r.ext & Ext.Who) !== 0) sendOnlineList(router, r);
+      if (user.send !== null) startFeed(router, r);
       return;
     case "who":
       if ((r.ext & Ext.Who) !== 0) return sendOnlineList(router, r);
@@ -74,13 +86,45 @@ export function answerServer(
   }
 }
 
+/**
+ * A SEND before REGISTER: `CHALLENGE` and `IDENTIFY …` written to `server` are answered (true);
+ * anything else is left to the caller (false), which answers ERROR 101 as always.
+ */
+export function readEarlyRequest(
+  router: Router,
+  link: Link,
+  to: string,
+  body: Uint8Array,
+): boolean {
+  if (to.length !== SERVER_NAME.length || !isReservedName(to)) return false;
+  const request = readServerRequest(body);
+  if (
+    request.kind !== "challenge" && request.kind !== "identify" &&
+    request.kind !== "malformed-identify"
+  ) {
+    return false;
+  }
+  if (link.pendingSends >= router.options.maxPendingSends) {
+    router.protocolError(link, "too many requests awaiting answers before REGISTER");
+    router.reply(link, errorBytes(ErrorCode.NoUserRegistered));
+    return true;
+  }
+  link.pendingSends++;
+  const slot = reserve(link);
+  if (request.kind === "challenge") answerChallenge(router, link, to, slot);
+  else answerIdentify(router, link, to, request.kind === "identify" ? request : null, slot);
+  return true;
+}
+
 /** Records the negotiated set `mask` on both connections of `link`'s user. */
 function setExtensions(router: Router, link: Link, mask: number): void {
   const user = link.user!;
   link.ext = mask;
+  link.negotiated = true;
   const r = user.recv;
   if (r === null) return;
   r.ext = mask;
+  r.negotiated = true;
   listenForJoins(router, r);
 }
 

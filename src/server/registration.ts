@@ -11,6 +11,8 @@ import type { UserHalves } from "./directory.ts";
 import { Ext, type ReasonToken } from "./extensions.ts";
 import { EMPTY, halfBit, type Link } from "./link.ts";
 import { announce, listenForJoins, sendOnlineList } from "./presence.ts";
+import { ownershipRefusal } from "./identity.ts";
+import { startFeed } from "./mail.ts";
 import type { Router } from "./router.ts";
 
 /** REGISTER `half` `name` on `link`. */
@@ -30,6 +32,11 @@ export function register(router: Router, link: Link, half: Half, name: string): 
     router.log({ event: "rejected", remote, reason });
     return router.reply(link, errorBytes(ErrorCode.MalformedUsername));
   }
+  const refusal = ownershipRefusal(router, link, name);
+  if (refusal !== null) {
+    router.log({ event: "rejected", remote, reason: `${half} of ${refusal}` });
+    return router.reply(link, errorBytes(ErrorCode.UsernameTaken));
+  }
   const claimed = router.directory.claim(name, half, link);
   if (claimed === "already") return router.reply(link, encode({ type: "REGISTERED", half, name }));
   if (claimed === "taken") {
@@ -42,7 +49,12 @@ export function register(router: Router, link: Link, half: Half, name: string): 
     link.mailbox = router.store.open(name);
     link.sent = encode({ type: "SENT", to: name });
     // Extensions negotiated before this half came are the user's: they hold here too.
-    if (user.send !== null && user.send !== link) link.ext = user.send.ext;
+    if (user.send !== null && user.send !== link) {
+      link.ext = user.send.ext;
+      link.negotiated = user.send.negotiated;
+    }
+    // An owner's stored mail goes first: messages from `mail` senders are stored behind it.
+    link.catchingUp = router.data.owner(name)?.name === name;
     if (link.ext !== 0) listenForJoins(router, link);
   }
   router.reply(link, encode({ type: "REGISTERED", half, name }));
@@ -64,6 +76,7 @@ function joined(router: Router, user: UserHalves<Link>): void {
   }
   announce(router, user.name, "joined");
   if ((user.recv!.ext & Ext.Who) !== 0) sendOnlineList(router, user.recv!);
+  startFeed(router, user.recv!);
 }
 
 /** UNREGISTER `name` on `link`: answered after what it is owed, then the connection ends. */
@@ -99,6 +112,9 @@ export function removeUser(
     link.halves = 0;
     link.forward = EMPTY;
     link.ext = 0;
+    link.negotiated = false;
+    link.catchingUp = false;
+    link.feed = null;
     router.joinsListeners.delete(link);
     router.failDeliveries(link, reason, token);
     if (link !== keep) link.endpoint.end();

@@ -15,7 +15,6 @@ import {
   BROADCAST,
   type DecodeError,
   describeDecodeError,
-  encode,
   encodeForward,
   ErrorCode,
   forwardHead,
@@ -23,17 +22,28 @@ import {
   isReservedName,
   type Message,
 } from "../protocol/mod.ts";
-import { broadcastReport, Ext, forwardToAll, reasonError, type ReasonToken } from "./extensions.ts";
-import { answerServer, noticeDone, refreshPresence } from "./presence.ts";
+import { Ext, reasonError, type ReasonToken } from "./extensions.ts";
+import { answerServer, noticeDone, readEarlyRequest, refreshPresence } from "./presence.ts";
 import { type Directory, LocalDirectory, type UserHalves } from "./directory.ts";
 import { admission, TokenBuckets } from "./limits.ts";
 import { errorBytes, reserve, resolve, writeTo } from "./answers.ts";
 import { register, removeUser, unregister } from "./registration.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { sweepLink } from "./deadlines.ts";
-import { Broadcast, Delivery, EMPTY, type Endpoint, Link, type Slot } from "./link.ts";
+import { broadcast, groupDone, resume } from "./broadcast.ts";
+import { type Broadcast, Delivery, EMPTY, type Endpoint, Link, type Slot } from "./link.ts";
 import type { LogEvent, Logger } from "./log.ts";
 import { MemoryStore, type MessageStore } from "./store.ts";
+import type { ServerData } from "../store/data.ts";
+import { MemoryData } from "../store/memory.ts";
+import {
+  expireMail,
+  EXPIRY_EVERY_MS,
+  shouldStore,
+  storedDone,
+  storeInstead,
+  storeMail,
+} from "./mail.ts";
 
 export { type Endpoint, Link } from "./link.ts";
 export { type Clock, InputClock, SYSTEM_CLOCK } from "./clock.ts";
@@ -60,6 +70,12 @@ export interface RouterOptions {
   maxPerAddress: number;
   /** Largest body accepted, in bytes (said to users who negotiate, and with `too-large`). */
   maxBodyBytes: number;
+  /** `mail`: most messages stored for one owner (past it: `mailbox-full`). */
+  mailMaxMessages: number;
+  /** `mail`: most bytes of bodies stored for one owner (past it: `mailbox-bytes`). */
+  mailMaxBytes: number;
+  /** `mail`: how long a stored message waits before it expires. */
+  mailMaxAgeMs: number;
   /** Messages per second one user may send, on average; 0 for no limit. */
   rateLimit: number;
   /** Messages one user may send in a burst above the average rate. */
@@ -76,10 +92,11 @@ export interface RouterParts {
   directory?: Directory<Link>;
   /** Messages not yet delivered. Default a {@link MemoryStore}. */
   store?: MessageStore<Delivery>;
+  /** Owned names and stored mail (kept across restarts). Default a {@link MemoryData}. */
+  data?: ServerData;
 }
 
 /** Canonical answers, encoded once: a flood is answered with many thousands. */
-const SENT_ALL = encode({ type: "SENT", to: BROADCAST });
 const E101 = errorBytes(ErrorCode.NoUserRegistered);
 const E102 = errorBytes(ErrorCode.UnableToSend);
 const E103 = errorBytes(ErrorCode.HeaderIncomplete);
@@ -94,6 +111,12 @@ export class Router {
   readonly directory: Directory<Link>;
   /** Where messages wait until they are delivered. */
   readonly store: MessageStore<Delivery>;
+  /** Owned names, stored mail and receipts. */
+  readonly data: ServerData;
+  /** Messages being stored, by recipient: its owner is still catching up while any are. */
+  readonly storing = new Map<string, number>();
+  /** Ownership keys of names whose claim is being stored. */
+  readonly claiming = new Set<string>();
   /** Every open connection. */
   readonly links = new Set<Link>();
   /** Open connections by remote host. */
@@ -109,6 +132,7 @@ export class Router {
   readonly #log: Logger;
   readonly #buckets: TokenBuckets;
   #ids = 0;
+  #lastExpiry: number;
 
   /** A router with `options`; `parts` replace the in-process clock, directory or store. */
   constructor(options: RouterOptions, parts: RouterParts = {}) {
@@ -116,6 +140,8 @@ export class Router {
     this.clock = parts.clock ?? SYSTEM_CLOCK;
     this.directory = parts.directory ?? new LocalDirectory<Link>();
     this.store = parts.store ?? new MemoryStore<Delivery>();
+    this.data = parts.data ?? new MemoryData();
+    this.#lastExpiry = this.clock.now();
     this.#log = options.log;
     this.logging = options.log.silent !== true;
     this.#buckets = new TokenBuckets(options.rateLimit, options.rateBurst);
@@ -191,16 +217,19 @@ export class Router {
     if (link.endpoint.closed || link.refused) return;
     if (m.type === "SEND" && link.user !== null) return this.send(link, m.to, m.body);
     if (m.type === "RECEIVED" && link.user !== null) {
-      return this.#acknowledged(link, m.from, true);
+      return this.#acknowledged(link, m.from, true, "", false);
     }
     if (m.type === "REGISTER") return register(this, link, m.half, m.name);
+    if (m.type === "SEND" && link.user === null && readEarlyRequest(this, link, m.to, m.body)) {
+      return;
+    }
     if (link.user === null) {
       this.protocolError(link, `${m.type} before REGISTER`);
       return this.reply(link, E101);
     }
     switch (m.type) {
       case "ERROR":
-        return this.#acknowledged(link, "", false, `it answered ERROR ${m.code} ${m.text}`);
+        return this.#acknowledged(link, "", false, `it answered ERROR ${m.code} ${m.text}`, true);
       case "UNREGISTER":
         return unregister(this, link, m.name);
       default:
@@ -212,7 +241,9 @@ export class Router {
 
   /** A recipient answered something other than RECEIVED: the message in flight failed. */
   #answeredWrong(link: Link, why: string): void {
-    if (link.inflight !== null && link.has("TORECV")) this.#acknowledged(link, "", false, why);
+    if (link.inflight !== null && link.has("TORECV")) {
+      this.#acknowledged(link, "", false, why, false);
+    }
   }
 
   /** Input on `link` could not be decoded. */
@@ -277,7 +308,7 @@ export class Router {
       link.waitingBytes += body.length;
       return;
     }
-    this.#dispatch(link, from, to, body, null, now);
+    this.dispatch(link, from, to, body, null, now);
   }
 
   /** Answers a SEND that is refused before it counts as pending. */
@@ -295,7 +326,7 @@ export class Router {
    * Starts delivering one SEND whose turn has come. `slot` is its answer slot if one was
    * reserved already (it waited behind a SEND ALL); if null, the next slot of `link` is its.
    */
-  #dispatch(
+  dispatch(
     link: Link,
     from: string,
     to: string,
@@ -303,8 +334,13 @@ export class Router {
     slot: Slot | null,
     now: number,
   ): void {
-    if (to === BROADCAST) return this.broadcast(link, from, body, slot ?? reserve(link));
+    if (to === BROADCAST) return broadcast(this, link, from, body, slot ?? reserve(link));
     const target = this.directory.online(to);
+    if ((link.ext & Ext.Mail) !== 0 && (target === undefined || target.recv!.catchingUp)) {
+      if (shouldStore(this, to, target)) {
+        return storeMail(this, link, from, to, body, slot ?? reserve(link));
+      }
+    }
     if (target === undefined) {
       // The pseudo-user: checked only here, so that ordinary messages pay nothing for it.
       if (to.length === 6 && isReservedName(to)) {
@@ -314,81 +350,10 @@ export class Router {
       return this.answerSend(link, slot ?? reserve(link), this.failAnswer(link, "offline"));
     }
     const r = target.recv!;
-    const d = this.#delivery(link, target, body, now, null);
+    const d = this.delivery(link, target, body, now, null);
     if (slot === null) link.replies.push(d);
     else d.slot = slot;
-    this.#deliver(r, d, body, null);
-  }
-
-  /**
-   * Delivers a SEND ALL to every other online user. One broadcast per sender is delivered at a
-   * time: the sender's later messages wait until every recipient of the broadcast has answered.
-   * A SEND ALL costs one rate-limit token but asks for a FORWARD to everyone, so without this a
-   * few senders could keep every user's queue full and hold up everyone else's messages.
-   */
-  broadcast(link: Link, from: string, body: Uint8Array, slot: Slot): void {
-    link.broadcasting = true;
-    const targets: UserHalves<Link>[] = [];
-    for (const user of this.directory.users()) {
-      if (user.name !== from && user.send !== null && user.recv !== null) targets.push(user);
-    }
-    const group = new Broadcast(from, link, slot);
-    group.targets = group.waiting = targets.length;
-    if (targets.length === 0) return this.#settled(group);
-    const bytes = this.#forward(link, body);
-    let toAll: Uint8Array | null = null; // with `To: ALL`, made once if anyone asked for it
-    const now = this.clock.now();
-    for (const user of targets) {
-      // A delivery can set off others that take a later target offline (a dropped reader).
-      if (this.directory.online(user.name) !== user) {
-        this.#groupDone(group, false);
-        continue;
-      }
-      const r = user.recv!;
-      const shared = (r.ext & Ext.To) === 0 ? bytes : (toAll ??= forwardToAll(from, body));
-      this.#deliver(r, this.#delivery(link, user, body, now, group), body, shared);
-    }
-  }
-
-  /** One recipient of a SEND ALL answered (or failed). */
-  #groupDone(group: Broadcast, ok: boolean): void {
-    if (!ok) group.failed++;
-    if (--group.waiting === 0) this.#settled(group);
-  }
-
-  /** Every recipient of a SEND ALL has answered: its sender's answer, and what waited. */
-  #settled(group: Broadcast): void {
-    const { from, sender, failed } = group;
-    if (this.logging) {
-      this.#log({ event: "broadcast", from, delivered: group.targets - failed, failed });
-    }
-    const answer = (sender.ext & Ext.Reason) !== 0
-      ? broadcastReport(group.targets - failed, group.targets)
-      : failed === 0
-      ? SENT_ALL
-      : E102;
-    this.answerSend(sender, group.slot, answer);
-    sender.broadcasting = false;
-    // Not inside the callbacks of whichever connection finished this broadcast.
-    queueMicrotask(() => this.#resume(sender));
-  }
-
-  /** Starts what waited behind a finished SEND ALL, in order, up to the next SEND ALL. */
-  #resume(link: Link): void {
-    while (!link.broadcasting && link.waiting.length > 0) {
-      const w = link.waiting.shift()!;
-      link.waitingBytes -= w.body.length;
-      const from = link.user?.name;
-      if (from === undefined || link.endpoint.closed || this.draining) {
-        const reason = from === undefined || link.endpoint.closed
-          ? "the sender left"
-          : "the server is shutting down";
-        this.notDelivered(from ?? "?", w.to, reason);
-        this.answerSend(link, w.slot, this.failAnswer(link, "shutdown"));
-        continue;
-      }
-      this.#dispatch(link, from, w.to, w.body, w.slot, this.clock.now());
-    }
+    this.deliver(r, d, body, null);
   }
 
   /**
@@ -396,7 +361,7 @@ export class Router {
    * for a broadcast). The FORWARD is encoded only once it is queued: a flood at full queues
    * costs no copies.
    */
-  #deliver(r: Link, d: Delivery, body: Uint8Array, shared: Uint8Array | null): void {
+  deliver(r: Link, d: Delivery, body: Uint8Array, shared: Uint8Array | null): void {
     const box = r.mailbox!;
     // A FORWARD is its body plus a header of about 30 bytes and the sender's name.
     const size = body.length + d.from.length + 32;
@@ -406,20 +371,20 @@ export class Router {
     ) {
       return this.done(d, false, `"${d.to}" has too many messages waiting`, "queue-full");
     }
-    d.bytes = shared ?? this.#forward(d.sender, body);
+    d.bytes = shared ?? this.forward(d.sender, body);
     box.put(d);
     this.pump(r);
   }
 
   /** The FORWARD of `body` from the user of `sender`'s TOSEND link. */
-  #forward(sender: Link, body: Uint8Array): Uint8Array {
+  forward(sender: Link, body: Uint8Array): Uint8Array {
     // The head is made on the first message, not at registration: an idle user costs nothing.
     if (sender.forward === EMPTY) sender.forward = forwardHead(sender.user!.name);
     return encodeForward(sender.forward, body);
   }
 
   /** A new delivery (with its id) of `body` from `sender`'s user to `to`. */
-  #delivery(
+  delivery(
     sender: Link,
     to: UserHalves<Link>,
     body: Uint8Array,
@@ -454,19 +419,36 @@ export class Router {
    * A delivery is over: logged, and its sender answered (or its broadcast counted). `reason`
    * says why it failed for the log, `token` for a sender who negotiated `reason`.
    */
-  done(d: Delivery, ok: boolean, reason: string, token: ReasonToken = "refused"): void {
+  done(
+    d: Delivery,
+    ok: boolean,
+    reason: string,
+    token: ReasonToken = "refused",
+    byError = false,
+  ): void {
+    if (d.notice) {
+      d.bytes = EMPTY;
+      return noticeDone(d);
+    }
+    if (d.mail !== null || d.receipt !== null) {
+      d.bytes = EMPTY;
+      return storedDone(this, d, ok, byError);
+    }
+    if (!ok && token === "gone" && d.group === null && storeInstead(this, d)) {
+      d.bytes = EMPTY;
+      return;
+    }
     d.bytes = EMPTY;
-    if (d.notice) return noticeDone(d);
     if (this.logging) {
       if (ok) this.#log({ event: "forwarded", from: d.from, to: d.to, bytes: d.bodyBytes });
       else this.#log({ event: "not-delivered", from: d.from, to: d.to, reason });
     }
-    if (d.group !== null) this.#groupDone(d.group, ok);
+    if (d.group !== null) groupDone(this, d.group, ok);
     else this.answerSend(d.sender, d.slot, ok ? d.sent : this.failAnswer(d.sender, token));
   }
 
   /** A recipient answered RECEIVED (ok) or ERROR (not ok) on its TORECV connection. */
-  #acknowledged(r: Link, from: string, ok: boolean, why = ""): void {
+  #acknowledged(r: Link, from: string, ok: boolean, why: string, byError: boolean): void {
     const d = r.inflight;
     if (d === null || !r.has("TORECV")) {
       this.protocolError(
@@ -488,6 +470,8 @@ export class Router {
         ok
           ? `"${d.to}" acknowledged a message from "${from}" instead of "${d.from}"`
           : `"${d.to}" could not read it: ${why}`,
+        "refused",
+        byError,
       );
     }
     if (r.presenceStale) refreshPresence(this, r);
@@ -546,7 +530,7 @@ export class Router {
    */
   failAll(reason: string): void {
     for (const link of this.links) this.failDeliveries(link, reason, "shutdown");
-    for (const link of this.links) this.#resume(link);
+    for (const link of this.links) resume(this, link);
   }
 
   /**
@@ -555,6 +539,10 @@ export class Router {
    */
   sweep(now: number): void {
     if (this.#buckets.size > 0) this.#buckets.forgetFull(now);
+    if (now - this.#lastExpiry >= EXPIRY_EVERY_MS) {
+      this.#lastExpiry = now;
+      expireMail(this, now);
+    }
     for (const link of this.links) {
       if (!link.endpoint.closed) sweepLink(this, link, now);
     }

@@ -35,6 +35,9 @@ export function testRouterOptions(
     maxBodyBytes: 65536,
     rateLimit: 0,
     rateBurst: 100,
+    mailMaxMessages: 1000,
+    mailMaxBytes: 16 * 1024 * 1024,
+    mailMaxAgeMs: 7 * 24 * 3600 * 1000,
     log: (e) => log.push(e),
     ...options,
   };

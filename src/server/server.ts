@@ -54,6 +54,9 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   maxPerAddress: 256,
   rateLimit: 50,
   rateBurst: 100,
+  mailMaxMessages: 1000,
+  mailMaxBytes: 16 * 1024 * 1024,
+  mailMaxAgeMs: 7 * 24 * 3600 * 1000,
   drainTimeoutMs: 5_000,
   // node:net inside Deno: fair to every connection under load, and about a third of the memory
   // per idle user of Deno.listen (figures in bench/README.md).
