@@ -22,13 +22,25 @@ export const RELEASE_TARGETS = [
 ] as const;
 
 /**
- * Permissions baked into the executable: network; reading files (only ever the TLS certificates
- * and keys named with --tls-cert, --tls-key and --ca); and starting programs (only ever the client
- * named after `--` in `chat conformance client -- COMMAND`). Files and programs are named at run
- * time, so the grants cannot be narrowed at build time. No write, env or sys access. The launcher
- * `chat` and deno.json's tasks give the source the same (tests/launcher_test.ts checks it).
+ * Permissions baked into the executable: network; reading files (the TLS certificates and keys
+ * named with --tls-cert, --tls-key and --ca, the server's data and the client's identities);
+ * starting programs (only ever the client named after `--` in `chat conformance client --
+ * COMMAND`); writing files (only ever the server's data directory, `--data` or
+ * `$XDG_DATA_HOME/chat`, and the client's identities under `$XDG_CONFIG_HOME/chat`); and reading
+ * the three environment variables that locate those (HOME, XDG_CONFIG_HOME, XDG_DATA_HOME).
+ * Files and programs are named at run time, so the grants cannot be narrowed at build time. No
+ * other env access, no sys or ffi access. The launcher `chat` and deno.json's tasks give the
+ * source the same (tests/launcher_test.ts checks it).
  */
-export const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-run"];
+export const PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-run",
+  // The server's data directory and the client's identities: both are chosen at run time
+  // (--data, XDG_DATA_HOME, XDG_CONFIG_HOME, HOME), so writing cannot be scoped at build time.
+  "--allow-write",
+  "--allow-env=HOME,XDG_CONFIG_HOME,XDG_DATA_HOME",
+];
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname)
   .replace(/^\/([A-Za-z]:)/, "$1");
@@ -36,7 +48,9 @@ const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname)
 const HELP = `Usage: deno task compile [--output FILE]
        deno task release [--out-dir DIR]
 
-Builds the chat executable with deno compile (permissions: ${PERMISSIONS.join(" ")}):
+Builds the chat executable with deno compile, with the permissions
+  ${PERMISSIONS.join("\n  ")}
+
   compile    FILE for this platform (${Deno.build.target}), default dist/chat
   release    DIR/chat-${denoJson.version}-TARGET (.exe on Windows), default dist/, and
              DIR/SHA256SUMS, for every TARGET:
