@@ -128,15 +128,15 @@ Deno.test({
         assert.equal(forward.type, "FORWARD");
         const text = HALF_LINE.slice("@bob ".length) + " more";
         assert.equal(forward.type === "FORWARD" && new TextDecoder().decode(forward.body), text);
-        const own = "· alice → bob: this half-typed line is long enough to wrap past the eighty";
+        const own = "·  alice → bob: this half-typed line is long enough to wrap past the";
         const pending = await showing(t, own);
         assert.equal(pending.at(-1), "alice [2 online]>", pending.join("\n"));
         assert.equal(pending.filter((l) => l.includes("half-typed")).length, 1, "echo erased");
-        assert.equal(pending.at(-2), " ".repeat(21) + "columns of the pane, yes more");
+        assert.equal(pending.at(-2), " ".repeat(22) + "eighty columns of the pane, yes more");
         timed(await t.screen());
         // bob confirms: the mark changes in place, no line is added.
         await bob.torecv.send("RECEIVED alice\n\n");
-        const done = await showing(t, own.replace("·", "✓"));
+        const done = await showing(t, own.replace("· ", "✓✓"));
         assert.equal(done.length, pending.length, done.join("\n"));
         assert.ok(!done.some((l) => l.includes("successfully")), done.join("\n"));
 
@@ -201,7 +201,10 @@ Deno.test({
           "the question again",
         );
         assert.ok(
-          retry.includes('The username "bob" is taken: someone online uses it. Choose another.'),
+          retry.join("\n").replaceAll("\n  ", " ").includes(
+            'The username "bob" is taken: someone online uses it, or it (or a lookalike) ' +
+              "belongs to someone's key on this server. Choose another.",
+          ),
           retry.join("\n"),
         );
         await t.line("carol");
@@ -295,13 +298,13 @@ Deno.test({
           // The SENT may come after the FORWARD to oneself: wait for the mark too.
           (s) =>
             untimed(s).includes("alice: back again") &&
-            untimed(s).includes("✓ alice → alice: back again") &&
+            untimed(s).includes("✓✓ alice → alice: back again") &&
             s.at(-1) === "alice [1 online]> half",
           "the queued message after reconnecting",
         ),
       );
       assert.ok(screen.includes(`Reconnected as alice on 127.0.0.1:${port}.`), screen.join("\n"));
-      assert.ok(screen.includes("✓ alice → alice: back again"), screen.join("\n"));
+      assert.ok(screen.includes("✓✓ alice → alice: back again"), screen.join("\n"));
       await t.press("C-u", "C-c");
       const end = await t.waitUntil((s) => s.includes("[exit 0]"), "the client to exit");
       assert.ok(untimed(end).includes("Left the chat."), end.join("\n"));
@@ -336,12 +339,12 @@ Deno.test({
 
       // A private message, and one to everyone: each marked where it arrives.
       await abc.line("@xyz:Hiii");
-      await showing(abc, "✓ abc → xyz: Hiii");
+      await showing(abc, "✓✓ abc → xyz: Hiii");
       await showing(xyz, "abc: Hiii");
       await xyz.line("@ALL hello all");
       await showing(abc, "xyz to everyone: hello all");
       await showing(bob, "xyz to everyone: hello all");
-      await showing(xyz, "✓ xyz → everyone: hello all");
+      await showing(xyz, "✓✓ xyz → everyone: hello all");
 
       // A conversation: plain lines go to xyz, shown in the prompt; @name still works.
       await abc.line("/msg xyz");
@@ -398,7 +401,7 @@ Deno.test({
       await xyz.waitUntil((s) => s.includes("[exit 0]"), "xyz to exit");
       await abc.line("/msg");
       await abc.line("@ALL anyone?");
-      await showing(abc, "✗ abc → everyone: anyone?");
+      await showing(abc, "✗  abc → everyone: anyone?");
       await showing(abc, 'Your message ("anyone?") reached no one: nobody else is online.');
       await abc.press("C-d");
       const end = await abc.waitUntil((s) => s.at(-1) === "[exit 0]", "abc to exit");
@@ -425,13 +428,13 @@ Deno.test({
         await t.waitUntil((s) => s.at(-1) === "alice [2 online]>", "bob counted");
         await t.line("@bob hold on");
         assert.equal((await bob.torecv.next(WAIT_MS)).type, "FORWARD");
-        await showing(t, "· alice → bob: hold on");
+        await showing(t, "·  alice → bob: hold on");
         // 25 lines push it off the 24-row pane before bob confirms it.
         for (let i = 1; i <= 25; i++) await sendFrom(bob, "alice", `line ${i}`);
         const scrolled = await showing(t, "bob: line 25");
         assert.ok(!scrolled.some((l) => l.includes("hold on")), scrolled.join("\n"));
         await bob.torecv.send("RECEIVED alice\n\n");
-        const late = await showing(t, '✓ Delivered to bob ("hold on").');
+        const late = await showing(t, '✓✓ Delivered to bob ("hold on").');
         assert.equal(late.at(-1), "alice [2 online]>");
 
         await t.tmux("resize-window", "-t", "t", "-x", "60", "-y", "24");
@@ -512,7 +515,7 @@ Deno.test({
         await t.line("/who");
         await showing(t, 'This server does not tell who is online; "@server who" may work.');
         await t.line("@bob hi");
-        await showing(t, "✓ alice → bob: hi");
+        await showing(t, "✓✓ alice → bob: hi");
         await t.press("C-c");
         const end = untimed(await t.waitUntil((s) => s.includes("[exit 0]"), "the client to exit"));
         assert.ok(end.includes("Left the chat."), end.join("\n"));

@@ -10,6 +10,11 @@ import type { ClientEvent } from "./events.ts";
 export interface RenderOptions {
   /** Use ANSI colours. */
   color: boolean;
+  /**
+   * Where the user's key for `name` on `server` is kept, as the user would type it (for the
+   * sentence that says a name now belongs to the user); undefined when not known.
+   */
+  keyFile?: ((server: string, name: string) => string | undefined) | undefined;
 }
 
 const ESC = "\x1b[";
@@ -35,7 +40,8 @@ Commands:
   /clear             clear the screen
 Keys: Tab completes commands and names, Up and Down recall earlier lines,
   Ctrl-C clears the line being typed.
-Your messages: · awaiting an answer, ✓ delivered, ✗ not delivered (and why).`;
+Your messages: · awaiting an answer, ✓✓ delivered, ✗ not delivered (and why),
+  ✓ stored on the server for someone offline (✓✓ once they have it).`;
 
 /**
  * Makes text from the network safe to print: control characters (which could move the cursor
@@ -63,9 +69,10 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
   switch (event.type) {
     case "message": {
       const from = printable(event.from);
-      const pad = " ".repeat(from.length + 2);
+      const sent = event.sentAt === undefined ? "" : ` (sent ${stamp(event.sentAt)})`;
+      const pad = " ".repeat(from.length + sent.length + 2);
       const text = event.text.split(/\r?\n/).map(printable).join("\n" + pad);
-      return `${nameColor(c, from)}: ${text}`;
+      return `${nameColor(c, from)}${sent}: ${text}`;
     }
     case "sent":
       if (event.to === BROADCAST && event.recipients === 0) {
@@ -143,17 +150,115 @@ export function renderEvent(event: ClientEvent, options: RenderOptions): string 
       return `${printable(event.name)} joined`;
     case "user-left":
       return `${printable(event.name)} left`;
-    // Issue 11: first wording; the faces' owner refines it.
     case "stored":
-      return `Message stored for ${
-        printable(event.to)
-      } (offline): it will be delivered when they come back`;
+      return green(
+        c,
+        `Message stored for ${
+          printable(event.to)
+        }, who is offline: it will be delivered when they come back`,
+      );
     case "receipt":
-      return `Message to ${printable(event.to)} ${event.event}`;
+      return receiptLine(event, c);
     case "identity":
-      return `Identity for ${printable(event.name)} on ${event.server}: ${event.status}`;
+      return identityLine(event, options);
     case "identity-failed":
-      return event.detail;
+      return red(c, identityFailure(event));
+  }
+}
+
+/**
+ * A moment (milliseconds since the epoch) in local time, always in the one form
+ * `2026-12-02 09:12`, for lines that scripts read.
+ */
+export function stamp(at: number): string {
+  const d = new Date(at);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ` +
+    `${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
+/**
+ * What became of a stored message (a receipt) as one sentence (no period): `to` its
+ * recipient, `at` when it was stored, in the words the caller chose ({@link stamp}, or the
+ * terminal's shorter form). `to` must be printable already.
+ */
+export function receiptSentence(
+  event: "delivered" | "expired" | "refused" | "released",
+  to: string,
+  at: string,
+): string {
+  switch (event) {
+    case "delivered":
+      return `Message delivered to ${to} (stored at ${at})`;
+    case "expired":
+      return `Message to ${to} (stored at ${at}) expired unread: it waited longer than the ` +
+        "server keeps messages; send it again if it still matters";
+    case "refused":
+      return `Message to ${to} (stored at ${at}) was refused by their client; the server ` +
+        "deleted it";
+    case "released":
+      return `Message to ${to} (stored at ${at}) was deleted unread: the server's operator ` +
+        `released the name "${to}", which may belong to someone else from now on`;
+  }
+}
+
+function receiptLine(event: Extract<ClientEvent, { type: "receipt" }>, c: boolean): string {
+  const text = receiptSentence(event.event, printable(event.to), stamp(event.sentAt));
+  return event.event === "delivered" ? green(c, text) : red(c, text);
+}
+
+/** What the user is told about its ownership of its name (the `identity` event). */
+function identityLine(
+  event: Extract<ClientEvent, { type: "identity" }>,
+  options: RenderOptions,
+): string {
+  const name = printable(event.name);
+  const c = options.color;
+  switch (event.status) {
+    case "created":
+      return dim(c, `Made a key to claim "${name}" on ${event.server}.`);
+    case "proven":
+      return dim(c, `Proved that "${name}" is yours on ${event.server}.`);
+    case "claimed": {
+      const file = options.keyFile?.(event.server, event.name);
+      return green(c, `"${name}" now belongs to you on ${event.server}`) +
+        (file === undefined
+          ? "; only your key can use it there. Keep your key safe (chat identity export)."
+          : `; your key is in ${file}. Keep it safe: only it can use the name there.`);
+    }
+    case "unclaimed":
+      return `The server ${event.server} no longer knows "${name}" as yours (its operator ` +
+        "released it, or its data was lost): claiming it again.";
+  }
+}
+
+/** Why the name could not be proven or claimed, and what the user can do. */
+export function identityFailure(event: Extract<ClientEvent, { type: "identity-failed" }>): string {
+  const name = printable(event.name);
+  const detail = printable(event.detail).replace(/\.$/, "");
+  const at = `on ${event.server}`;
+  switch (event.reason) {
+    case "not-owner":
+      return `"${name}" belongs to another key ${at}, not to the one this client holds. If ` +
+        `you moved machines, export your identity there ("chat identity export") and start ` +
+        `the client with --identity FILE. If the key is lost, the server's operator can ` +
+        `release the name ("chat server release ${name}"). Otherwise choose another name.`;
+    case "lookalike":
+      return `Could not claim "${name}" ${at}: someone online has a name that looks the same ` +
+        "(letter case, 0 and o, 1, i and l count as equal). The client claims it next time; " +
+        "until then the name is not yours.";
+    case "bad-proof":
+      return `The server ${event.server} did not accept the proof that "${name}" is yours` +
+        `${detail === "" ? "" : ` (${detail})`}. Try again; if it goes on, your key file may ` +
+        "be damaged.";
+    case "not-stored":
+      // The engine's own sentence when the key file could not be written (no server asked).
+      if (detail.includes(" ")) return `${detail}.`;
+      return `The server ${event.server} could not store the claim of "${name}" on its disk; ` +
+        "the client claims it next time.";
+    case "no-support":
+      return `The server ${event.server} no longer checks who owns names (it answered as a ` +
+        `base server): "${name}" was registered without proof, and anyone may use it there.`;
   }
 }
 
@@ -233,6 +338,14 @@ function reasonPhrase(event: Extract<ClientEvent, { type: "not-delivered" }>, to
       return `${to} left before confirming it`;
     case "shutdown":
       return "the server is shutting down";
+    case "mailbox-full":
+      return `${to} is offline and as many messages as the server keeps wait for them ` +
+        "already; try again once they have read them";
+    case "mailbox-bytes":
+      return `${to} is offline and as many bytes as the server keeps wait for them already; ` +
+        "try again once they have read them";
+    case "not-stored":
+      return `${to} is offline and the server could not store it on its disk; try again later`;
     case "partial":
       return event.delivered !== undefined && event.recipients !== undefined
         ? `only ${event.delivered} of the ${event.recipients} others online got it`
@@ -249,7 +362,11 @@ function notDelivered(event: Extract<ClientEvent, { type: "not-delivered" }>, c:
 function nameRefused(event: Extract<ClientEvent, { type: "name-refused" }>, c: boolean): string {
   const name = printable(event.name);
   if (event.code === ErrorCode.UsernameTaken) {
-    return red(c, `The username "${name}" is taken: someone online uses it. Choose another.`);
+    return red(
+      c,
+      `The username "${name}" is taken: someone online uses it, or it (or a lookalike) ` +
+        "belongs to someone's key on this server. Choose another.",
+    );
   }
   if (event.code === ErrorCode.MalformedUsername) {
     return red(
@@ -359,6 +476,8 @@ export function eventStream(event: ClientEvent): "stdout" | "stderr" {
     case "not-delivered":
     case "not-sent":
     case "unconfirmed":
+    case "stored":
+    case "receipt":
     case "help":
       return "stdout";
     default:

@@ -117,7 +117,8 @@ export class Screen {
   /** Changes the mark of line `id` in place while it is on screen, else prints `fallback`. */
   #mark(effect: Extract<Effect, { kind: "mark" }>): void {
     const promptRows = this.#chatting ? this.#rows(this.rl.line) : 1;
-    const above = this.#tracked.take(effect.id, this.#out.rows || 24, promptRows);
+    const rows = this.#out.rows || 24;
+    const above = this.#tracked.take(effect.id, rows, promptRows, effect.keep === true);
     if (above === null) {
       if (effect.fallback !== undefined) this.print(effect.fallback);
       return;

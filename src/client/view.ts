@@ -16,7 +16,9 @@ import {
   noticeLine,
   ownLine,
   plainLines,
+  receiptText,
   snippet,
+  when,
 } from "./chatlines.ts";
 import { Composer, Conversation } from "./conversation.ts";
 import type { ClientEvent } from "./events.ts";
@@ -28,16 +30,16 @@ import {
   usernameProblem,
 } from "./input.ts";
 import { colorName, paint } from "./palette.ts";
-import {
-  CHAT_HELP,
-  deliveryProblem,
-  eventStream,
-  printable,
-  queueFullHint,
-  renderEvent,
-} from "./render.ts";
+import { deliveryProblem, printable, queueFullHint, renderEvent } from "./render.ts";
 
 export type { ClientEvent, ConnectFailure } from "./events.ts";
+export {
+  type Output,
+  type PipedStep,
+  PipedView,
+  type PipedViewOptions,
+  type Tally,
+} from "./piped_view.ts";
 
 /** What a face needs of a session to send a line: `ChatSession` is one. */
 export interface Outlet {
@@ -66,14 +68,17 @@ export type Effect =
   }
   | {
     /**
-     * Change the mark of line `id` to `mark` (one column, at `column` of its first row); when
-     * that line is no longer on screen, print `fallback` instead (if any).
+     * Change the mark of line `id` to `mark` (`MARK_WIDTH` columns, at `column` of its first
+     * row); when that line is no longer on screen, print `fallback` instead (if any). `keep`:
+     * the mark may change again (a message stored for someone offline), so the screen goes on
+     * tracking the line.
      */
     kind: "mark";
     id: number;
     mark: string;
     column: number;
     fallback?: string;
+    keep?: boolean;
   }
   | {
     /** Show `prompt` from now on. */
@@ -117,7 +122,12 @@ export interface TerminalViewOptions {
   width?: number;
   /** The clock for the HH:MM of each line (default: now). */
   now?: () => Date;
+  /** Where the user's key for `name` on `server` is kept, as the user would type it. */
+  keyFile?: (server: string, name: string) => string | undefined;
 }
+
+/** Most stored messages whose receipt the view waits for, to quote them (oldest dropped). */
+const MAX_STORED = 10_000;
 
 /** One of the user's messages, until its answer is in. */
 interface Sent {
@@ -139,6 +149,11 @@ export class TerminalView {
   readonly #chat = new Conversation();
   readonly #composer = new Composer();
   readonly #sent = new Map<number, Sent>();
+  /** The user's messages stored for someone offline, by id, until their receipt. */
+  readonly #stored = new Map<number, Sent>();
+  /** Recipients the user was told are offline (and that messages wait for them). */
+  readonly #toldOffline = new Set<string>();
+  readonly #keyFile: TerminalViewOptions["keyFile"];
   #shownOnline = false;
 
   /** A view with no names seen yet. */
@@ -146,6 +161,7 @@ export class TerminalView {
     this.color = options.color;
     this.width = options.width ?? 80;
     this.#now = options.now ?? (() => new Date());
+    this.#keyFile = options.keyFile;
   }
 
   get #style(): LineStyle {
@@ -200,11 +216,27 @@ export class TerminalView {
   #eventEffects(event: ClientEvent): Effect[] {
     const style = this.#style;
     switch (event.type) {
-      case "message":
+      case "message": {
+        const sent = event.sentAt === undefined ? undefined : when(event.sentAt, this.#now());
         return [{
           kind: "print",
-          text: incomingLine(this.#time(), event.from, event.text, event.toAll === true, style),
+          text: incomingLine(
+            this.#time(),
+            event.from,
+            event.text,
+            event.toAll === true,
+            style,
+            sent,
+          ),
         }];
+      }
+      case "stored":
+        return this.#storedAnswer(event);
+      case "receipt":
+        return this.#receipt(event);
+      case "identity":
+        if (event.status === "created" || event.status === "proven") return [];
+        return [this.#notice(renderEvent(event, { color: this.color, keyFile: this.#keyFile }))];
       case "sent":
       case "not-delivered":
       case "not-sent":
@@ -220,6 +252,7 @@ export class TerminalView {
         this.#shownOnline = true;
         return [this.#whoLine()];
       case "user-joined":
+        this.#toldOffline.delete(event.name);
         return [this.#notice(`${this.#name(event.name)} joined`, "2")];
       case "user-left":
         return [this.#notice(`${this.#name(event.name)} left`, "2")];
@@ -234,6 +267,71 @@ export class TerminalView {
     return colorName(this.color, printable(name), this.#chat.self);
   }
 
+  /** A mark effect for line `id`, with a timed `fallback` line when it is off the screen. */
+  #mark(id: number, state: DeliveryMark, fallback?: string, keep = false): Effect {
+    return {
+      kind: "mark",
+      id,
+      mark: markText(state, this.color),
+      column: MARK_COLUMN,
+      ...(fallback === undefined ? {} : {
+        fallback: noticeLine(this.#time(), fallback, this.#style),
+      }),
+      ...(keep ? { keep } : {}),
+    };
+  }
+
+  /**
+   * A message stored for someone offline: one tick (the line stays tracked for the second),
+   * and, the first time for that recipient, what it means.
+   */
+  #storedAnswer(event: Extract<ClientEvent, { type: "stored" }>): Effect[] {
+    const sent = this.#sent.get(event.id) ?? { to: event.to, text: "" };
+    this.#sent.delete(event.id);
+    this.#stored.set(event.id, sent);
+    if (this.#stored.size > MAX_STORED) this.#stored.delete(this.#stored.keys().next().value!);
+    const to = printable(event.to);
+    const quote = sent.text === "" ? "" : ` ("${snippet(sent.text)}")`;
+    const effects = [
+      this.#mark(
+        event.id,
+        "stored",
+        `${markText("stored", this.color)} Stored for ${to}${quote}, who is offline.`,
+        true,
+      ),
+    ];
+    if (!this.#toldOffline.has(event.to)) {
+      this.#toldOffline.add(event.to);
+      effects.push(this.#notice(
+        `${to} is offline: ${markText("stored", this.color).trimEnd()} stored for them on ` +
+          `the server, ${markText("delivered", this.color)} once delivered.`,
+        "2",
+      ));
+    }
+    return effects;
+  }
+
+  /**
+   * What became of a stored message: the line of one sent in this session changes its mark
+   * (two ticks, or ✗ and why); one sent earlier gets a line of its own.
+   */
+  #receipt(event: Extract<ClientEvent, { type: "receipt" }>): Effect[] {
+    const mine = event.id === undefined ? undefined : this.#stored.get(event.id);
+    if (event.id !== undefined) this.#stored.delete(event.id);
+    if (event.event === "delivered") this.#toldOffline.delete(event.to);
+    const at = when(event.sentAt, this.#now());
+    const delivered = event.event === "delivered";
+    const text = receiptText(event.event, printable(event.to), at, mine?.text);
+    if (mine === undefined || event.id === undefined) {
+      const state = delivered ? "delivered" : "failed";
+      return [this.#notice(`${markText(state, this.color)} ${text}`, delivered ? undefined : "31")];
+    }
+    if (delivered) {
+      return [this.#mark(event.id, "delivered", `${markText("delivered", this.color)} ${text}`)];
+    }
+    return [this.#mark(event.id, "failed"), this.#notice(text, "31")];
+  }
+
   /** The answer to one of the user's messages: its mark changes, and a problem is told. */
   #answer(
     event: Extract<ClientEvent, { type: "sent" | "not-delivered" | "not-sent" | "unconfirmed" }>,
@@ -242,15 +340,7 @@ export class TerminalView {
     this.#sent.delete(event.id);
     const quote = sent.text === "" ? "" : ` ("${snippet(sent.text)}")`;
     const to = event.to === BROADCAST ? "everyone" : printable(event.to);
-    const mark = (state: DeliveryMark, fallback?: string): Effect => ({
-      kind: "mark",
-      id: event.id,
-      mark: markText(state, this.color),
-      column: MARK_COLUMN,
-      ...(fallback === undefined ? {} : {
-        fallback: noticeLine(this.#time(), fallback, this.#style),
-      }),
-    });
+    const mark = (state: DeliveryMark, fallback?: string) => this.#mark(event.id, state, fallback);
     switch (event.type) {
       case "sent":
         if (event.to === BROADCAST && event.recipients === 0) {
@@ -438,116 +528,5 @@ export class TerminalView {
       this.#shownOnline = false;
     }
     return [{ kind: "print", id, text: ownLine(this.#time(), "pending", to, text, this.#style) }];
-  }
-}
-
-/** One line of piped output, and the stream it goes to. */
-export interface Output {
-  /** Standard output (the conversation) or standard error (status). */
-  stream: "stdout" | "stderr";
-  /** The line, without its newline. */
-  text: string;
-}
-
-/** What the piped face must do for a line read. */
-export type PipedStep =
-  | {
-    /** Queue a message (waiting for room if the queue is full). */
-    kind: "send";
-    to: string;
-    text: string;
-  }
-  | {
-    /** Print a line. */
-    kind: "print";
-    output: Output;
-  }
-  | {
-    /** Stop reading: leave once the answers are in. */
-    kind: "quit";
-  }
-  | {
-    /** Nothing to do. */
-    kind: "none";
-  };
-
-/** What the piped face's exit code depends on: `ChatSession` is one. */
-export interface Tally {
-  /** Messages answered with an ERROR. */
-  readonly notDelivered: number;
-  /** Messages with no answer. */
-  readonly unconfirmed: number;
-  /** Messages that never went out. */
-  readonly notSent: number;
-}
-
-/**
- * The piped face's state and rules: line numbers, lines not sent, the conversation target,
- * where each event goes, and the exit code.
- */
-export class PipedView {
-  #lines = 0;
-  #invalid = 0;
-  #target: string | null = null;
-
-  /** How `event` prints: one plain line on the stream it belongs to; null for none. */
-  event(event: ClientEvent): Output | null {
-    if (event.type === "negotiated") return null;
-    return { stream: eventStream(event), text: renderEvent(event, { color: false }) };
-  }
-
-  #invalidLine(hint: string, n: number): PipedStep {
-    this.#invalid++;
-    return {
-      kind: "print",
-      output: {
-        stream: "stderr",
-        text: renderEvent({ type: "invalid-input", hint, line: n }, {
-          color: false,
-        }),
-      },
-    };
-  }
-
-  /** What the next line read does. */
-  line(line: string): PipedStep {
-    const n = ++this.#lines;
-    const input = parseInputLine(line, this.#target);
-    switch (input.kind) {
-      case "send":
-        return { kind: "send", to: input.to, text: input.text };
-      case "target":
-        this.#target = input.to;
-        return input.to !== null && input.text !== undefined
-          ? { kind: "send", to: input.to, text: input.text }
-          : { kind: "none" };
-      case "invalid":
-        return this.#invalidLine(input.hint, n);
-      case "command":
-        switch (input.command) {
-          case "help":
-            return { kind: "print", output: { stream: "stdout", text: CHAT_HELP } };
-          case "quit":
-            return { kind: "quit" };
-          case "who":
-            return this.#invalidLine('Not sent: /who works on a terminal; send "@server who".', n);
-          case "clear":
-            return { kind: "none" };
-        }
-        break;
-      case "empty":
-        return { kind: "none" };
-    }
-    return { kind: "none" };
-  }
-
-  /**
-   * The exit code: 0 if the session `left` cleanly and every line was sent and delivered,
-   * otherwise 1.
-   */
-  exitCode(left: boolean, tally: Tally): number {
-    const allDelivered = tally.notDelivered === 0 && tally.unconfirmed === 0 &&
-      tally.notSent === 0;
-    return left && allDelivered && this.#invalid === 0 ? 0 : 1;
   }
 }

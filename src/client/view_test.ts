@@ -59,10 +59,10 @@ Deno.test("TerminalView.line sends a chat line and prints it as the user's own, 
   const v = view();
   const out = outlet();
   assert.deepEqual(v.line("@xyz Hiii", out), [
-    { kind: "print", id: 1, text: "12:34 · abc → xyz: Hiii" },
+    { kind: "print", id: 1, text: "12:34 ·  abc → xyz: Hiii" },
   ]);
   assert.deepEqual(v.line("@all hi", out), [
-    { kind: "print", id: 2, text: "12:34 · abc → everyone: hi" },
+    { kind: "print", id: 2, text: "12:34 ·  abc → everyone: hi" },
   ]);
   assert.deepEqual(out.sent, ["xyz:Hiii", "ALL:hi"]);
 });
@@ -73,9 +73,9 @@ Deno.test("TerminalView.event marks the user's line delivered, or not with the r
   assert.deepEqual(v.event({ type: "sent", id: 1, to: "xyz" }), [{
     kind: "mark",
     id: 1,
-    mark: "✓",
+    mark: "✓✓",
     column: 6,
-    fallback: '12:34 ✓ Delivered to xyz ("Hiii").',
+    fallback: '12:34 ✓✓ Delivered to xyz ("Hiii").',
   }]);
   const failed = v.event({
     type: "not-delivered",
@@ -86,7 +86,7 @@ Deno.test("TerminalView.event marks the user's line delivered, or not with the r
     reason: "too-large",
     maxBody: 65536,
   });
-  assert.deepEqual(failed[0], { kind: "mark", id: 2, mark: "✗", column: 6 });
+  assert.deepEqual(failed[0], { kind: "mark", id: 2, mark: "✗ ", column: 6 });
   assert.deepEqual(printed(failed), [
     "12:34 Not delivered to xyz: it is over the server's limit of 65536 bytes.",
   ]);
@@ -117,7 +117,7 @@ Deno.test("TerminalView.event says when a message to everyone reached no one or 
   const v = view();
   v.line("@ALL anyone?", outlet());
   const none = v.event({ type: "sent", id: 1, to: "ALL", delivered: 0, recipients: 0 });
-  assert.equal(none[0]?.kind === "mark" && none[0].mark, "✗");
+  assert.equal(none[0]?.kind === "mark" && none[0].mark, "✗ ");
   assert.deepEqual(printed(none), [
     '12:34 Your message ("anyone?") reached no one: nobody else is online.',
   ]);
@@ -179,8 +179,8 @@ Deno.test("TerminalView /msg makes plain lines go to one user, shown in the prom
   const out = outlet();
   const opened = v.line("/msg xyz", out);
   assert.equal(prompt(opened), "abc → xyz> ");
-  assert.deepEqual(printed(v.line("hello there", out)), ["12:34 · abc → xyz: hello there"]);
-  assert.deepEqual(printed(v.line("@bob still works", out)), ["12:34 · abc → bob: still works"]);
+  assert.deepEqual(printed(v.line("hello there", out)), ["12:34 ·  abc → xyz: hello there"]);
+  assert.deepEqual(printed(v.line("@bob still works", out)), ["12:34 ·  abc → bob: still works"]);
   assert.equal(prompt(v.line("/query ALL", out)), "abc → everyone> ");
   v.line("to all", out);
   assert.equal(prompt(v.line("/msg", out)), "abc> ");
@@ -198,7 +198,7 @@ Deno.test("TerminalView.input sends lines pasted together as one message", () =>
   const v = view();
   const out = outlet();
   assert.deepEqual(printed(v.input(["@xyz one", "  two", "three"], out)), [
-    "12:34 · abc → xyz: one\n                     two\n                   three",
+    "12:34 ·  abc → xyz: one\n                      two\n                    three",
   ]);
   assert.deepEqual(out.sent, ["xyz:one\n  two\nthree"]);
 });
