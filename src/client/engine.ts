@@ -11,15 +11,7 @@
  */
 import type { ConnHandler } from "../net/conn.ts";
 import { formatAddress } from "../net/address.ts";
-import {
-  type DecodeEvent,
-  describeDecodeError,
-  encode,
-  ErrorCode,
-  errorMessage,
-  type Half,
-  type Message,
-} from "../protocol/mod.ts";
+import { encode, ErrorCode, type Half, type Message } from "../protocol/mod.ts";
 import {
   NAME_TAKEN_TRIES,
   RATE_RETRY_BACKOFF,
@@ -30,23 +22,19 @@ import type { ClientEvent } from "./events.ts";
 import { Negotiation } from "./negotiation.ts";
 import { withoutOsError } from "./failures.ts";
 import type { ChatSessionOptions } from "./options.ts";
-import {
-  Link,
-  openLink,
-  type OpenResult,
-  type Outgoing,
-  registerFailed,
-  serverDecoder,
-} from "./link.ts";
+import { Link, openLink, type OpenResult, type Outgoing, registerFailed } from "./link.ts";
 import { Outbox } from "./outbox.ts";
-import { Tally } from "./tally.ts";
+import { Ownership } from "./ownership.ts";
+import { SessionCounts } from "./tally.ts";
 import { Watch } from "./watch.ts";
 import { RatePolicy } from "./rate.ts";
 import { type NameRefused, type ReconnectHost, Reconnector } from "./reconnect.ts";
-import { messageLine } from "./render.ts";
+import type { IdentityFailed } from "./proof.ts";
+import { readChunk, type ReadHost, unexpected } from "./reading.ts";
 
 export type { OpenResult } from "./link.ts";
-export type { ChatSessionOptions } from "./options.ts";
+export type { ChatSessionOptions, IdentityStore } from "./options.ts";
+export type { ClientKey } from "./identity.ts";
 export type { ClientEvent, ConnectFailure } from "./events.ts";
 export type { Backoff } from "./backoff.ts";
 export { DEFAULT_EXTENSIONS } from "./extensions.ts";
@@ -76,7 +64,7 @@ type State = "new" | "registering" | "ready" | "reconnecting" | "leaving" | "end
  * base-protocol server always, it sends only REGISTER, SEND and RECEIVED, with no header line but
  * Content-length. Reports everything through `onEvent`; never throws once open.
  */
-export class ChatSession {
+export class ChatSession extends SessionCounts {
   readonly #opts: ChatSessionOptions;
   readonly #server: string;
   readonly #window: number;
@@ -97,17 +85,39 @@ export class ChatSession {
   #leaveCut = false;
   #end = Promise.withResolvers<SessionEnd>();
   #endValue: SessionEnd | null = null;
-  /** What became of the messages sent. */
-  readonly #tally = new Tally((e) => this.#emit(e));
+  /** The user's key, what each registration proved, and the claim of the name. */
+  readonly #owner: Ownership;
+  /** What reading the connections may do to this session. */
+  readonly #reader: ReadHost;
 
   /**
    * Creates a session; nothing happens until {@link open}. Throws if an extension's name in
    * `options.extensions` is not one word.
    */
   constructor(options: ChatSessionOptions) {
+    super();
     this.#opts = options;
     this.#ext = new Negotiation(options.name, options.extensions, (e) => this.#emit(e));
     this.#server = formatAddress(options.host, options.port);
+    this.#reader = {
+      name: options.name,
+      tls: options.tls !== undefined,
+      current: (link) => link === this.#link && this.#state !== "ended",
+      answer: (link, m) => {
+        this.#onAnswer(link, m);
+        this.#watch.changed();
+      },
+      forward: (link, m) => this.#ext.forward(link, m),
+      lost: (link, detail) => this.#lost(link, detail),
+      emit: (event) => this.#emit(event),
+    };
+    this.#owner = new Ownership({
+      server: this.#server,
+      name: options.name,
+      store: options.identity,
+      emit: (e) => this.#emit(e),
+      changed: () => this.#watch.changed(),
+    });
     this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
     this.#outbox = new Outbox(options.maxQueued ?? DEFAULT_MAX_QUEUED);
     const random = options.random ?? Math.random;
@@ -125,24 +135,14 @@ export class ChatSession {
     });
   }
 
-  /** Messages the server confirmed as delivered. */
-  get delivered(): number {
-    return this.#tally.delivered;
-  }
-
-  /** Messages the server answered with an ERROR (after any resends for ERROR 106). */
-  get notDelivered(): number {
-    return this.#tally.notDelivered;
-  }
-
-  /** Messages that got no answer before the connection was lost or the session ended. */
-  get unconfirmed(): number {
-    return this.#tally.unconfirmed;
-  }
-
-  /** Messages that never went out before the session ended. */
-  get notSent(): number {
-    return this.#tally.notSent;
+  /**
+   * Waits until every message stored in this session has its receipt, the session ends, or
+   * `timeoutMs` passes. Resolves true if none is left waiting.
+   */
+  async receipts(timeoutMs: number): Promise<boolean> {
+    const done = () => this.awaitingReceipts === 0 || this.#endValue !== null;
+    await this.#watch.until(done, timeoutMs);
+    return this.awaitingReceipts === 0;
   }
 
   /** The server as `host:port`. */
@@ -207,13 +207,16 @@ export class ChatSession {
   async open(): Promise<OpenResult> {
     if (this.#state !== "new") throw new Error("ChatSession.open called twice");
     this.#state = "registering";
-    const [result, link] = await this.#connectLink(false);
-    if (result.ok && this.#state === "registering" && link.adopt()) {
-      this.#state = "ready";
-      this.#ext.start(link);
-      this.#pump();
-      return result;
+    try {
+      await this.#owner.load();
+    } catch (error) {
+      this.#state = "ended";
+      this.#finish("disconnected");
+      const detail = error instanceof Error ? error.message : String(error);
+      return registerFailed(this.#server, "unexpected", detail);
     }
+    const [result, link] = await this.#connectLink(false);
+    if (result.ok && this.#state === "registering" && this.#adopt(link)) return result;
     this.#state = "ended";
     await link.close();
     this.#finish("disconnected");
@@ -221,18 +224,39 @@ export class ChatSession {
   }
 
   /**
-   * Opens a new pair of connections and registers it; on failure closes it again and returns
-   * the event that explains why. Does not change the session's state.
+   * Takes the registered `link` into use (in the same turn as it registered): reports what it
+   * proved, asks for the extensions, sends what waits. False if it broke meanwhile.
+   */
+  #adopt(link: Link): boolean {
+    if (!link.adopt()) return false;
+    this.#state = "ready";
+    this.#owner.registered(link);
+    this.#ext.start(link);
+    this.#pump();
+    return true;
+  }
+
+  /**
+   * Opens a new pair of connections and registers it (proving the key first, if any; again
+   * without it on fresh connections if the server closed them in answer to CHALLENGE); on
+   * failure closes it again and returns the event that explains why. Does not change the
+   * session's state.
    */
   async #connectLink(again: boolean): Promise<[OpenResult, Link]> {
-    const link = new Link(this.#server, again);
-    this.#link = link;
-    const handler = (half: Half): ConnHandler => ({
-      data: (chunk) => this.#data(link, half, chunk),
-      closed: (error) => this.#closed(link, half, error),
-    });
-    const result = await openLink(link, { ...this.#opts, handler });
-    return [result, link];
+    const once = async (): Promise<[OpenResult, Link]> => {
+      const link = new Link(this.#server, again);
+      this.#link = link;
+      const handler = (half: Half): ConnHandler => ({
+        data: (chunk) => readChunk(this.#reader, link, half, chunk),
+        closed: (error) => this.#closed(link, half, error),
+      });
+      const key = this.#owner.proofKey;
+      return [await openLink(link, { ...this.#opts, handler, key }), link];
+    };
+    const first = await once();
+    if (first[0].ok || !first[0].retryPlain || this.#state === "ended") return first;
+    this.#owner.closedOnChallenge();
+    return await once();
   }
 
   /**
@@ -270,7 +294,9 @@ export class ChatSession {
    * Resolves true if nothing is left waiting.
    */
   async settle(timeoutMs: number): Promise<boolean> {
-    await this.#watch.until(() => this.pending === 0 || this.#endValue !== null, timeoutMs);
+    const claiming = () => this.#link?.claiming === true;
+    const done = () => (this.pending === 0 && !claiming()) || this.#endValue !== null;
+    await this.#watch.until(done, timeoutMs);
     return this.pending === 0;
   }
 
@@ -320,7 +346,7 @@ export class ChatSession {
     const deadline = Date.now() + LEAVE_WAIT_MS;
     const until = (done: () => boolean) =>
       this.#watch.until(() => done() || this.#leaveCut, deadline - Date.now());
-    await until(() => !link.negotiating);
+    await until(() => !link.negotiating && !link.claiming);
     if (!this.#ext.agreed.has("unregister")) {
       await until(() => link.fifo.length === 0);
       return false;
@@ -363,8 +389,16 @@ export class ChatSession {
     this.#end.resolve(end);
   }
 
+  /** Reports `event` (see {@link SessionCounts}). */
+  protected report(event: ClientEvent): void {
+    this.#emit(event);
+  }
+
+  /** Reports `event`, unless it repeats a mail message or receipt already reported. */
   #emit(event: ClientEvent): void {
-    this.#opts.onEvent(event);
+    const seen = this.mail.see(event);
+    if (seen !== null) this.#opts.onEvent(seen);
+    if (event.type === "receipt") this.#watch.changed();
   }
 
   /**
@@ -373,7 +407,7 @@ export class ChatSession {
    */
   #reportUnanswered(link: Link, why: string): void {
     this.#ext.release(link);
-    this.#tally.unanswered(link.fifo, why);
+    this.tally.unanswered(link.fifo, why);
     link.fifo = [];
     link.wireSends = 0;
     this.#watch.changed();
@@ -381,7 +415,7 @@ export class ChatSession {
 
   /** Reports the messages that never went out as not sent, and forgets them. */
   #reportUnsent(why: string): void {
-    this.#tally.unsent(this.#outbox.takeAll(), why);
+    this.tally.unsent(this.#outbox.takeAll(), why);
     this.#watch.changed();
   }
 
@@ -394,10 +428,10 @@ export class ChatSession {
     const canResend = this.#state === "ready" || this.#state === "reconnecting";
     switch (this.#rate.refused(canResend)) {
       case "give-up":
-        return this.#tally.rateLimited(msg, text);
+        return this.tally.rateLimited(msg, text);
       case "give-up-all":
         for (const m of [msg, ...this.#outbox.takeRefused()].sort((a, b) => a.id - b.id)) {
-          this.#tally.rateLimited(m, text);
+          this.tally.rateLimited(m, text);
         }
         return;
       case "resend":
@@ -411,43 +445,7 @@ export class ChatSession {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Incoming bytes.
-
-  #data(link: Link, half: Half, chunk: Uint8Array): void {
-    if (link.dead || link !== this.#link) return;
-    if (!this.#opts.tls && link.sniffTls(half, chunk)) return;
-    if (half === "TOSEND") {
-      link.sendDecoder.feed(chunk, (e) => this.#onSendEvent(link, e));
-      return;
-    }
-    link.recvDecoder.feed(chunk, (e) => this.#onRecvEvent(link, e));
-    // After a fatal error the rest of this chunk is lost; start afresh with the next one.
-    if (link.recvDecoder.dead) link.recvDecoder = serverDecoder();
-  }
-
-  /** A registration answer on `half`; reports the registration once both halves have one. */
-  #onRegistration(link: Link, half: Half, m: Message): void {
-    if (link.answer(half, m, this.#opts.name)) {
-      this.#emit(link.registeredEvent(this.#opts.name, this.#opts.tls !== undefined));
-    }
-  }
-
-  #onSendEvent(link: Link, e: DecodeEvent): void {
-    if (this.#state === "ended" || link.dead) return;
-    if (e.kind === "error" && !link.registered.has("TOSEND")) return link.garbled(e.error);
-    if (e.kind === "error") {
-      this.#emit({ type: "unexpected", what: describeDecodeError(e.error) });
-      if (e.error.fatal) {
-        // The answers can no longer be told apart: this connection is of no more use.
-        this.#lost(link, "it sent something this client cannot read");
-      }
-      return;
-    }
-    const m = e.message;
-    if (!link.registered.has("TOSEND")) return this.#onRegistration(link, "TOSEND", m);
-    this.#onAnswer(link, m);
-    this.#watch.changed();
-  }
+  // Answers (the reading is in reading.ts).
 
   /** An answer on TOSEND: to the oldest message, probe or UNREGISTER on the wire. */
   #onAnswer(link: Link, m: Message): void {
@@ -458,15 +456,24 @@ export class ChatSession {
       this.#onMessageAnswer(head.msg, m);
       this.#maybeResume();
       this.#pump();
-    } else if (head?.kind === "probe" && (m.type === "SENT" || m.type === "ERROR")) {
+    } else if (head !== undefined && head.kind !== "send" && head.kind !== "unregister") {
+      if (m.type !== "SENT" && m.type !== "ERROR") return this.#unexpected(m);
       link.fifo.shift();
-      this.#ext.answered(link, m);
+      if (head.kind === "probe") {
+        this.#ext.answered(link, m);
+        this.#owner.negotiated(link, this.#ext.agreed);
+      } else if (head.kind === "challenge") this.#owner.challenged(link, m);
+      else this.#owner.identified(link, m);
     } else if (head?.kind === "unregister" && (m.type === "ERROR" || m.type === "UNREGISTERED")) {
       link.fifo.shift();
       this.#leaveAnswer = m.type === "UNREGISTERED";
     } else {
-      this.#emit({ type: "unexpected", what: JSON.stringify(messageLine(m)) });
+      this.#unexpected(m);
     }
+  }
+
+  #unexpected(m: Message): void {
+    this.#emit(unexpected(m));
   }
 
   /** The answer `m` (SENT or ERROR) to the message `msg`. */
@@ -475,27 +482,8 @@ export class ChatSession {
       return this.#rateLimited(msg, m.text);
     }
     if (m.type === "SENT") this.#rate.delivered();
-    this.#tally.answered(msg, m, this.#ext.details(m));
+    this.tally.answered(msg, m, this.#ext.details(m));
     this.#ext.userAnswer(msg.to, m);
-  }
-
-  #onRecvEvent(link: Link, e: DecodeEvent): void {
-    if (this.#state === "ended" || link.dead) return;
-    const recv = link.recv;
-    if (e.kind === "error" && !link.registered.has("TORECV")) return link.garbled(e.error);
-    if (e.kind === "error") {
-      recv?.write(encode(errorMessage(ErrorCode.HeaderIncomplete)));
-      this.#emit({ type: "bad-forward", reason: describeDecodeError(e.error) });
-      return;
-    }
-    const m = e.message;
-    if (!link.registered.has("TORECV")) return this.#onRegistration(link, "TORECV", m);
-    if (m.type === "FORWARD") {
-      recv?.write(encode({ type: "RECEIVED", from: m.from }));
-      this.#ext.forward(link, m);
-      return;
-    }
-    this.#emit({ type: "unexpected", what: JSON.stringify(messageLine(m)) });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -540,6 +528,7 @@ export class ChatSession {
     link.dead = true;
     this.#rate.clear();
     this.#ext.reset();
+    this.#owner.lost(link);
     this.#reportUnanswered(link, "the connection was lost");
     if (this.#opts.reconnect) {
       this.#state = "reconnecting";
@@ -561,18 +550,16 @@ export class ChatSession {
         return reconnecting();
       },
       attempt: () => this.#connectLink(true),
-      adopt: (link: Link) => {
-        if (!link.adopt()) return false;
-        this.#state = "ready";
-        this.#ext.start(link);
-        this.#pump();
-        return true;
-      },
-      giveUp: ({ code, text }: NameRefused, tries: number) =>
-        this.#giveUp("the client could not reconnect", {
-          type: "reconnect-failed",
-          ...{ server: this.#server, name: this.#opts.name, code, text, tries },
-        }),
+      adopt: (link: Link) => this.#adopt(link),
+      giveUp: (refusal: NameRefused | IdentityFailed, tries: number) =>
+        this.#giveUp(
+          "the client could not reconnect",
+          refusal.type === "identity-failed" ? refusal : {
+            type: "reconnect-failed",
+            ...{ server: this.#server, name: this.#opts.name, tries },
+            ...{ code: refusal.code, text: refusal.text },
+          },
+        ),
       emit: (event: ClientEvent) => this.#emit(event),
     };
   }

@@ -13,9 +13,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The probe our client sends with the default extensions. */
-const PROBE = "SEND server\nContent-length: 41\n\nEXTENSIONS who joins to reason unregister";
+const PROBE =
+  "SEND server\nContent-length: 55\n\nEXTENSIONS who joins to reason unregister identity mail";
 /** Our server's answer to it, agreeing to all of them. */
-const AGREED = "SENT server\nExtensions: who joins to reason unregister\nMax-body: 65536\n\n";
+const AGREED =
+  "SENT server\nExtensions: who joins to reason unregister identity mail\nMax-body: 65536\n\n";
 
 /** What the pretend server answers to the probe. */
 type ProbeAnswer = "extended" | "error-102" | "plain-sent" | "silent";
@@ -74,7 +76,7 @@ function memoryServer(probe: ProbeAnswer = "extended") {
       }
     };
     const answerProbe = (mc: MemoryConn, text: string): void => {
-      if (!text.endsWith("\n\nEXTENSIONS who joins to reason unregister")) {
+      if (!text.endsWith("\n\nEXTENSIONS who joins to reason unregister identity mail")) {
         mc.reply(`SENT server\nExtensions: ${text.split("\n\nEXTENSIONS ")[1]}\n\n`);
       } else if (probe === "extended") mc.reply(AGREED);
       else if (probe === "error-102") mc.reply("ERROR 102 Unable to send\n\n");
@@ -141,7 +143,7 @@ async function until(done: () => boolean, what: string): Promise<void> {
 const REGISTERED = { type: "registered", name: "abc", server: "example.org:5500", hint: false };
 const ALL_AGREED = {
   type: "negotiated",
-  extensions: ["who", "joins", "to", "reason", "unregister"],
+  extensions: ["who", "joins", "to", "reason", "unregister", "identity", "mail"],
   maxBody: 65536,
 };
 
@@ -172,8 +174,16 @@ Deno.test("ChatSession reads the negotiated notices, To: ALL and Reason once agr
   const server = memoryServer();
   const { session: s, events } = session(server);
   await s.open();
-  await until(() => s.extensions.size === 5, "the negotiation");
-  assert.deepEqual([...s.extensions], ["who", "joins", "to", "reason", "unregister"]);
+  await until(() => s.extensions.size === 7, "the negotiation");
+  assert.deepEqual([...s.extensions], [
+    "who",
+    "joins",
+    "to",
+    "reason",
+    "unregister",
+    "identity",
+    "mail",
+  ]);
   assert.equal(s.maxBody, 65536);
   server.toRecv("FORWARD server\nContent-length: 7\nEvent: online\n\nabc def");
   server.toRecv("FORWARD server\nContent-length: 3\nEvent: joined\n\nbob");
@@ -323,7 +333,7 @@ Deno.test("ChatSession follows the answer when its user asks server for extensio
   const server = memoryServer();
   const { session: s, events } = session(server);
   await s.open();
-  await until(() => s.extensions.size === 5, "the negotiation");
+  await until(() => s.extensions.size === 7, "the negotiation");
   // Asking again replaces the set at the server: the client must not use what it dropped.
   assert.equal(s.send("server", "EXTENSIONS who"), 1);
   assert.equal(await s.settle(5000), true);
@@ -368,13 +378,13 @@ Deno.test("ChatSession negotiates again after a reconnect, before the messages q
     reconnectBackoff: { baseMs: 1, capMs: 1, jitter: 0 },
   });
   await s.open();
-  await until(() => s.extensions.size === 5, "the first negotiation");
+  await until(() => s.extensions.size === 7, "the first negotiation");
   server.written.length = 0;
   server.drop();
   await until(() => s.reconnecting, "the loss");
   assert.equal(s.extensions.size, 0, "nothing is agreed while reconnecting");
   assert.equal(s.send("xyz", "queued"), 1);
-  await until(() => s.extensions.size === 5, "the second negotiation");
+  await until(() => s.extensions.size === 7, "the second negotiation");
   assert.equal(await s.settle(5000), true);
   assert.deepEqual(server.written, [
     "REGISTER TOSEND abc\n\n",

@@ -25,6 +25,8 @@ export const DEFAULT_EXTENSIONS: readonly string[] = Object.freeze([
   "to",
   "reason",
   "unregister",
+  "identity",
+  "mail",
 ]);
 
 /** The word that starts the probe's body. */
@@ -117,6 +119,8 @@ export interface AnswerDetails {
   delivered?: number;
   /** How many other users were online to get a broadcast. */
   recipients?: number;
+  /** With `mail`: the message was stored for its offline recipient as this mail id (on SENT). */
+  mail?: number;
 }
 
 /**
@@ -124,8 +128,13 @@ export interface AnswerDetails {
  * `agreed`: none unless `reason` was agreed. `Delivered:` and `Recipients:` count only together.
  */
 export function answerDetails(m: Message, agreed: ReadonlySet<string>): AnswerDetails {
-  if (!agreed.has("reason") || m.headers === undefined) return {};
+  if (m.headers === undefined) return {};
   const details: AnswerDetails = {};
+  if (agreed.has("mail") && m.type === "SENT" && !isReservedName(m.to)) {
+    const mail = count(header(m, HEADERS.Mail.name));
+    if (mail !== undefined) details.mail = mail;
+  }
+  if (!agreed.has("reason")) return details;
   if (m.type === "ERROR") {
     const reason = header(m, HEADERS.Reason.name);
     if (reason !== undefined && REASON_TOKEN.test(reason)) details.reason = reason;
@@ -144,8 +153,29 @@ export function answerDetails(m: Message, agreed: ReadonlySet<string>): AnswerDe
 /** The events a FORWARD can become. */
 export type IncomingEvent = Extract<
   ClientEvent,
-  { type: "message" | "online" | "user-joined" | "user-left" }
+  { type: "message" | "online" | "user-joined" | "user-left" | "receipt" }
 >;
+
+/** The `Event:` of a receipt (PROTOCOL.md, "Mail for offline users"). */
+const RECEIPTS: ReadonlySet<string> = new Set(["delivered", "expired", "refused", "released"]);
+
+/** The `Mail:` id and `Sent-at:` time (ms since the epoch) on `m`, when both are there. */
+function mailHeaders(m: Message): { mail: number; sentAt: number } | undefined {
+  const mail = count(header(m, HEADERS.Mail.name));
+  const at = header(m, HEADERS.SentAt.name);
+  const sentAt = at !== undefined && /^\d{4}-\d\d-\d\dT/.test(at) ? Date.parse(at) : NaN;
+  return mail === undefined || Number.isNaN(sentAt) ? undefined : { mail, sentAt };
+}
+
+/** The receipt that the FORWARD `m` from `server` is (with `mail` agreed), or null. */
+function readReceipt(m: Message & { type: "FORWARD" }, text: string): IncomingEvent | null {
+  const event = header(m, HEADERS.Event.name)?.toLowerCase();
+  if (event === undefined || !RECEIPTS.has(event) || !isValidName(text)) return null;
+  const stamp = mailHeaders(m);
+  if (stamp === undefined) return null;
+  const kind = event as "delivered" | "expired" | "refused" | "released";
+  return { type: "receipt", mail: stamp.mail, to: text, event: kind, sentAt: stamp.sentAt };
+}
 
 /**
  * What the FORWARD `m` tells the user under the extensions `agreed`: a notice from `server`
@@ -159,12 +189,18 @@ export function readForward(
 ): IncomingEvent {
   const text = bodyText(m.body);
   if (m.from === SERVER_NAME && m.headers !== undefined) {
-    const notice = readNotice(header(m, HEADERS.Event.name), text, agreed);
+    const notice = readNotice(header(m, HEADERS.Event.name), text, agreed) ??
+      (agreed.has("mail") ? readReceipt(m, text) : null);
     if (notice !== null) return notice;
   }
   const message: IncomingEvent = { type: "message", from: m.from, text };
   if (agreed.has("to") && header(m, HEADERS.To.name)?.toUpperCase() === BROADCAST) {
     message.toAll = true;
+  }
+  const stamp = agreed.has("mail") && m.headers !== undefined ? mailHeaders(m) : undefined;
+  if (stamp !== undefined) {
+    message.mail = stamp.mail;
+    message.sentAt = stamp.sentAt;
   }
   return message;
 }

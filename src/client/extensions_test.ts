@@ -22,7 +22,7 @@ function forward(from: string, text: string, headers?: Header[]): Message & { ty
 Deno.test("probeMessage is a plain one-line SEND to server", () => {
   assert.equal(
     new TextDecoder().decode(encode(probeMessage(DEFAULT_EXTENSIONS))),
-    "SEND server\nContent-length: 41\n\nEXTENSIONS who joins to reason unregister",
+    "SEND server\nContent-length: 55\n\nEXTENSIONS who joins to reason unregister identity mail",
   );
   assert.equal(new TextDecoder().decode(probeMessage(["who"]).body), "EXTENSIONS who");
 });

@@ -17,6 +17,8 @@ import {
 } from "../protocol/mod.ts";
 import type { ClientEvent } from "./events.ts";
 import type { ChatSessionOptions } from "./options.ts";
+import type { ClientKey } from "./identity.ts";
+import { proveHalf } from "./proof.ts";
 import { classifyConnectError, connectFailed, looksLikeTls } from "./failures.ts";
 import { messageLine } from "./render.ts";
 
@@ -26,7 +28,16 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** The outcome of opening a session (or a link): registered, or the event that explains why not. */
 export type OpenResult =
   | { ok: true }
-  | { ok: false; event: ClientEvent; nameRefused: boolean };
+  | {
+    ok: false;
+    event: ClientEvent;
+    nameRefused: boolean;
+    /**
+     * The server closed a connection in answer to CHALLENGE, as a base server may: the caller
+     * tries again on fresh connections without the proof.
+     */
+    retryPlain?: true;
+  };
 
 /** Why a registration failed, as the `reason` of a `register-failed` event. */
 export type RegisterFailure = Extract<ClientEvent, { type: "register-failed" }>["reason"];
@@ -65,7 +76,19 @@ export interface Outgoing {
  * What the session waits an answer for on TOSEND, in the order they were sent: a message, the
  * extension probe (`SEND server` `EXTENSIONS ...`), or UNREGISTER.
  */
-export type Pending = { kind: "send"; msg: Outgoing } | { kind: "probe" } | { kind: "unregister" };
+export type Pending =
+  | { kind: "send"; msg: Outgoing }
+  | { kind: "probe" }
+  | { kind: "unregister" }
+  | { kind: "challenge" }
+  | { kind: "identify" };
+
+/**
+ * What the connections of a link proved before REGISTER: `owner` (the key owns the name),
+ * `unclaimed` (nobody owns it: claim it after negotiating), `no-support` (the server answered
+ * CHALLENGE as a base server), or `none` (nothing was proven: no key).
+ */
+export type Proof = "owner" | "unclaimed" | "no-support" | "none";
 
 /** A decoder for what the server sends. */
 export function serverDecoder(): Decoder {
@@ -110,6 +133,12 @@ export class Link {
   broken = false;
   /** True for the links made by a reconnect. */
   readonly again: boolean;
+  /** What the connections proved before REGISTER. */
+  proof: Proof = "none";
+  /** True from the start of a claim of the name (after negotiating) until its answer. */
+  claiming = false;
+  /** Who waits for the next message on a half that proves itself before REGISTER. */
+  readonly #asking = new Map<Half, (m: Message) => void>();
   /** The server as `host:port`, for the events. */
   readonly server: string;
 
@@ -159,6 +188,12 @@ export class Link {
    * (both halves now registered).
    */
   answer(half: Half, m: Message, name: string): boolean {
+    const asking = this.#asking.get(half);
+    if (asking !== undefined) {
+      this.#asking.delete(half);
+      asking(m);
+      return false;
+    }
     if (m.type === "REGISTERED" && m.half === half) {
       this.registered.add(half);
       if (this.registered.size < 2) return false;
@@ -189,6 +224,18 @@ export class Link {
     return { type: "registered", name, server: this.server, hint: false, ...(tls ? { tls } : {}) };
   }
 
+  /**
+   * Before REGISTER: writes `m` on `half` and resolves with the next message the server sends
+   * there, or with the failed registration if it fails first (the connection closed).
+   */
+  ask(half: Half, m: Message): Promise<Message | OpenResult> {
+    const conn = half === "TOSEND" ? this.send : this.recv;
+    const { promise, resolve } = Promise.withResolvers<Message>();
+    this.#asking.set(half, resolve);
+    conn?.write(encode(m));
+    return Promise.race([promise, this.registration.promise]);
+  }
+
   /** Bytes that are not a message where a registration answer was due. */
   garbled(error: DecodeError): void {
     this.fail("unexpected", describeDecodeError(error));
@@ -201,6 +248,8 @@ export type LinkSettings =
   & {
     /** Receives the bytes and the close of each half. */
     handler: (half: Half) => ConnHandler;
+    /** The key to prove before REGISTER on each connection, if any. */
+    key: ClientKey | null;
   };
 
 /**
@@ -255,9 +304,27 @@ async function connectAndRegister(
     return notOpened(connectFailed(at, "timeout", ""));
   }
   if (!Array.isArray(connected)) return connected;
-  for (const conn of connected) {
-    const half = conn === link.send ? "TOSEND" : "TORECV";
-    conn.write(encode({ type: "REGISTER", half, name: s.name }));
+  const register = (half: Half) =>
+    (half === "TOSEND" ? link.send : link.recv)?.write(
+      encode({ type: "REGISTER", half, name: s.name }),
+    );
+  const halves = ["TOSEND", "TORECV"] as const;
+  if (s.key === null) {
+    halves.forEach(register);
+  } else {
+    const key = s.key;
+    const proving = Promise.all(halves.map((half) => proveHalf(link, half, key, s.name)));
+    // Each step races the registration itself, so a closed connection ends it too.
+    const proofs = await Promise.race([proving, timeout]);
+    if (proofs === "timeout") return registerFailed(link.server, "timeout", "", s.timeoutMs);
+    const failed = proofs.find((p) => typeof p === "object");
+    if (failed !== undefined) return failed;
+    link.proof = proofs.includes("no-support")
+      ? "no-support"
+      : proofs.includes("unclaimed")
+      ? "unclaimed"
+      : "owner";
+    halves.forEach(register);
   }
   const result = await Promise.race([link.registration.promise, timeout]);
   return result === "timeout" ? registerFailed(link.server, "timeout", "", s.timeoutMs) : result;

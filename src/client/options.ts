@@ -7,6 +7,25 @@
 import type { ConnectFn, ConnectOptions } from "../net/conn.ts";
 import type { Backoff } from "./backoff.ts";
 import type { ClientEvent } from "./events.ts";
+import type { ClientKey } from "./identity.ts";
+
+/**
+ * Where a session keeps its identity (PROTOCOL.md, "Owned names"): one key per server and name.
+ * The terminal and piped faces pass the identity files (`identity_file.ts`); a browser could
+ * pass its own storage.
+ */
+export interface IdentityStore {
+  /**
+   * The key for `name` on `server` (`host:port`), or null when there is none yet. Rejects with
+   * an Error whose message is one sentence for the user (a file that cannot be read).
+   */
+  load(server: string, name: string): Promise<ClientKey | null>;
+  /**
+   * Keeps the new key for `name` on `server`. Rejects with an Error whose message is one
+   * sentence for the user; the session then does not claim the name.
+   */
+  save(server: string, name: string, key: ClientKey): Promise<void>;
+}
 
 /** Options of `ChatSession`. */
 export interface ChatSessionOptions {
@@ -49,6 +68,12 @@ export interface ChatSessionOptions {
   extensions?: readonly string[];
   /** Random numbers in [0, 1) for the jitter; default `Math.random`. */
   random?: () => number;
+  /**
+   * Where the user's identity is kept. With it, the session proves its key before each
+   * REGISTER, or makes a key and claims the name once a server agreed to `identity`; without
+   * it, the session never makes or uses a key.
+   */
+  identity?: IdentityStore;
 }
 
 /** The command line, checked. */
@@ -71,7 +96,19 @@ export interface ClientArgs {
   ca?: string;
   /** --reconnect. */
   reconnect: boolean;
+  /** --identity FILE: the identity to use, in place of the one in the config directory. */
+  identityFile?: string;
+  /** --no-identity: never make or use a key. */
+  noIdentity: boolean;
 }
 
 /** The session options that come from the command line, for either face. */
-export type Settings = Pick<ChatSessionOptions, "timeoutMs" | "reconnect" | "tls">;
+export type Settings =
+  & Pick<ChatSessionOptions, "timeoutMs" | "reconnect" | "tls" | "identity">
+  & {
+    /**
+     * Where the identity of `name` on `server` is kept, for people (`~` for the home
+     * directory), or undefined when there is none (`--no-identity`, no config directory).
+     */
+    keyFile?: (server: string, name: string) => string | undefined;
+  };

@@ -9,6 +9,7 @@ import { ErrorCode } from "../protocol/mod.ts";
 import { type Backoff, backoffDelay } from "./backoff.ts";
 import type { ClientEvent } from "./events.ts";
 import { type Link, type OpenResult, registerFailed } from "./link.ts";
+import type { IdentityFailed } from "./proof.ts";
 import { describeFailure } from "./render.ts";
 
 /** A `name-refused` event. */
@@ -22,8 +23,11 @@ export interface ReconnectHost {
   attempt(): Promise<[OpenResult, Link]>;
   /** Takes a registered link into use and sends what waits; false if it broke meanwhile. */
   adopt(link: Link): boolean;
-  /** The server refuses the username for good (`tries` refusals): the session ends. */
-  giveUp(event: NameRefused, tries: number): void;
+  /**
+   * The server refuses the username for good (`tries` refusals), or the name belongs to
+   * another key (`identity-failed`): the session ends.
+   */
+  giveUp(event: NameRefused | IdentityFailed, tries: number): void;
   /** Reports an event. */
   emit(event: ClientEvent): void;
 }
@@ -93,6 +97,10 @@ export class Reconnector {
       if (result.ok && host.adopt(link)) return;
       if (result.ok) await link.close();
       const event = result.ok ? registerFailed(server, "closed").event : result.event;
+      if (event.type === "identity-failed" && event.reason === "not-owner") {
+        host.giveUp(event, refusals);
+        return;
+      }
       if (event.type === "name-refused") {
         refusals++;
         if (event.code !== ErrorCode.UsernameTaken || refusals >= this.#s.nameTakenTries) {

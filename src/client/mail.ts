@@ -1,0 +1,76 @@
+/**
+ * A session's mail (PROTOCOL.md, "Mail for offline users"): the messages it stored for offline
+ * users, waiting for their receipts, and the mail ids already seen, so that a message or a
+ * receipt delivered twice (delivery is at least once) is shown once. No runtime API.
+ *
+ * @module
+ */
+import type { ClientEvent } from "./events.ts";
+
+/** Most ids remembered of each kind; the oldest are forgotten past it. */
+const REMEMBERED = 100_000;
+
+/** A set that forgets its oldest entries past {@link REMEMBERED}. */
+class RecentIds {
+  readonly #ids = new Set<number>();
+
+  /** Adds `id`; false if it was there already. */
+  add(id: number): boolean {
+    if (this.#ids.has(id)) return false;
+    this.#ids.add(id);
+    if (this.#ids.size > REMEMBERED) {
+      const oldest = this.#ids.values().next().value;
+      if (oldest !== undefined) this.#ids.delete(oldest);
+    }
+    return true;
+  }
+}
+
+/** The mail of one session, across its connections. */
+export class MailBook {
+  /** This session's stored messages without a receipt yet: mail id → message id. */
+  readonly #waiting = new Map<number, number>();
+  /** Mail ids of this session's stored messages that got their receipt. */
+  readonly #answered = new Map<number, number>();
+  readonly #messages = new RecentIds();
+  readonly #receipts = new RecentIds();
+  /** Receipts that came before the answer that stored their message (read on TORECV first). */
+  readonly #early = new RecentIds();
+  /** Messages stored for offline users in this session. */
+  stored = 0;
+
+  /** Stored messages of this session still without a receipt. */
+  get awaitingReceipts(): number {
+    return this.#waiting.size;
+  }
+
+  /**
+   * Sees `event` on its way to the face: notes stored messages, gives a receipt the id of the
+   * message it is about (when sent in this session), and returns null for a mail message or a
+   * receipt already reported (a duplicate), else the event.
+   */
+  see(event: ClientEvent): ClientEvent | null {
+    switch (event.type) {
+      case "stored":
+        this.stored++;
+        if (this.#early.add(event.mail)) this.#waiting.set(event.mail, event.id);
+        return event;
+      case "message":
+        if (event.mail === undefined || this.#messages.add(event.mail)) return event;
+        return null;
+      case "receipt": {
+        if (!this.#receipts.add(event.mail)) return null;
+        const id = this.#waiting.get(event.mail) ?? this.#answered.get(event.mail);
+        this.#waiting.delete(event.mail);
+        if (id === undefined) {
+          this.#early.add(event.mail);
+          return event;
+        }
+        this.#answered.set(event.mail, id);
+        return { ...event, id };
+      }
+      default:
+        return event;
+    }
+  }
+}
