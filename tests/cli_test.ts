@@ -15,17 +15,22 @@ import {
 
 const USAGE = "Usage: test";
 
-Deno.test("parseDuration reads seconds, milliseconds and minutes", () => {
+Deno.test("parseDuration reads seconds, milliseconds, minutes, hours and days", () => {
   assert.equal(parseDuration("30", "--t", USAGE), 30_000);
   assert.equal(parseDuration("30s", "--t", USAGE), 30_000);
   assert.equal(parseDuration("500ms", "--t", USAGE), 500);
   assert.equal(parseDuration("2m", "--t", USAGE), 120_000);
   assert.equal(parseDuration("0.5s", "--t", USAGE), 500);
   assert.equal(parseDuration("1ms", "--t", USAGE), 1);
+  assert.equal(parseDuration("2h", "--t", USAGE), 7_200_000);
+  assert.equal(parseDuration("7d", "--t", USAGE), 604_800_000);
+  // A value that is not a timer may be longer, up to the maximum given.
+  assert.equal(parseDuration("365d", "--t", USAGE, 365 * 86_400_000), 365 * 86_400_000);
+  assert.throws(() => parseDuration("366d", "--t", USAGE, 365 * 86_400_000), /1 ms to 365 days/);
 });
 
 Deno.test("parseDuration refuses zero, garbage, what rounds to under 1 ms and over 24 days", () => {
-  for (const bad of ["0", "0s", "0.4ms", "0.0001s", "-1s", "soon", "", "1h", "1e3", "36000m"]) {
+  for (const bad of ["0", "0s", "0.4ms", "0.0001s", "-1s", "soon", "", "1y", "1e3", "36000m", "25d"]) {
     assert.throws(
       () => parseDuration(bad, "--timeout", USAGE),
       (e) => e instanceof UsageError && e.message.startsWith(`Invalid --timeout "${bad}"`),

@@ -30,10 +30,18 @@ async function run(
     stdout: "piped",
     stderr: "piped",
     clearEnv: true,
-    env: { PATH: path, NO_COLOR: "1", HOME: Deno.env.get("HOME") ?? "/tmp" },
+    // Config and data in a temporary home: a client keeps its identities in XDG_CONFIG_HOME.
+    env: { PATH: path, NO_COLOR: "1", HOME: home(), XDG_CONFIG_HOME: `${home()}/config` },
   }).output();
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+let tempHome: string | undefined;
+
+/** A temporary HOME for the programs these tests run, made once per run. */
+function home(): string {
+  return tempHome ??= Deno.makeTempDirSync({ prefix: "chat-launcher-home-" });
 }
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -100,43 +108,52 @@ Deno.test({
   name: "./chat server runs with the shipped permissions and stops on SIGTERM with exit 0" +
     ignore,
   ignore: !posix,
-  fn: async () => {
-    const child = new Deno.Command(launcher, {
-      args: ["server", "--host", "127.0.0.1", "--port", "0"],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    try {
-      while (!/listening on 127\.0\.0\.1:(\d+)/.test(seen)) {
-        const { value, done } = await lines.read();
-        if (done) break;
-        seen += value;
-      }
-      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(seen)?.[1]);
-      assert.ok(port > 0, seen);
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      // exec: the signal reaches Deno itself, not a shell in between.
-      child.kill("SIGTERM");
-      for (;;) {
-        const { value, done } = await lines.read();
-        if (done) break;
-        seen += value;
-      }
-      const status = await child.status;
-      assert.equal(status.code, 0, seen);
-      assert.match(seen, /Server stopped\n$/);
-      assert.equal(new TextDecoder().decode(await new Response(child.stderr).bytes()), "");
-    } finally {
-      clearTimeout(timer);
-    }
-  },
+  fn: () =>
+    withTempDir(async (dataHome) => {
+      // The server keeps its data under XDG_DATA_HOME: a temporary one, not the user's.
+      const child = new Deno.Command(launcher, {
+        args: ["server", "--host", "127.0.0.1", "--port", "0"],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1", XDG_DATA_HOME: dataHome },
+      }).spawn();
+      await checkServerRuns(child);
+      // node:sqlite with the shipped permissions: the data file was made where it was told.
+      assert.ok((await Deno.stat(`${dataHome}/chat`)).isDirectory);
+    }),
 });
+
+/** Reads `child`'s startup line, connects, stops it with SIGTERM and checks it exits 0. */
+async function checkServerRuns(child: Deno.ChildProcess): Promise<void> {
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  try {
+    while (!/listening on 127\.0\.0\.1:(\d+)/.test(seen)) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      seen += value;
+    }
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(seen)?.[1]);
+    assert.ok(port > 0, seen);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close();
+    // exec: the signal reaches Deno itself, not a shell in between.
+    child.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      seen += value;
+    }
+    const status = await child.status;
+    assert.equal(status.code, 0, seen);
+    assert.match(seen, /Server stopped\n$/);
+    assert.equal(new TextDecoder().decode(await new Response(child.stderr).bytes()), "");
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 Deno.test({
   name: "./chat client abc 127.0.0.1 registers with a server and leaves when its input ends" +

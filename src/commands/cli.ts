@@ -70,20 +70,38 @@ export function parsePort(value: string, usage: string, allowZero = false): numb
   return port;
 }
 
+/** Milliseconds in each unit {@link parseDuration} reads. */
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** The longest timer: 2^31 - 1 ms (about 24.8 days); a longer one would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Parses a positive number with an optional unit, or throws a {@link UsageError}.
- * Durations: `30`, `30s`, `500ms`, `2m` (returned in milliseconds, bare numbers are seconds).
+ * Durations: `30`, `30s`, `500ms`, `2m`, `12h`, `7d` (returned in milliseconds, bare numbers are
+ * seconds), from 1 ms to `max` (default {@link MAX_TIMER_MS}: the value becomes a timer).
  */
-export function parseDuration(value: string, flag: string, usage: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+export function parseDuration(
+  value: string,
+  flag: string,
+  usage: string,
+  max: number = MAX_TIMER_MS,
+): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
   const n = m ? Number(m[1]) : 0;
-  const ms = m ? Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000) : 0;
+  const ms = m ? Math.round(n * DURATION_UNITS[m[2] ?? "s"]!) : 0;
   // Checked after rounding: "0.4ms" would otherwise become a deadline of 0 ms.
-  // Timers take at most 2^31 - 1 ms (about 24.8 days); longer ones would fire at once.
-  if (!(ms >= 1 && ms <= 2 ** 31 - 1)) {
+  if (!(ms >= 1 && ms <= max)) {
+    const days = Math.floor(max / 86_400_000);
     throw new UsageError(
-      `Invalid ${flag} "${value}": use a duration from 1 ms to 24 days, such as "30s", "500ms" ` +
-        `or "2m".`,
+      `Invalid ${flag} "${value}": use a duration from 1 ms to ${days} days, such as "30s", ` +
+        `"500ms", "2m", "12h" or "7d".`,
       usage,
     );
   }

@@ -12,6 +12,9 @@ import {
   UsageError,
 } from "./cli.ts";
 import { readPem } from "../net/pem.ts";
+import { DataError, type ServerData } from "../store/data.ts";
+import { openServerData } from "../store/open.ts";
+import { serverDataMain } from "./server_data.ts";
 import { formatAddress } from "../net/address.ts";
 import { EVERY_ADDRESS } from "../net/transport.ts";
 import { formatLogLine, LineSink, type Logger, SILENT } from "../server/log.ts";
@@ -22,29 +25,32 @@ import {
   startServer,
 } from "../server/server.ts";
 
+/** The longest --mail-max-age: a year. */
+export const MAX_MAIL_AGE_MS = 365 * 24 * 3600 * 1000;
+
 /** Usage line of `chat server`. */
 export const SERVER_USAGE = "Usage: chat server [--host ADDRESS] [--port PORT] [options]";
 
 /** Help text of `chat server`: one screen; README.md has every option with its default. */
 export const SERVER_HELP = `${SERVER_USAGE}
-
-Runs the chat server for "chat client" and any client of PROTOCOL.md.
+       chat server names | release NAME   (owned names: see --help of each)
 
 Options:
   --host ADDRESS       Address to listen on (default "::", every IPv4 and IPv6
                        address; "127.0.0.1" for this machine only)
   --port PORT          Port to listen on, 0 for any free one (default 5500)
-  --tls-cert FILE      Serve TLS with this PEM certificate (and --tls-key)
-  --tls-key FILE       The certificate's PEM private key
+  --data DIR           Where owned names and waiting mail are kept (default
+                       ~/.local/share/chat); --memory keeps them in memory only
+  --tls-cert, --tls-key FILE  Serve TLS with this PEM certificate and key
   --log-format FORMAT  "text" (default), or "json" for one object per line
   --quiet              Log only the startup line
-  -h, --help           Show this help
-  -V, --version        Show the version
+  -h, --help, -V, --version   Show this help, or the version
 
 Limits and timeouts (their defaults: README.md, section "The server"):
   --ack-timeout, --register-timeout, --stall-timeout, --drain-timeout TIME
   --max-header-bytes, --max-body-bytes, --max-queue-bytes N, --max-queue N
   --max-connections, --max-per-address, --rate-limit, --rate-burst N
+  --mail-max-messages, --mail-max-bytes N, --mail-max-age TIME (mailboxes)
   --transport node|deno
 
 Logs go to standard output. Ctrl-C or SIGTERM lets messages in flight finish,
@@ -67,6 +73,11 @@ export const SERVER_OPTIONS = {
   "rate-limit": { type: "string" },
   "rate-burst": { type: "string" },
   "drain-timeout": { type: "string" },
+  data: { type: "string" },
+  memory: { type: "boolean" },
+  "mail-max-messages": { type: "string" },
+  "mail-max-bytes": { type: "string" },
+  "mail-max-age": { type: "string" },
   quiet: { type: "boolean" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
@@ -77,13 +88,26 @@ export const SERVER_OPTIONS = {
 
 /** Entry point of `chat server`: returns the process exit code. */
 export async function serverMain(args: string[]): Promise<number> {
+  if (DATA_COMMANDS.has(args[0] ?? "")) return serverDataMain(args);
   const { values: v, positionals } = parseCommandLine(args, SERVER_OPTIONS, SERVER_USAGE);
+  const first = positionals[0];
+  if (first !== undefined && DATA_COMMANDS.has(first)) {
+    // `chat server --data DIR names`: the subcommand, with the options around it.
+    const at = args.indexOf(first);
+    return serverDataMain([first, ...args.slice(0, at), ...args.slice(at + 1)]);
+  }
   if (v.help) {
     console.log(SERVER_HELP.trimEnd());
     return 0;
   }
   if (positionals.length > 0) {
     throw new UsageError(`Unexpected argument "${positionals[0]}".`, SERVER_USAGE);
+  }
+  if (v.memory === true && v.data !== undefined) {
+    throw new UsageError(
+      "Give --data DIR or --memory, not both: --memory keeps nothing on disk.",
+      SERVER_USAGE,
+    );
   }
   const str = (name: string) => v[name] as string | undefined;
   const format = str("log-format") ?? "text";
@@ -118,16 +142,20 @@ export async function serverMain(args: string[]): Promise<number> {
   const quiet = v.quiet === true;
   const sink = new LineSink(Deno.stdout);
   const log: Logger = (e) => {
-    if (quiet && e.event !== "listening") return;
+    if (quiet && e.event !== "listening" && e.event !== "data") return;
     sink.line(formatLogLine(e, format));
   };
   // Quiet: the server gets a silent logger, so that it does not even build its events.
   options.log = quiet ? SILENT : log;
 
+  const data = await openData(str("data"), v.memory === true);
+  if (data === null) return 1;
+  options.data = data;
   let server: ChatServer;
   try {
     server = await startServer(options);
   } catch (error) {
+    await data.close();
     reportStartFailure(error, options);
     return 1;
   }
@@ -137,8 +165,37 @@ export async function serverMain(args: string[]): Promise<number> {
     );
   }
   const drainMs = options.drainTimeoutMs ?? DEFAULT_SERVER_OPTIONS.drainTimeoutMs;
-  await serveUntilSignal(server, log, sink, quiet ? null : drainMs);
+  await serveUntilSignal(server, data, log, sink, quiet ? null : drainMs);
   return 0;
+}
+
+/** The subcommands that work on the server's data rather than serve (server_data.ts). */
+const DATA_COMMANDS = new Set(["release", "names"]);
+
+/**
+ * Opens the server's data (`--data DIR`, its default, or `--memory`), or says on standard error
+ * in one sentence why it cannot and returns null: the server never starts without its data.
+ */
+async function openData(dir: string | undefined, memory: boolean): Promise<ServerData | null> {
+  try {
+    return await openServerData({ data: dir, memory, env: (name) => Deno.env.get(name) });
+  } catch (error) {
+    if (!(error instanceof DataError)) throw error;
+    console.error(error.message);
+    return null;
+  }
+}
+
+/** The startup line that says where the data is and how much of it there is. */
+export function dataLine(data: ServerData): string {
+  if (data.location === "memory") {
+    return "Data: in memory (--memory): names and waiting mail are forgotten when the server " +
+      "stops";
+  }
+  const s = data.summary();
+  const names = s.owners === 1 ? "1 name owned" : `${s.owners} names owned`;
+  const mail = s.mail === 1 ? "1 message waiting" : `${s.mail} messages waiting`;
+  return `Data: ${data.location} (${names}, ${mail})`;
 }
 
 /** The limits and timeouts given on the command line (`str` reads a flag's value). */
@@ -146,6 +203,18 @@ function parseLimits(str: (name: string) => string | undefined): Partial<ServerO
   const options: Partial<ServerOptions> = {};
   if (str("ack-timeout") !== undefined) {
     options.ackTimeoutMs = parseDuration(str("ack-timeout")!, "--ack-timeout", SERVER_USAGE);
+  }
+  if (str("mail-max-messages") !== undefined) {
+    const n = str("mail-max-messages")!;
+    options.mailMaxMessages = parseCount(n, "--mail-max-messages", SERVER_USAGE);
+  }
+  if (str("mail-max-bytes") !== undefined) {
+    options.mailMaxBytes = parseSize(str("mail-max-bytes")!, "--mail-max-bytes", SERVER_USAGE);
+  }
+  if (str("mail-max-age") !== undefined) {
+    const age = str("mail-max-age")!;
+    // Not a timer: compared with the time mail was stored, so it may be long.
+    options.mailMaxAgeMs = parseDuration(age, "--mail-max-age", SERVER_USAGE, MAX_MAIL_AGE_MS);
   }
   const sizes = [
     ["max-header-bytes", "maxHeaderBytes"],
@@ -270,6 +339,7 @@ export function drainHint(signal: string, drainMs: number): string {
  */
 async function serveUntilSignal(
   server: ChatServer,
+  data: ServerData,
   log: Logger,
   sink: LineSink,
   drainMs: number | null,
@@ -283,6 +353,7 @@ async function serveUntilSignal(
   globalThis.addEventListener("unhandledrejection", contain);
   globalThis.addEventListener("error", contain);
   log({ event: "listening", address: formatAddress(server.hostname, server.port) });
+  log({ event: "data", description: dataLine(data) });
 
   const { promise: stop, resolve } = Promise.withResolvers<string>();
   let first: FirstSignal | null = null;
@@ -304,6 +375,8 @@ async function serveUntilSignal(
     : setTimeout(() => console.error(drainHint(reason, drainMs)), REPEAT_WINDOW_MS);
   await server.close();
   clearTimeout(hint);
+  // After the drain: nothing changes the data any more. Its last changes are made durable.
+  await data.close();
   log({ event: "stopped" });
   // A standard output that nobody reads must not keep the process from exiting.
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -57,6 +57,11 @@ export type LogEvent =
   }
   | { event: "dropped"; remote: string; name?: string | undefined; reason: string }
   | { event: "data-error"; reason: string }
+  | {
+    event: "data";
+    /** Where the data is and how much of it there is, in words (the startup line). */
+    description: string;
+  }
   | { event: "stopping"; reason: string }
   | { event: "stopped" };
 
@@ -143,6 +148,8 @@ function logLine(e: LogEvent): string {
         (e.closed ? "; connection closed" : "");
     case "dropped":
       return `Dropped ${e.remote}${e.name ? ` (${e.name})` : ""}: ${e.reason}`;
+    case "data":
+      return e.description;
     case "data-error":
       return `Data error: ${e.reason}`;
     case "stopping":
