@@ -30,6 +30,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "Check a server or client written by anyone against PROTOCOL.md",
     load: async () => (await import("./src/commands/conformance.ts")).conformanceMain,
   },
+  identity: {
+    summary: "List, export or import the keys that own your names",
+    load: async () => (await import("./src/commands/identity.ts")).identityMain,
+  },
 };
 
 /** The version printed by `chat --version`, from deno.json. */
@@ -37,7 +41,7 @@ export const VERSION: string = denoJson.version;
 
 /** Usage line of `chat`. */
 export const MAIN_USAGE =
-  "Usage: chat <server|client|conformance> [options]   (chat --help for more)";
+  "Usage: chat <server|client|conformance|identity> [options]   (chat --help for more)";
 
 /** Help text of `chat`: one screen; README.md has the rest. */
 export const MAIN_HELP =
@@ -48,6 +52,7 @@ Usage:
   chat client [USERNAME] [SERVER] [--port PORT] [options]
   chat conformance server HOST[:PORT] [options]
   chat conformance client [options] -- COMMAND [ARGS...]
+  chat identity list | export NAME HOST[:PORT] [FILE] | import FILE
 
 Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`).join("\n")}
@@ -58,7 +63,6 @@ Options:
   -V, --version  Show the version (also after a command: chat server --version)
 
 Try: chat server, then in another terminal: chat client abc 127.0.0.1
-
 Exit codes: 0 success, 1 runtime failure, 2 usage error.
 Every option, the protocol and more: README.md.
 `;
@@ -76,7 +80,7 @@ function commandNamed(name: string | undefined): Command | undefined {
 
 function unknownCommand(name: string): UsageError {
   return new UsageError(
-    `Unknown command "${name}": use "server", "client" or "conformance".`,
+    `Unknown command "${name}": use "server", "client", "conformance" or "identity".`,
     MAIN_USAGE,
   );
 }
@@ -116,7 +120,7 @@ export async function main(args: string[]): Promise<number> {
         return 0;
       case undefined:
         throw new UsageError(
-          'Missing command: use "server", "client" or "conformance".',
+          'Missing command: use "server", "client", "conformance" or "identity".',
           MAIN_USAGE,
         );
       default:

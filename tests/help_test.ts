@@ -25,6 +25,8 @@ const HELPS: string[][] = [
   ["help", "conformance"],
   ["conformance", "server", "--help"],
   ["conformance", "client", "--help"],
+  ["identity", "--help"],
+  ["help", "identity"],
 ];
 
 for (const args of HELPS) {
@@ -41,7 +43,7 @@ for (const args of HELPS) {
 }
 
 Deno.test("chat help COMMAND prints what chat COMMAND --help prints", async () => {
-  for (const command of ["server", "client", "conformance"]) {
+  for (const command of ["server", "client", "conformance", "identity"]) {
     const viaHelp = await runChat(["help", command]);
     const viaFlag = await runChat([command, "--help"]);
     assert.equal(viaHelp.code, 0, viaHelp.stderr);
@@ -53,7 +55,7 @@ Deno.test("chat help with an unknown command is a usage error (exit 2)", async (
   const r = await runChat(["help", "nosuch"]);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, "");
-  assert.match(r.stderr, /^Unknown command "nosuch": use "server", "client" or "conformance"\./);
+  assert.match(r.stderr, /^Unknown command "nosuch": use "server", "client", "conformance" or "identity"\./);
   assert.match(r.stderr, /\nUsage: chat /);
 });
 

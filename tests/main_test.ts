@@ -82,7 +82,7 @@ Deno.test("main answers an unknown command with a usage error (exit 2)", async (
   }
   assert.match(
     errors.join("\n"),
-    /^Unknown command "serve": use "server", "client" or "conformance"\./,
+    /^Unknown command "serve": use "server", "client", "conformance" or "identity"\./,
   );
   assert.match(errors.join("\n"), /Unknown command "toString"/);
   assert.match(errors.join("\n"), /Unknown command "constructor"/);

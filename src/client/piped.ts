@@ -13,6 +13,16 @@ import { PipedView } from "./view.ts";
 
 const encoder = new TextEncoder();
 
+/**
+ * Waits up to `waitMs` in all for the answers still owed, then for the receipts of the
+ * messages stored in this session.
+ */
+async function awaitAnswers(session: ChatSession, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  await session.settle(waitMs);
+  if (session.awaitingReceipts > 0) await session.receipts(Math.max(0, deadline - Date.now()));
+}
+
 function writeTo(stream: "stdout" | "stderr", text: string): void {
   try {
     const bytes = encoder.encode(text + "\n");
@@ -61,9 +71,20 @@ class LineReader {
   }
 }
 
-/** Runs the piped face: reads lines from standard input until its end; returns the exit code. */
+/**
+ * The extensions the piped face asks for: only those that keep standard output in the base
+ * client's "from: text" form, plus owned names and mail (a stored message counts as sent).
+ */
+export const PIPED_EXTENSIONS: readonly string[] = ["reason", "unregister", "identity", "mail"];
+
+/**
+ * Runs the piped face: reads lines from standard input until its end; returns the exit code.
+ * A message stored for an offline user counts as sent; after the input ends, the client waits
+ * up to `--wait` for the answers still owed, then for the receipts of the messages stored in
+ * this run (each printed as it comes), and leaves as soon as nothing more is awaited.
+ */
 export async function runPiped(args: ClientArgs, settings: Settings): Promise<number> {
-  const view = new PipedView();
+  const view = new PipedView(settings.keyFile ? { keyFile: settings.keyFile } : {});
   const emit = (event: ClientEvent) => {
     const output = view.event(event);
     if (output !== null) writeTo(output.stream, output.text);
@@ -74,8 +95,7 @@ export async function runPiped(args: ClientArgs, settings: Settings): Promise<nu
     host: args.host!,
     port: args.port,
     name: args.name!,
-    // Only what keeps standard output in the base client's "from: text" form.
-    extensions: ["reason", "unregister"],
+    extensions: PIPED_EXTENSIONS,
     onEvent: emit,
   });
   const opened = await session.open();
@@ -113,7 +133,7 @@ export async function runPiped(args: ClientArgs, settings: Settings): Promise<nu
       }
     }
     reader.cancel();
-    if (!interrupted) await Promise.race([session.settle(args.waitMs), stop]);
+    if (!interrupted) await Promise.race([awaitAnswers(session, args.waitMs), stop]);
     await session.leave();
     return view.exitCode((await session.ended) === "left", session);
   } finally {

@@ -5,7 +5,9 @@
  */
 import { parseCommandLine, parseDuration, parsePort, UsageError } from "./cli.ts";
 import { readPem } from "../net/pem.ts";
-import type { ChatSessionOptions } from "../client/engine.ts";
+import type { ChatSessionOptions, IdentityStore } from "../client/engine.ts";
+import { formatAddress } from "../net/address.ts";
+import { fileIdentityStore, IdentityFileError, identityFileFor } from "../client/identity_file.ts";
 import type { ClientArgs, Settings } from "../client/options.ts";
 import { parseServerAddress, usernameProblem } from "../client/input.ts";
 import { runPiped } from "../client/piped.ts";
@@ -28,18 +30,19 @@ Options:
   --port PORT      Server port (default 5500)
   --timeout TIME   How long connecting and registering may take (default 10s)
   --wait TIME      Piped: at the end of input, wait this long for answers (60s)
-  --tls            Connect over TLS
-  --ca FILE        With --tls: also trust this PEM certificate (or CA)
+  --tls            Connect over TLS (--ca FILE: also trust this PEM certificate)
   --reconnect      When the server goes away, reconnect instead of exiting
+  --identity FILE  Prove your name with this key (from chat identity export)
+  --no-identity    Never make or use a key (your name stays unowned)
   -h, --help       Show this help
 
-In the chat: "@name message", "@ALL message" for everyone, /msg name to talk
-with one user, /who, /help, /quit. Piped (stdin or stdout not a terminal): one
-plain line per event, the conversation on stdout, status on stderr.
-Exit codes: 0 left cleanly (piped: and every line delivered), 1 connection,
-registration or (piped) delivery failed, 2 usage error.
+In the chat: "@name message", "@ALL message" for everyone, /msg name, /who,
+/help, /quit. Piped (stdin or stdout not a terminal): one plain line per event,
+the conversation on stdout, status on stderr. Exit codes: 0 left cleanly (piped:
+and every line delivered or stored), 1 connection, registration, identity or
+(piped) delivery failed, 2 usage error.
 Example: printf '@xyz Hiii\\n' | chat client abc 127.0.0.1 --port 5500
-More (conversations, delivery marks, colours, keys): README.md, "The client".
+More (delivery marks, identities, moving machines): README.md, "The client".
 `;
 
 const CLIENT_OPTIONS = {
@@ -49,6 +52,8 @@ const CLIENT_OPTIONS = {
   tls: { type: "boolean" },
   ca: { type: "string" },
   reconnect: { type: "boolean" },
+  identity: { type: "string" },
+  "no-identity": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -66,7 +71,17 @@ function parseClientArgs(args: string[], interactive: boolean): ClientArgs | "he
     waitMs: str("wait") ? parseDuration(str("wait")!, "--wait", CLIENT_USAGE) : 60_000,
     tls: v.tls === true,
     reconnect: v.reconnect === true,
+    noIdentity: v["no-identity"] === true,
   };
+  if (str("identity") !== undefined) {
+    if (parsed.noIdentity) {
+      throw new UsageError(
+        'Options "--identity" and "--no-identity" contradict each other: give one of them.',
+        CLIENT_USAGE,
+      );
+    }
+    parsed.identityFile = str("identity")!;
+  }
   if (str("ca") !== undefined) {
     if (!parsed.tls) {
       throw new UsageError(
@@ -114,6 +129,29 @@ function applyAddress(parsed: ClientArgs, host: string, port: number | undefined
   if (port !== undefined) parsed.port = port;
 }
 
+/**
+ * The identity settings of the command line: the files in the config directory, the one file
+ * `--identity` names, or none with `--no-identity`. Each file is read once (so a file checked
+ * before connecting is the one used).
+ */
+function identitySettings(parsed: ClientArgs): Pick<Settings, "identity" | "keyFile"> {
+  if (parsed.noIdentity) return {};
+  const file = parsed.identityFile;
+  const store = fileIdentityStore(file);
+  const loads = new Map<string, ReturnType<IdentityStore["load"]>>();
+  return {
+    identity: {
+      load(server, name) {
+        const key = `${server} ${name}`;
+        if (!loads.has(key)) loads.set(key, store.load(server, name));
+        return loads.get(key)!;
+      },
+      save: (server, name, key) => store.save(server, name, key),
+    },
+    keyFile: (server, name) => file ?? identityFileFor(server, name),
+  };
+}
+
 /** Entry point of `chat client`: returns the process exit code. */
 export async function clientMain(args: string[]): Promise<number> {
   const terminal = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
@@ -135,6 +173,17 @@ export async function clientMain(args: string[]): Promise<number> {
     timeoutMs: parsed.timeoutMs,
     reconnect: parsed.reconnect,
     ...(tls ? { tls } : {}),
+    ...identitySettings(parsed),
   };
+  if (settings.identity !== undefined && parsed.name !== undefined && parsed.host !== undefined) {
+    // A file that cannot be used stops the client before it connects, in one sentence.
+    try {
+      await settings.identity.load(formatAddress(parsed.host, parsed.port), parsed.name);
+    } catch (error) {
+      if (!(error instanceof IdentityFileError)) throw error;
+      console.error(error.message);
+      return 1;
+    }
+  }
   return terminal ? await runTerminal(parsed, settings) : await runPiped(parsed, settings);
 }
