@@ -30,6 +30,99 @@ const KEY_TEXT = /^[A-Za-z0-9+/]{43}=$/;
 /** A signature in base64: 64 bytes, 88 characters with its padding. */
 const SIGNATURE_TEXT = /^[A-Za-z0-9+/]{86}==$/;
 
+/** A 32-byte encoding of 0xff bytes between `first` and a last byte 0x7f. */
+function highEncoding(first: number): number[] {
+  return [first, ...new Array<number>(30).fill(0xff), 0x7f];
+}
+
+/**
+ * Encodings of the Ed25519 points of small order (libsodium's list; the sign bit is ignored).
+ * WebCrypto accepts such a public key, and with it signatures that verify for many messages
+ * without any private key (measured here: the all-zero key and the all-zero signature verify).
+ * A key that is one of them proves nothing.
+ */
+const SMALL_ORDER: readonly (readonly number[])[] = [
+  new Array<number>(32).fill(0),
+  [1, ...new Array<number>(31).fill(0)],
+  [
+    0x26,
+    0xe8,
+    0x95,
+    0x8f,
+    0xc2,
+    0xb2,
+    0x27,
+    0xb0,
+    0x45,
+    0xc3,
+    0xf4,
+    0x89,
+    0xf2,
+    0xef,
+    0x98,
+    0xf0,
+    0xd5,
+    0xdf,
+    0xac,
+    0x05,
+    0xd3,
+    0xc6,
+    0x33,
+    0x39,
+    0xb1,
+    0x38,
+    0x02,
+    0x88,
+    0x6d,
+    0x53,
+    0xfc,
+    0x05,
+  ],
+  [
+    0xc7,
+    0x17,
+    0x6a,
+    0x70,
+    0x3d,
+    0x4d,
+    0xd8,
+    0x4f,
+    0xba,
+    0x3c,
+    0x0b,
+    0x76,
+    0x0d,
+    0x10,
+    0x67,
+    0x0f,
+    0x2a,
+    0x20,
+    0x53,
+    0xfa,
+    0x2c,
+    0x39,
+    0xcc,
+    0xc6,
+    0x4e,
+    0xc7,
+    0xfd,
+    0x77,
+    0x92,
+    0xac,
+    0x03,
+    0x7a,
+  ],
+  highEncoding(0xec),
+  highEncoding(0xed),
+  highEncoding(0xee),
+];
+
+/** True when `key` encodes a point of small order: a key anyone can "sign" for. */
+export function isSmallOrderKey(key: Uint8Array): boolean {
+  return key.length === 32 &&
+    SMALL_ORDER.some((point) => point.every((b, i) => (i === 31 ? key[i]! & 0x7f : key[i]) === b));
+}
+
 /** Bytes from base64 already checked against one of the patterns above. */
 function fromBase64(text: string): Uint8Array {
   const binary = atob(text);
@@ -136,6 +229,7 @@ export function answerIdentify(
     }
   }
   const key = fromBase64(request.key);
+  if (isSmallOrderKey(key)) return fail("bad-proof", "refused: the key is a point of small order");
   const signature = fromBase64(request.signature);
   verifyProof(key, signature, proofBytes(challenge, name)).then((ok) => {
     if (!ok) return fail("bad-proof", "refused: the signature does not verify");
