@@ -11,6 +11,9 @@ export interface Clock {
   now(): number;
 }
 
+/** Wall time, `Date.now()`: for what is stored and read back after a restart. */
+export const WALL_CLOCK: Clock = { now: () => Date.now() };
+
 /** `performance.now()`, read every time. */
 export const SYSTEM_CLOCK: Clock = { now: () => performance.now() };
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Conn, listen, type Listener, type TransportKind } from "../net/transport.ts";
-import { InputClock } from "./clock.ts";
+import { InputClock, WALL_CLOCK } from "./clock.ts";
 import { Router, type RouterOptions } from "./router.ts";
 import { Session, type SessionHost, type SessionLimits } from "./session.ts";
 import type { ServerData } from "../store/data.ts";
@@ -68,6 +68,7 @@ export class Hub implements SessionHost {
     const clock = this.clock;
     this.router = new Router(options, {
       clock,
+      wall: WALL_CLOCK,
       ...(options.data !== undefined ? { data: options.data } : {}),
     });
     const shortest = Math.min(

@@ -294,7 +294,7 @@ function claim(
     return fail("lookalike", `claim refused: ${who} looks the same and is registered`);
   }
   router.claiming.add(k);
-  router.data.claim(name, key, router.clock.now()).then(
+  router.data.claim(name, key, router.wall.now()).then(
     () => {
       router.claiming.delete(k);
       link.proven = { name, key };

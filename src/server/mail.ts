@@ -96,7 +96,7 @@ export function storeMail(
     if (left > 0) storing.set(to, left);
     else storing.delete(to);
   };
-  router.data.put(from, to, body, router.clock.now()).then(
+  router.data.put(from, to, body, router.wall.now()).then(
     (mail) => {
       done();
       router.log({ event: "stored", from, to, mail: mail.id });
@@ -238,7 +238,7 @@ export function storedDone(router: Router, d: Delivery, ok: boolean, refused: bo
 function settle(router: Router, mail: Mail, event: ReceiptEvent): void {
   const keep = ownsName(router, mail.from);
   router.log({ event: "mail", to: mail.to, mail: mail.id, outcome: event });
-  router.data.settle(mail, event, router.clock.now(), keep).then(
+  router.data.settle(mail, event, router.wall.now(), keep).then(
     (receipt) => {
       if (receipt !== null) sendReceipt(router, receipt, keep);
     },
@@ -266,8 +266,8 @@ export function sendReceipt(router: Router, receipt: Receipt, kept: boolean): vo
 }
 
 /**
- * Deletes stored mail older than the mail age limit (run by the sweep about once a minute), and
- * sends an `expired` receipt to each sender online who agreed `mail`.
+ * Deletes stored mail older than the mail age limit at wall time `now` (run by the sweep about
+ * once a minute), and sends an `expired` receipt to each sender online who agreed `mail`.
  */
 export function expireMail(router: Router, now: number): void {
   router.data.expire(now - router.options.mailMaxAgeMs, now).then(

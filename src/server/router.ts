@@ -28,7 +28,7 @@ import { type Directory, LocalDirectory, type UserHalves } from "./directory.ts"
 import { admission, TokenBuckets } from "./limits.ts";
 import { errorBytes, reserve, resolve, writeTo } from "./answers.ts";
 import { register, removeUser, unregister } from "./registration.ts";
-import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { type Clock, SYSTEM_CLOCK, WALL_CLOCK } from "./clock.ts";
 import { sweepLink } from "./deadlines.ts";
 import { broadcast, groupDone, resume } from "./broadcast.ts";
 import { type Broadcast, Delivery, EMPTY, type Endpoint, Link, type Slot } from "./link.ts";
@@ -88,6 +88,12 @@ export interface RouterOptions {
 export interface RouterParts {
   /** The time. Default {@link SYSTEM_CLOCK}. */
   clock?: Clock;
+  /**
+   * Wall time, for what the data keeps (when mail was stored, `Sent-at:`, expiry, claims): it
+   * must mean the same after a restart. Default `Date.now()`, or {@link clock} when only that is
+   * given (tests move one clock for both).
+   */
+  wall?: Clock;
   /** The user namespace. Default a {@link LocalDirectory}. */
   directory?: Directory<Link>;
   /** Messages not yet delivered. Default a {@link MemoryStore}. */
@@ -107,6 +113,8 @@ export class Router {
   readonly options: RouterOptions;
   /** Where the time comes from. */
   readonly clock: Clock;
+  /** Wall time, for the data's timestamps. */
+  readonly wall: Clock;
   /** Who holds which half of each name. */
   readonly directory: Directory<Link>;
   /** Where messages wait until they are delivered. */
@@ -138,6 +146,7 @@ export class Router {
   constructor(options: RouterOptions, parts: RouterParts = {}) {
     this.options = options;
     this.clock = parts.clock ?? SYSTEM_CLOCK;
+    this.wall = parts.wall ?? parts.clock ?? WALL_CLOCK;
     this.directory = parts.directory ?? new LocalDirectory<Link>();
     this.store = parts.store ?? new MemoryStore<Delivery>();
     this.data = parts.data ?? new MemoryData();
@@ -541,7 +550,7 @@ export class Router {
     if (this.#buckets.size > 0) this.#buckets.forgetFull(now);
     if (now - this.#lastExpiry >= EXPIRY_EVERY_MS) {
       this.#lastExpiry = now;
-      expireMail(this, now);
+      expireMail(this, this.wall.now());
     }
     for (const link of this.links) {
       if (!link.endpoint.closed) sweepLink(this, link, now);
