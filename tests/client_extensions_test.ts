@@ -74,7 +74,7 @@ async function withSessions(
   });
 }
 
-const ALL = ["who", "joins", "to", "reason", "unregister"];
+const ALL = ["who", "joins", "to", "reason", "unregister", "identity", "mail"];
 
 Deno.test("ChatSession agrees every extension with our server and learns its body limit", async () => {
   await withSessions({ maxBodyBytes: 1000 }, async (open) => {
