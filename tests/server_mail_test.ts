@@ -1,0 +1,107 @@
+/**
+ * Mail for offline users over real sockets (PROTOCOL.md, "Mail for offline users"): stored
+ * while its owner is away, delivered in order when the owner is back, with receipts; and kept
+ * in the SQLite data across a restart of the server on the same directory.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { withServer } from "./harness.ts";
+import { claim, comeBack, negotiate, newKey, nextText, send, type TestKey } from "./owned_wire.ts";
+import { startServer } from "../src/server/server.ts";
+import { openServerData } from "../src/store/open.ts";
+import { withWires } from "./wire.ts";
+
+Deno.test("server: mail to an offline owner is stored, delivered in order, and receipted", async () => {
+  await withServer({}, async (_server, w) => {
+    const key = await newKey();
+    await (await claim(w, "alice", key)).close();
+    const bob = await w.user("bob");
+    await negotiate(bob, "mail");
+    const base = await w.user("base");
+    for (const body of ["one", "two", "three"]) await bob.tosend.send(send("alice", body));
+    for (const id of [1, 2, 3]) {
+      assert.equal(await nextText(bob.tosend), `SENT alice\nMail: ${id}\n\n`);
+    }
+    // A base sender gets the base answer, and nothing is stored.
+    await base.tosend.send(send("alice", "x"));
+    assert.equal(await nextText(base.tosend), "ERROR 102 Unable to send\n\n");
+    const alice = await comeBack(w, "alice", key);
+    for (const [id, body] of [[1, "one"], [2, "two"], [3, "three"]] as const) {
+      const text = await nextText(alice.torecv);
+      assert.match(
+        text,
+        new RegExp(
+          `^FORWARD bob\\nContent-length: \\d\\nMail: ${id}\\nSent-at: 20\\d\\d-.*Z\\n\\n${body}$`,
+        ),
+      );
+      await alice.torecv.send("RECEIVED bob\n\n");
+      assert.match(
+        await nextText(bob.torecv),
+        new RegExp(`^FORWARD server\\nContent-length: 5\\nEvent: delivered\\nMail: ${id}\\n`),
+      );
+      await bob.torecv.send("RECEIVED server\n\n");
+    }
+    assert.equal(base.tosend.canonicalProblem, undefined);
+  });
+});
+
+/** Bob (who owns his name) stores `bodies` for alice, who is away, on a server using `dir`. */
+async function storeFor(dir: string, alice: TestKey, bobKey: TestKey, bodies: string[]) {
+  const data = await openServerData({ data: dir, env: () => undefined });
+  const server = await startServer({ hostname: "127.0.0.1", port: 0, data });
+  try {
+    await withWires({ hostname: "127.0.0.1", port: server.port }, async (w) => {
+      await (await claim(w, "alice", alice)).close();
+      const bob = await claim(w, "bob", bobKey);
+      for (const body of bodies) await bob.tosend.send(send("alice", body));
+      for (const body of bodies) {
+        assert.match(await nextText(bob.tosend), /^SENT alice\nMail: \d+\n\n$/, body);
+      }
+    });
+  } finally {
+    await server.close();
+    await data.close();
+  }
+}
+
+Deno.test("server: stored mail and receipts survive a restart on the same data directory", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-mail-restart-" });
+  try {
+    const aliceKey = await newKey();
+    const bobKey = await newKey();
+    await storeFor(dir, aliceKey, bobKey, ["first", "second"]);
+    // A new server, a new process's worth of state: only the directory is the same.
+    const data = await openServerData({ data: dir, env: () => undefined });
+    assert.deepEqual(data.summary(), { owners: 2, mail: 2, receipts: 0 });
+    const server = await startServer({ hostname: "127.0.0.1", port: 0, data });
+    try {
+      await withWires({ hostname: "127.0.0.1", port: server.port }, async (w) => {
+        const alice = await comeBack(w, "alice", aliceKey);
+        for (const body of ["first", "second"]) {
+          assert.match(
+            await nextText(alice.torecv),
+            new RegExp(`\\nMail: \\d+\\n.*\\n\\n${body}$`, "s"),
+          );
+          await alice.torecv.send("RECEIVED bob\n\n");
+        }
+        await alice.torecv.expectNothing();
+        // Bob was away: his receipts waited, and come once he is back and has negotiated.
+        const bob = await comeBack(w, "bob", bobKey);
+        for (let i = 0; i < 2; i++) {
+          assert.match(await nextText(bob.torecv), /^FORWARD server\n.*Event: delivered\n/s);
+          await bob.torecv.send("RECEIVED server\n\n");
+        }
+        await bob.torecv.expectNothing();
+      });
+    } finally {
+      await server.close();
+      await data.close();
+    }
+    const after = await openServerData({ data: dir, env: () => undefined });
+    assert.deepEqual(after.summary(), { owners: 2, mail: 0, receipts: 0 });
+    await after.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
