@@ -21,6 +21,15 @@ export type { LogEvent, Logger } from "./log.ts";
 export type { BoundAddress, ListenSpec } from "./hub.ts";
 export type { RouterOptions } from "./router.ts";
 export type { HubOptions } from "./hub.ts";
+export type {
+  DataSummary,
+  Mail,
+  MailboxSize,
+  Owner,
+  Receipt,
+  ReceiptEvent,
+  ServerData,
+} from "../store/data.ts";
 export type { SessionLimits } from "./session.ts";
 
 /**
