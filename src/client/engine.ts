@@ -116,7 +116,10 @@ export class ChatSession extends SessionCounts {
       name: options.name,
       store: options.identity,
       emit: (e) => this.#emit(e),
-      changed: () => this.#watch.changed(),
+      changed: () => {
+        this.#watch.changed();
+        this.#pump();
+      },
     });
     this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
     this.#outbox = new Outbox(options.maxQueued ?? DEFAULT_MAX_QUEUED);
@@ -276,7 +279,11 @@ export class ChatSession extends SessionCounts {
   /** Puts waiting messages on the wire, in order, as far as the window and the state allow. */
   #pump(): void {
     const link = this.#link;
-    if (this.#state !== "ready" || link === null || link.send === null || this.#rate.holding) {
+    if (
+      this.#state !== "ready" || link === null || link.send === null || this.#rate.holding ||
+      link.claiming
+    ) {
+      // The claim of the name goes first: its answers come before any message sent after it.
       return;
     }
     const window = this.#rate.window(this.#window, this.pending);
@@ -385,6 +392,7 @@ export class ChatSession extends SessionCounts {
     if (this.#endValue !== null) return;
     this.#endValue = end;
     this.#rate.clear();
+    this.#owner.stop();
     this.#watch.changed();
     this.#end.resolve(end);
   }

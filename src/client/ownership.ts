@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { encode, type Message } from "../protocol/mod.ts";
+import { encode, ErrorCode, type Message } from "../protocol/mod.ts";
 import type { ClientEvent } from "./events.ts";
 import { type ClientKey, generateClientKey } from "./identity.ts";
 import type { Link } from "./link.ts";
@@ -30,9 +30,17 @@ export interface OwnershipSettings {
   store: IdentityStore | undefined;
   /** Reports an event. */
   emit: (event: ClientEvent) => void;
-  /** Says that the state changed (a claim ended), for those who wait on it. */
+  /**
+   * Says that the state changed (a claim ended: the messages held behind it may go out), for
+   * those who wait on it.
+   */
   changed: () => void;
+  /** Waits before asking again when the server refused the claim with ERROR 106. */
+  retryDelaysMs?: readonly number[];
 }
+
+/** Waits before asking again after ERROR 106 to CHALLENGE or IDENTIFY, then give up. */
+const CLAIM_RETRY_MS: readonly number[] = [250, 500, 1000, 2000, 4000];
 
 /** The key of one session and what it proved, across its connections. */
 export class Ownership {
@@ -40,6 +48,9 @@ export class Ownership {
   #key: ClientKey | null = null;
   /** The server answered CHALLENGE as a base server: no more proofs in this session. */
   #plain = false;
+  /** ERROR 106 answers to the claim under way. */
+  #refusals = 0;
+  #retry: ReturnType<typeof setTimeout> | undefined;
 
   /** Ownership for the session `settings` describe; {@link load} reads the key. */
   constructor(settings: OwnershipSettings) {
@@ -108,18 +119,47 @@ export class Ownership {
       this.#key = key;
       this.#say("created");
     }
+    this.#refusals = 0;
+    this.#ask(link);
+  }
+
+  /** Sends the claim's CHALLENGE on `link`. */
+  #ask(link: Link): void {
     if (link.dead || link.send === null) return this.#endClaim(link);
     link.fifo.push({ kind: "challenge" });
     link.send.write(encode(challengeMessage()));
   }
 
   #endClaim(link: Link): void {
+    clearTimeout(this.#retry);
     link.claiming = false;
     this.#s.changed();
   }
 
+  /**
+   * True if `m` is ERROR 106 (the server's rate limit, reached by the messages sent before the
+   * claim): then the claim starts again after a wait, or gives up after a few.
+   */
+  #rateLimited(link: Link, m: Message): boolean {
+    if (m.type !== "ERROR" || m.code !== ErrorCode.RateLimited) return false;
+    const delays = this.#s.retryDelaysMs ?? CLAIM_RETRY_MS;
+    const delay = delays[this.#refusals++];
+    if (delay === undefined) {
+      this.#endClaim(link);
+      this.#fail(
+        "not-stored",
+        `The server was too busy to take the claim of "${this.#s.name}" (ERROR ${m.code} ` +
+          `${m.text}): the client claims it when it next registers`,
+      );
+      return true;
+    }
+    this.#retry = setTimeout(() => this.#ask(link), delay);
+    return true;
+  }
+
   /** The answer `m` to the claim's CHALLENGE on `link`: sends IDENTIFY. */
   challenged(link: Link, m: Message): void {
+    if (this.#rateLimited(link, m)) return;
     const challenge = readChallenge(m);
     const key = this.#key;
     if (challenge === undefined || key === null) {
@@ -138,11 +178,17 @@ export class Ownership {
 
   /** The answer `m` to the claim's IDENTIFY on `link`: the name is claimed, or why not. */
   identified(link: Link, m: Message): void {
+    if (this.#rateLimited(link, m)) return;
     this.#endClaim(link);
     const read = readIdentifyAnswer(m);
     if (!read.ok) return this.#fail(read.reason, read.detail);
     if (read.identity === "claimed") this.#say("claimed");
     else if (read.identity === "owner") this.#say("proven");
+  }
+
+  /** The session ended: no claim is asked again. */
+  stop(): void {
+    clearTimeout(this.#retry);
   }
 
   /** A claim of `link` ended without its answer (the connection was lost). */

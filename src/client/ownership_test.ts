@@ -257,3 +257,48 @@ Deno.test("ChatSession ends its reconnects when the name turned out to be anothe
     await server.close();
   }
 });
+
+Deno.test("ChatSession holds its messages while it claims the name, so the claim goes first", async () => {
+  const server = new ScriptServer(identityScript({
+    challenge: () => new Promise((resolve) => setTimeout(() => resolve(undefined), 150)),
+  }));
+  const { store } = memoryStore();
+  const { session: s, events } = session(server, { identity: store });
+  try {
+    await s.open();
+    await until(() => events.some((e) => e.type === "negotiated"), "the negotiation");
+    assert.equal(s.send("bob", "after the claim"), 1);
+    assert.equal(await s.settle(3000), true);
+    assert.deepEqual(identityEvents(events), ["identity created", "identity claimed"]);
+    const lines = server.half("alice", "TOSEND")!.lines.map((l) => l.split(" ").slice(0, 3));
+    assert.deepEqual(lines.map((l) => l.join(" ")), [
+      "REGISTER TOSEND alice",
+      "SEND server EXTENSIONS",
+      "SEND server CHALLENGE",
+      "SEND server IDENTIFY",
+      "SEND bob",
+    ]);
+  } finally {
+    await s.close();
+    await server.close();
+  }
+});
+
+Deno.test("ChatSession asks for the claim again after ERROR 106, not taking it for a bad proof", async () => {
+  let refusals = 2;
+  const server = new ScriptServer(identityScript({
+    challenge: () => refusals-- > 0 ? "ERROR 106 Rate limit exceeded\n\n" : undefined,
+  }));
+  const { store } = memoryStore();
+  const { session: s, events } = session(server, { identity: store });
+  try {
+    await s.open();
+    await until(() => identityEvents(events).length === 2, "the claim");
+    assert.deepEqual(identityEvents(events), ["identity created", "identity claimed"]);
+    const challenges = server.half("alice", "TOSEND")!.lines.filter((l) => l.endsWith("CHALLENGE"));
+    assert.equal(challenges.length, 3);
+  } finally {
+    await s.close();
+    await server.close();
+  }
+});

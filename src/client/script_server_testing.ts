@@ -152,7 +152,7 @@ export interface Plan {
   /** The `Extensions:` it agrees to (default: every one asked). */
   agree?: string;
   /** Its answer to CHALLENGE (default `SENT server` with a fresh challenge); "close" closes. */
-  challenge?: (c: ScriptConn) => string | "close";
+  challenge?: (c: ScriptConn) => string | undefined | Promise<string | undefined>;
   /**
    * Its answer to an IDENTIFY whose signature verified (default `Identity: owner` before
    * REGISTER, `Identity: claimed` after).
@@ -194,8 +194,8 @@ export function identityScript(plan: Plan = {}): Script {
     }
     const [word = "", name = "", key = "", signature = ""] = f.body.split(" ");
     if (word === "CHALLENGE") {
-      return answer(c, () => {
-        const custom = plan.challenge?.(c);
+      return answer(c, async () => {
+        const custom = await plan.challenge?.(c);
         if (custom !== undefined) return custom;
         c.notes.challenge = btoa(`challenge ${++challenges}`);
         return `SENT server\nChallenge: ${c.notes.challenge}\n\n`;
