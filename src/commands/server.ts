@@ -142,7 +142,7 @@ export async function serverMain(args: string[]): Promise<number> {
   const quiet = v.quiet === true;
   const sink = new LineSink(Deno.stdout);
   const log: Logger = (e) => {
-    if (quiet && e.event !== "listening" && e.event !== "data") return;
+    if (quiet && e.event !== "listening") return;
     sink.line(formatLogLine(e, format));
   };
   // Quiet: the server gets a silent logger, so that it does not even build its events.
