@@ -8,7 +8,9 @@
  * no extension, not even UNREGISTER when it leaves (PROTOCOL.md, "Negotiation").
  */
 import assert from "node:assert/strict";
-import { PipedClient } from "./spawn.ts";
+import { PipedClient, testEnv } from "./spawn.ts";
+import { generateClientKey } from "../src/client/identity.ts";
+import { identityPath, newRecord, writeIdentityFile } from "../src/client/identity_file.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -102,9 +104,14 @@ class BaseServer {
   readonly frames = new Map<string, Frame[]>();
   /** SENDs to names nobody has: `from`, `to` and body. */
   readonly unknown: { from: string; to: string; body: string }[] = [];
+  /** Frames sent before REGISTER on a connection, as first line and body. */
+  readonly early: string[] = [];
   readonly #accepting: Promise<void>;
+  /** Close a connection that sends anything before REGISTER (else: ERROR 101). */
+  readonly #closeEarly: boolean;
 
-  constructor() {
+  constructor({ closeEarly = false } = {}) {
+    this.#closeEarly = closeEarly;
     this.#accepting = (async () => {
       for await (const conn of this.#listener) {
         this.#conns.push(conn);
@@ -139,7 +146,9 @@ class BaseServer {
         this.#users.set(b, { ...this.#users.get(b), [me.half]: me.h });
         await write(`REGISTERED ${a} ${b}\n\n`);
       } else if (me.name === undefined) {
-        await write("ERROR 101 No user registered\n\n");
+        this.early.push(`${f.line} ${f.body ?? ""}`.trim());
+        if (this.#closeEarly) closeQuietly(conn);
+        else await write("ERROR 101 No user registered\n\n");
       } else if (verb === "SEND" && me.half === "TOSEND" && f.headers.length === 1) {
         // Answers go out in the order of the SENDs.
         const from = me.name;
@@ -328,3 +337,39 @@ Deno.test("chat client takes SENT server without header from a base server whose
     await server.close();
   }
 });
+
+/** Puts an identity for `name` at 127.0.0.1:`port` in the config directory spawned clients use. */
+async function holdIdentity(name: string, port: number): Promise<void> {
+  const server = `127.0.0.1:${port}`;
+  const path = identityPath(server, name, `${testEnv().XDG_CONFIG_HOME}/chat`)!;
+  await writeIdentityFile(path, newRecord(server, name, await generateClientKey()), true);
+}
+
+for (const closeEarly of [false, true]) {
+  const answer = closeEarly ? "a close" : "ERROR 101";
+  Deno.test(`chat client with an identity for a base server proves first, gets ${answer}, and then works plainly`, async () => {
+    const server = new BaseServer({ closeEarly });
+    const xyz = await RawUser.join("xyz", server.port);
+    await holdIdentity("abc", server.port);
+    const abc = new PipedClient("abc", server.port);
+    try {
+      await abc.registered();
+      await abc.type("@xyz hi");
+      await until(() => xyz.received.length === 1, "the message at xyz");
+      assert.equal(await abc.exit(), 0);
+      assert.deepEqual(abc.stdout, ["Message successfully sent to xyz"]);
+      // One CHALLENGE on each connection of the first pair, then nothing but base protocol.
+      assert.deepEqual(server.early, ["SEND server CHALLENGE", "SEND server CHALLENGE"]);
+      const lines = assertBaseOnly(server.frames.get("abc")!);
+      assert.deepEqual(lines.filter((l) => !l.startsWith("REGISTER")), ["SEND server", "SEND xyz"]);
+      assert.match(server.unknown[0]!.body, PROBE_BODY);
+      const noSupport = abc.stderr.filter((l) => /answered as a base server/.test(l));
+      assert.equal(noSupport.length, 1, abc.stderr.join("\n"));
+      assert.ok(abc.stderr.includes("Left the chat."), abc.stderr.join("\n"));
+    } finally {
+      await abc.dispose();
+      await xyz.leave();
+      await server.close();
+    }
+  });
+}
