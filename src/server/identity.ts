@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { isValidName, nameKey } from "../protocol/mod.ts";
+import { isReservedName, isValidName, nameKey } from "../protocol/mod.ts";
 import {
   challengeAnswer,
   Ext,
@@ -21,6 +21,21 @@ import {
 } from "./extensions.ts";
 import type { Link, Slot } from "./link.ts";
 import type { Router } from "./router.ts";
+
+const CHALLENGE_BYTES = new TextEncoder().encode("CHALLENGE");
+const IDENTIFY_BYTES = new TextEncoder().encode("IDENTIFY ");
+
+/**
+ * True when a SEND to `to` with `body` is `CHALLENGE` or `IDENTIFY …` written to `server`:
+ * checked on the bytes, without decoding, for the rate limit's exemption.
+ */
+export function isIdentityRequest(to: string, body: Uint8Array): boolean {
+  if (to.length !== 6 || !isReservedName(to)) return false;
+  const word = body[0] === 0x43 ? CHALLENGE_BYTES : body[0] === 0x49 ? IDENTIFY_BYTES : null;
+  if (word === null || body.length < word.length || body.length > 1024) return false;
+  for (let i = 0; i < word.length; i++) if (body[i] !== word[i]) return false;
+  return word === IDENTIFY_BYTES || body.length === word.length;
+}
 
 /** The text a proof signs, before the challenge and the name. */
 export const PROOF_CONTEXT = "chat-identity-1";

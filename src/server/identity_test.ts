@@ -215,3 +215,19 @@ Deno.test("isSmallOrderKey refuses the keys of small order that WebCrypto would 
   const key = await newKey();
   assert.ok(!isSmallOrderKey(Uint8Array.from(atob(key.publicKey), (c) => c.charCodeAt(0))));
 });
+
+Deno.test("Router answers CHALLENGE and IDENTIFY of a sender over the rate limit", async () => {
+  const { identify, user } = ownedSetup({ rateLimit: 1, rateBurst: 2 });
+  const alice = await user("alice", { extensions: "identity" });
+  alice.send("bob", "1");
+  alice.send("bob", "2");
+  alice.tosend.take();
+  alice.send("bob", "3");
+  assert.equal(alice.tosend.take(), "ERROR 106 Rate limit exceeded\n\n");
+  assert.equal(
+    await identify(alice.tosend, "alice", await newKey()),
+    "SENT server\nIdentity: claimed\n\n",
+  );
+  alice.send("server", "who");
+  assert.equal(alice.tosend.take(), "ERROR 106 Rate limit exceeded\n\n");
+});

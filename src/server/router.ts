@@ -24,6 +24,7 @@ import {
 } from "../protocol/mod.ts";
 import { Ext, reasonError, type ReasonToken } from "./extensions.ts";
 import { answerServer, noticeDone, readEarlyRequest, refreshPresence } from "./presence.ts";
+import { isIdentityRequest } from "./identity.ts";
 import { type Directory, LocalDirectory, type UserHalves } from "./directory.ts";
 import { admission, TokenBuckets } from "./limits.ts";
 import { errorBytes, reserve, resolve, writeTo } from "./answers.ts";
@@ -289,7 +290,9 @@ export class Router {
       const answer = this.failAnswer(link, "shutdown");
       return this.#refuse(link, from, to, answer, "the server is shutting down");
     }
-    if (!this.#buckets.take(from, now)) {
+    // A proof or a claim reaches no one: it does not count against the rate limit (a client
+    // that piped many messages first must still be able to claim its name).
+    if (!this.#buckets.take(from, now) && !isIdentityRequest(to, body)) {
       return this.#refuse(
         link,
         from,
