@@ -30,11 +30,15 @@ import type { ConnectReply, GenApi, GenReport } from "./gen.ts";
 import { parseMix, renderSoak, runSoak, SOAK_CONFIGS, type SoakResult } from "./soak.ts";
 import type { HostileMix } from "./hostile.ts";
 import { type RoundRatio, runPaired } from "./paired.ts";
+import { OFFLINE_CONFIGS, type OfflineResult, renderOffline, runOffline } from "./offline.ts";
 
 /** The scenarios, in the order they run. */
-export const SCENARIOS = ["closed", "open", "broadcast", "scale", "soak"] as const;
-/** The scenarios a run without `--scenario` runs: the soak takes minutes, so only on demand. */
-export const DEFAULT_SCENARIOS = SCENARIOS.filter((s) => s !== "soak");
+export const SCENARIOS = ["closed", "open", "broadcast", "scale", "soak", "offline"] as const;
+/**
+ * The scenarios a run without `--scenario` runs: the soak takes minutes, and offline stores on
+ * disk (`chat server --data`), so those only on demand.
+ */
+export const DEFAULT_SCENARIOS = SCENARIOS.filter((s) => s !== "soak" && s !== "offline");
 /** One scenario's name. */
 export type ScenarioName = typeof SCENARIOS[number];
 /** Which socket API the server under test uses. */
@@ -66,7 +70,7 @@ export interface ScenarioConfig {
 /** Full-mode and quick-mode sizes of each scenario (the soak's are in `soak.ts`). */
 export const CONFIGS: Record<
   "full" | "quick",
-  Record<Exclude<ScenarioName, "soak">, ScenarioConfig>
+  Record<Exclude<ScenarioName, "soak" | "offline">, ScenarioConfig>
 > = {
   full: {
     closed: { users: 2000, warmupMs: 2000, windowMs: 6000, rounds: 6, settleMs: 500 },
@@ -210,6 +214,8 @@ export interface BenchResults {
   goals: Goal[];
   /** The soak, when it ran (one per transport): see `soak.ts`. */
   soak?: SoakResult[];
+  /** The offline scenario, when it ran (one per transport): see `offline.ts`. */
+  offline?: OfflineResult[];
 }
 
 const HELP = `Usage: deno task bench [options]
@@ -245,6 +251,10 @@ Scenarios (full mode):
              acknowledged messages, p50/p99, server memory and CPU, survival. Not in the default
              set; runs on the server's default transport (deno) unless --transport is given.
              --quick: 100 users at 200 msgs/s and 100 hostile clients, 10 s phases.
+  offline    chat server --data: 200 senders write to 20 offline owners (closed loop, 5 s):
+             stored/s, CPU per stored message, database bytes per message; then a restart
+             and the time to deliver a 10,000-message mailbox to its owner. Not in the
+             default set; node transport unless --transport is given.
 `;
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -385,6 +395,9 @@ async function liftLimits(): Promise<{ flags: string[]; soak: string[] }> {
   // The server's defaults, spelled out so that the soak does not change with them.
   if (help.includes("--rate-limit")) soak.push("--rate-limit", "50");
   if (help.includes("--rate-burst")) soak.push("--rate-burst", "100");
+  // These scenarios measure relaying: keep names and mail in memory, as before issue 11 (and so
+  // the server needs no file permission). The offline scenario drops it and passes --data.
+  if (help.includes("--memory")) flags.push("--memory"), soak.push("--memory");
   return { flags, soak };
 }
 
@@ -996,6 +1009,9 @@ export function renderTables(res: BenchResults): string {
     }
   }
   if (res.soak && res.soak.length > 0) text += (text ? "\n\n" : "") + renderSoak(res.soak);
+  if (res.offline && res.offline.length > 0) {
+    text += (text ? "\n\n" : "") + renderOffline(res.offline, res.mode === "quick");
+  }
   if (res.runs.length === 0) return text;
   text += "\n\nµs/msg: server CPU (user+kernel, from /proc/PID/stat) per acknowledged message " +
     "(broadcast: per delivery). kB/user: server RSS growth per connected user (scale: idle).\n" +
@@ -1059,7 +1075,8 @@ async function main(args: string[]): Promise<number> {
   const soakCfg = SOAK_CONFIGS[mode];
   const soakSec = o.soakSeconds ?? soakCfg.windowMs / 1000;
   const limitSec = (o.quick ? 180 : 1200) +
-    (o.scenarios.includes("soak") ? o.soakTransports.length * (2 * soakSec + 120) : 0);
+    (o.scenarios.includes("soak") ? o.soakTransports.length * (2 * soakSec + 120) : 0) +
+    (o.scenarios.includes("offline") ? o.soakTransports.length * 180 : 0);
   const guard = setTimeout(() => {
     log(`still running after ${limitSec} s: stopping`);
     killAll();
@@ -1074,9 +1091,21 @@ async function main(args: string[]): Promise<number> {
   const runs: RunResult[] = [];
   const paired = new Map<string, RoundRatio[]>();
   const soaks: SoakResult[] = [];
+  const offline: OfflineResult[] = [];
   let failed = false;
   try {
     for (const scenario of o.scenarios) {
+      if (scenario === "offline") {
+        for (const transport of o.soakTransports) {
+          try {
+            offline.push(await runOffline(transport, OFFLINE_CONFIGS[mode], m, log));
+          } catch (error) {
+            failed = true;
+            log(`offline/${transport} failed: ${error instanceof Error ? error.message : error}`);
+          }
+        }
+        continue;
+      }
       if (scenario === "soak") {
         for (const transport of o.soakTransports) {
           try {
@@ -1146,12 +1175,20 @@ async function main(args: string[]): Promise<number> {
     config: Object.fromEntries(
       o.scenarios.map((
         s,
-      ) => [s, s === "soak" ? { ...soakCfg, windowMs: soakSec * 1000 } : configs[s]]),
+      ) => [
+        s,
+        s === "soak"
+          ? { ...soakCfg, windowMs: soakSec * 1000 }
+          : s === "offline"
+          ? OFFLINE_CONFIGS[mode]
+          : configs[s],
+      ]),
     ),
     runs,
     ratios: ratios(runs, paired),
     goals: goals(runs, o.quick),
     ...(soaks.length > 0 ? { soak: soaks } : {}),
+    ...(offline.length > 0 ? { offline } : {}),
   };
   const json = JSON.stringify(results, null, 2) + "\n";
   const text = renderTables(results);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { dataContract } from "./contract_testing.ts";
 import type { ReceiptEvent } from "./data.ts";
-import { SqliteData } from "./sqlite.ts";
+import { LAZY_COMMIT_MS, SqliteData } from "./sqlite.ts";
 
 dataContract("SqliteData", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-sqlite-test-" });
@@ -41,6 +41,41 @@ Deno.test("SqliteData: the changes of one turn share one commit, resolved after 
     await data.put("bob", "alice", bytes("later"), 200);
     assert.equal(data.commits, before + 2);
     await data.close();
+  }));
+
+Deno.test("SqliteData: settles wait for the next commit, lazily, and resolve after it", () =>
+  withDir(async (dir) => {
+    const data = new SqliteData(`${dir}/chat.db`);
+    const ms = await Promise.all(
+      [1, 2, 3, 4].map((i) => data.put("bob", "alice", bytes(`${i}`), i)),
+    );
+    const before = data.commits;
+    // Settles in separate turns (as RECEIVEDs arrive) share one commit within LAZY_COMMIT_MS.
+    const t0 = performance.now();
+    const first = data.settle(ms[0]!, "delivered", 10, true);
+    await new Promise((r) => setTimeout(r, 1));
+    const second = data.settle(ms[1]!, "delivered", 11, true);
+    const done = data.receiptDone(ms[0]!.id);
+    await Promise.all([first, second, done]);
+    assert.equal(data.commits, before + 1, "one commit for the three");
+    assert.ok(performance.now() - t0 >= LAZY_COMMIT_MS - 2, "it waited for the lazy commit");
+    // A put makes the commit come after this turn, and takes a waiting settle with it.
+    const third = data.settle(ms[2]!, "delivered", 12, false);
+    const put = data.put("bob", "alice", bytes("5"), 13);
+    const t1 = performance.now();
+    await Promise.all([third, put]);
+    assert.ok(performance.now() - t1 < LAZY_COMMIT_MS, "the put did not wait for the lazy timer");
+    assert.equal(data.commits, before + 2);
+    // close commits what waits.
+    const last = data.settle(ms[3]!, "refused", 14, false);
+    await data.close();
+    assert.equal((await last)?.event, "refused");
+    const again = new SqliteData(`${dir}/chat.db`);
+    assert.deepEqual(again.mail("alice", 0, 10).map((m) => new TextDecoder().decode(m.body)), [
+      "5",
+    ]);
+    assert.deepEqual(again.receipts("bob").map((r) => r.mail), [ms[1]!.id]);
+    await again.close();
   }));
 
 Deno.test("SqliteData: a second open of the same file while it is open fails as locked", () =>
