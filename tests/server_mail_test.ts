@@ -11,6 +11,7 @@ import { claim, comeBack, negotiate, newKey, nextText, send, type TestKey } from
 import { startServer } from "../src/server/server.ts";
 import { openServerData } from "../src/store/open.ts";
 import { withWires } from "./wire.ts";
+import { runChat, startChatServer } from "./spawn.ts";
 
 Deno.test("server: mail to an offline owner is stored, delivered in order, and receipted", async () => {
   await withServer({}, async (_server, w) => {
@@ -101,6 +102,44 @@ Deno.test("server: stored mail and receipts survive a restart on the same data d
     const after = await openServerData({ data: dir, env: () => undefined });
     assert.deepEqual(after.summary(), { owners: 2, mail: 0, receipts: 0 });
     await after.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("chat server says where its data is, and stops with one sentence when it cannot open it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-data-" });
+  try {
+    for (
+      const [args, line] of [
+        [["--data", dir], `Data: ${dir}/chat.db (0 names owned, 0 messages waiting)`],
+        [["--memory"], "Data: in memory (--memory): names and waiting mail are forgotten when"],
+      ] as const
+    ) {
+      const { server } = await startChatServer([...args]);
+      try {
+        const seen = await server.waitFor(/Data: /);
+        assert.ok(seen.includes(line), seen);
+      } finally {
+        server.kill("SIGTERM");
+        assert.equal((await server.exit()).code, 0);
+      }
+    }
+    // A file where the directory should be: one sentence, exit 1, never started.
+    await Deno.writeTextFile(`${dir}/file`, "");
+    const r = await runChat(["server", "--port", "0", "--data", `${dir}/file`]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    const usage = await runChat(["server", "--memory", "--data", dir]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /^Give --data DIR or --memory, not both/);
+    const age = await runChat(["server", "--mail-max-age", "400d"]);
+    assert.equal(age.code, 2);
+    assert.match(
+      age.stderr,
+      /^Invalid --mail-max-age "400d": use a duration from 1 ms to 365 days/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
