@@ -26,7 +26,7 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b);
 /** Runs `body` on a fresh store from `make`, closing it and cleaning up whatever happens. */
 async function withData(
   make: () => Promise<DataFactory>,
-  body: (data: ServerData, factory: DataFactory) => Promise<ServerData | void>,
+  body: Case,
 ): Promise<void> {
   const factory = await make();
   let data: ServerData | undefined;
@@ -46,27 +46,12 @@ async function reopen(data: ServerData, factory: DataFactory): Promise<ServerDat
   return await factory.open();
 }
 
-/**
- * Registers the contract's Deno tests for the store `make` gives, named after `name`.
- *
- * @example
- * ```ts ignore
- * import { dataContract } from "./contract_testing.ts";
- * import { MemoryData } from "./memory.ts";
- *
- * dataContract("MemoryData", () =>
- *   Promise.resolve({
- *     open: () => Promise.resolve(new MemoryData()),
- *     durable: false,
- *     cleanup: () => Promise.resolve(),
- *   }));
- * ```
- */
-export function dataContract(name: string, make: () => Promise<DataFactory>): void {
-  const test = (what: string, body: Parameters<typeof withData>[1]) =>
-    Deno.test(`${name}: ${what}`, () => withData(make, body));
+/** A contract case: gets a fresh store (and its factory, to reopen it); may return a new one. */
+type Case = (data: ServerData, factory: DataFactory) => Promise<ServerData | void>;
 
-  test("claim makes an owner found by its name and by every lookalike", async (d, f) => {
+/** The contract, case by case: the name says the behaviour. */
+const CASES: Record<string, Case> = {
+  "claim makes an owner found by its name and by every lookalike": async (d, f) => {
     assert.equal(d.owner("alice"), undefined);
     await d.claim("alice", KEY_A, 1000);
     d = await reopen(d, f);
@@ -79,17 +64,17 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     assert.equal(d.owner("bob"), undefined);
     assert.deepEqual(d.owners().map((o) => o.name), ["alice"]);
     return d;
-  });
+  },
 
-  test("claim of an owned name or of a lookalike rejects and keeps the owner", async (d) => {
+  "claim of an owned name or of a lookalike rejects and keeps the owner": async (d) => {
     await d.claim("b0b", KEY_A, 1000);
     await assert.rejects(d.claim("b0b", KEY_B, 2000), /"b0b" is owned already/);
     await assert.rejects(d.claim("Bob", KEY_B, 2000), /"Bob" looks like "b0b"/);
     assert.deepEqual(d.owner("bob")?.key, KEY_A);
     assert.equal(d.summary().owners, 1);
-  });
+  },
 
-  test("put stores in order, mail pages by after and limit", async (d, f) => {
+  "put stores in order, mail pages by after and limit": async (d, f) => {
     await d.claim("alice", KEY_A, 1000);
     const ids: number[] = [];
     // All in one turn: the durable store commits them together.
@@ -118,9 +103,9 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     assert.deepEqual(d.mail("nobody", 0, 3), []);
     assert.deepEqual(d.mail("dave", 0, 3).map((m) => m.id), [more.id]);
     return d;
-  });
+  },
 
-  test("size counts messages and body bytes per mailbox", async (d, f) => {
+  "size counts messages and body bytes per mailbox": async (d, f) => {
     assert.deepEqual(d.size("alice"), { count: 0, bytes: 0 });
     await d.put("bob", "alice", bytes("hello"), 1000);
     const m = await d.put("bob", "alice", new Uint8Array(1000), 1001);
@@ -133,9 +118,9 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     assert.deepEqual(d.size("alice"), { count: 1, bytes: 5 });
     assert.deepEqual(d.summary(), { owners: 0, mail: 2, receipts: 0 });
     return d;
-  });
+  },
 
-  test("settle deletes the mail and makes its receipt, kept only when asked", async (d, f) => {
+  "settle deletes the mail and makes its receipt, kept only when asked": async (d, f) => {
     const a = await d.put("bob", "alice", bytes("a"), 1000);
     const b = await d.put("carol", "alice", bytes("b"), 1001);
     const c = await d.put("bob", "alice", bytes("c"), 1002);
@@ -159,9 +144,9 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     assert.deepEqual(d.receipts("carol"), []);
     assert.deepEqual(d.summary(), { owners: 0, mail: 0, receipts: 2 });
     return d;
-  });
+  },
 
-  test("a second settle of the same id resolves null and keeps no receipt", async (d) => {
+  "a second settle of the same id resolves null and keeps no receipt": async (d) => {
     const a = await d.put("bob", "alice", bytes("a"), 1000);
     const [first, second] = await Promise.all([
       d.settle(a, "delivered", 2000, true),
@@ -171,9 +156,9 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     assert.equal(second, null);
     assert.equal(await d.settle(a, "refused", 2002, true), null);
     assert.deepEqual(d.receipts("bob").map((r) => r.at), [2000]);
-  });
+  },
 
-  test("receiptDone deletes one receipt; receipts come oldest first", async (d, f) => {
+  "receiptDone deletes one receipt; receipts come oldest first": async (d, f) => {
     const ms: Mail[] = [];
     for (let i = 0; i < 3; i++) ms.push(await d.put("bob", "alice", bytes(`${i}`), 1000 + i));
     for (const [i, m] of ms.entries()) await d.settle(m, "delivered", 3000 - i, true);
@@ -185,9 +170,9 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     assert.deepEqual(d.receipts("bob").map((r) => r.mail), [ms[2]!.id, ms[0]!.id]);
     assert.equal(d.summary().receipts, 2);
     return d;
-  });
+  },
 
-  test("release drops the mail, with receipts kept for senders who own a name", async (d, f) => {
+  "release drops the mail, with receipts kept for senders who own a name": async (d, f) => {
     await d.claim("alice", KEY_A, 1000);
     await d.claim("bob", KEY_B, 1000);
     const a = await d.put("bob", "alice", bytes("a"), 1001);
@@ -214,9 +199,9 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     await d.claim("Alice", KEY_B, 6000); // a released name may be claimed again, by anyone
     assert.equal(d.owner("alice")?.name, "Alice");
     return d;
-  });
+  },
 
-  test("expire deletes old mail (receipts for owners) and old receipts", async (d, f) => {
+  "expire deletes old mail (receipts for owners) and old receipts": async (d, f) => {
     await d.claim("bob", KEY_B, 100);
     const old = await d.put("bob", "alice", bytes("old"), 1000);
     await d.put("carol", "alice", bytes("old too"), 1500);
@@ -240,9 +225,9 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     assert.deepEqual(await d.expire(2000, 2600), []);
     assert.deepEqual(d.summary(), { owners: 1, mail: 1, receipts: 1 });
     return d;
-  });
+  },
 
-  test("summary counts owners, waiting mail and waiting receipts", async (d, f) => {
+  "summary counts owners, waiting mail and waiting receipts": async (d, f) => {
     assert.deepEqual(d.summary(), { owners: 0, mail: 0, receipts: 0 });
     await d.claim("alice", KEY_A, 1);
     await d.claim("bob", KEY_B, 1);
@@ -252,9 +237,9 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     d = await reopen(d, f);
     assert.deepEqual(d.summary(), { owners: 2, mail: 1, receipts: 1 });
     return d;
-  });
+  },
 
-  test("ids are never reused, also once everything was deleted and reopened", async (d, f) => {
+  "ids are never reused, also once everything was deleted and reopened": async (d, f) => {
     const seen = new Set<number>();
     for (let round = 0; round < 3; round++) {
       const ms = await Promise.all([1, 2, 3].map((i) => d.put("bob", "alice", bytes(`${i}`), i)));
@@ -268,9 +253,9 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
       d = await reopen(d, f);
     }
     return d;
-  });
+  },
 
-  test("changes made together resolve together, each with its own result", async (d) => {
+  "changes made together resolve together, each with its own result": async (d) => {
     const [claim, m1, m2] = await Promise.all([
       d.claim("alice", KEY_A, 1),
       d.put("bob", "alice", bytes("1"), 2),
@@ -283,9 +268,9 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     assert.equal(claim, undefined);
     assert.equal(m2.id, m1.id + 1);
     assert.deepEqual(d.size("alice"), { count: 2, bytes: 2 });
-  });
+  },
 
-  test("close waits for the changes made before it", async (_d, f) => {
+  "close waits for the changes made before it": async (_d, f) => {
     let d = _d;
     const puts = [d.put("bob", "alice", bytes("1"), 2), d.put("bob", "alice", bytes("2"), 3)];
     await d.close();
@@ -293,5 +278,27 @@ export function dataContract(name: string, make: () => Promise<DataFactory>): vo
     d = await f.open();
     if (f.durable) assert.deepEqual(d.mail("alice", 0, 10).map((m) => m.id), ms.map((m) => m.id));
     return d;
-  });
+  },
+};
+
+/**
+ * Registers the contract's Deno tests for the store `make` gives, named after `name`.
+ *
+ * @example
+ * ```ts ignore
+ * import { dataContract } from "./contract_testing.ts";
+ * import { MemoryData } from "./memory.ts";
+ *
+ * dataContract("MemoryData", () =>
+ *   Promise.resolve({
+ *     open: () => Promise.resolve(new MemoryData()),
+ *     durable: false,
+ *     cleanup: () => Promise.resolve(),
+ *   }));
+ * ```
+ */
+export function dataContract(name: string, make: () => Promise<DataFactory>): void {
+  for (const [what, body] of Object.entries(CASES)) {
+    Deno.test(`${name}: ${what}`, () => withData(make, body));
+  }
 }
