@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { NAMES_HELP, RELEASE_HELP, serverDataMain } from "../src/commands/server_data.ts";
 import { UsageError } from "../src/commands/cli.ts";
 import { openServerData } from "../src/store/open.ts";
+import { runChat, startChatServer } from "./spawn.ts";
 
 const noEnv = () => undefined;
 
@@ -111,3 +112,36 @@ Deno.test("serverDataMain: usage mistakes throw UsageError; help fits one screen
   }
   assert.ok(RELEASE_HELP.includes("--data DIR") && NAMES_HELP.includes("--data DIR"));
 });
+
+Deno.test("chat server names / release: work on stopped data, refuse a running server's", () =>
+  withDir(async (dir) => {
+    await seed(dir);
+    const names = await runChat(["server", "names", "--data", dir]);
+    assert.equal(names.code, 0, names.stderr);
+    assert.match(names.stdout, /^alice {2}claimed 2026-12-02T23:10:00\.000Z {2}waiting 4 {2}key /);
+    assert.match(names.stderr, /2 owned names, 4 messages and 0 receipts waiting/);
+
+    const { server } = await startChatServer(["--data", dir]);
+    try {
+      const locked = await runChat(["server", "release", "alice", "--data", dir]);
+      assert.equal(locked.code, 1);
+      assert.equal(locked.stdout, "");
+      assert.match(locked.stderr, /in use by another chat server: stop that server/);
+    } finally {
+      server.kill("SIGTERM");
+      await server.exit();
+    }
+
+    const released = await runChat(["server", "release", "alice", "--data", dir]);
+    assert.equal(released.code, 0, released.stderr);
+    assert.equal(
+      released.stdout,
+      `Released "alice": anyone may register it now; 4 waiting messages deleted.`,
+    );
+    const usage = await runChat(["server", "release", "--data", dir]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /Usage: chat server release NAME/);
+    const help = await runChat(["server", "release", "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: chat server release NAME \[--data DIR\]/);
+  }));
