@@ -5,27 +5,18 @@
  * {@link untimed} checks that each chat line has one and takes it off.
  */
 import assert from "node:assert/strict";
-import { chatCommand } from "./cli_cmd.ts";
 import { type TestUser, withWires } from "./wire.ts";
 import { startServer } from "../src/server/server.ts";
-import { startChatServer, testEnv } from "./spawn.ts";
+import { startChatServer } from "./spawn.ts";
 import { Decoder } from "../src/protocol/mod.ts";
-import { shellQuote, tmuxAvailable, TmuxPane } from "./tmux.ts";
+import { ClientPane, TIME, tmuxAvailable, untimed } from "./tmux.ts";
 
 const WAIT_MS = 10_000;
 const hasTmux = tmuxAvailable();
 const ignoreReason = hasTmux ? "" : " (IGNORED: tmux is not installed)";
 
 /** A tmux pane running one `chat client`. */
-class Terminal extends TmuxPane {
-  /** Starts `chat client ARGS` in the pane; its exit code is shown after it as `[exit N]`. */
-  async client(args: string[], env: Record<string, string> = {}): Promise<void> {
-    const vars = Object.entries({ ...testEnv(), ...env }).map(([k, v]) => `${k}=${shellQuote(v)}`);
-    const command = [...chatCommand(), "client", ...args].map(shellQuote);
-    // Deno.cwd(), so that a relative CHAT_CMD (./chat) resolves as in the other tests.
-    await this.start(`env ${[...vars, ...command].join(" ")}; echo "[exit $?]"`);
-  }
-}
+class Terminal extends ClientPane {}
 
 /** Runs `body` with a chat server on loopback and a tmux terminal, then stops both. */
 async function withTerminal(
@@ -51,13 +42,6 @@ async function sendFrom(user: TestUser, to: string, text: string): Promise<void>
   const body = new TextEncoder().encode(text);
   await user.tosend.send(`SEND ${to}\nContent-length: ${body.length}\n\n${text}`);
   assert.deepEqual(await user.tosend.next(WAIT_MS), { type: "SENT", to });
-}
-
-const TIME = /^\d\d:\d\d /;
-
-/** The screen's lines, each without the HH:MM it starts with. */
-function untimed(lines: string[]): string[] {
-  return lines.map((line) => line.replace(TIME, ""));
 }
 
 /**

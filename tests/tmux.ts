@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { chatCommand } from "./cli_cmd.ts";
+import { testEnv } from "./spawn.ts";
 
 /** True if the `tmux` command runs. */
 export function tmuxAvailable(): boolean {
@@ -130,6 +132,25 @@ export class TmuxPane {
       await this.tmux("kill-server");
     } catch { /* already gone */ }
   }
+}
+
+/** A tmux pane running one `chat client`. */
+export class ClientPane extends TmuxPane {
+  /** Starts `chat client ARGS` in the pane; its exit code is shown after it as `[exit N]`. */
+  async client(args: string[], env: Record<string, string> = {}): Promise<void> {
+    const vars = Object.entries({ ...testEnv(), ...env }).map(([k, v]) => `${k}=${shellQuote(v)}`);
+    const command = [...chatCommand(), "client", ...args].map(shellQuote);
+    // Deno.cwd(), so that a relative CHAT_CMD (./chat) resolves as in the other tests.
+    await this.start(`env ${[...vars, ...command].join(" ")}; echo "[exit $?]"`);
+  }
+}
+
+/** The HH:MM that starts each chat line. */
+export const TIME = /^\d\d:\d\d /;
+
+/** The screen's lines, each without the HH:MM it starts with. */
+export function untimed(lines: string[]): string[] {
+  return lines.map((line) => line.replace(TIME, ""));
 }
 
 /** Captured text as lines, trailing blanks trimmed, trailing blank lines dropped. */

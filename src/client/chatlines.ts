@@ -44,10 +44,13 @@ export const MARK_COLUMN = 6;
  */
 export const MARK_WIDTH = 2;
 
-/** The mark for `state` ({@link MARK_WIDTH} columns), coloured when `color`. */
-export function markText(state: DeliveryMark, color: boolean): string {
+/**
+ * The mark for `state` ({@link MARK_WIDTH} columns), coloured when `color`; with `bare`, without
+ * the padding (as a legend in a sentence writes it).
+ */
+export function markText(state: DeliveryMark, color: boolean, bare = false): string {
   const [mark, code] = MARKS[state];
-  return paint(color, code, mark);
+  return paint(color, code, bare ? mark.trimEnd() : mark);
 }
 
 /** The local time of `now` as HH:MM. */

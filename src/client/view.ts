@@ -303,7 +303,7 @@ export class TerminalView {
     if (!this.#toldOffline.has(event.to)) {
       this.#toldOffline.add(event.to);
       effects.push(this.#notice(
-        `${to} is offline: ${markText("stored", this.color).trimEnd()} stored for them on ` +
+        `${to} is offline: ${markText("stored", this.color, true)} stored for them on ` +
           `the server, ${markText("delivered", this.color)} once delivered.`,
         "2",
       ));

@@ -54,6 +54,7 @@ Deno.test("markText gives every state the same width, so a mark is rewritten in 
   }
   assert.equal(markText("stored", false), "✓ ");
   assert.equal(markText("delivered", false), "✓✓");
+  assert.equal(markText("stored", true, true), "\x1b[32m✓\x1b[0m", "bare, for a legend");
 });
 
 Deno.test("when writes the time alone today, the weekday this week, the date before", () => {
@@ -298,4 +299,16 @@ Deno.test("TerminalView.event says which mailbox limit refused a message", () =>
   assert.match(refused("mailbox-full"), /xyz is offline and as many messages as the server keeps/);
   assert.match(refused("mailbox-bytes"), /xyz is offline and as many bytes as the server keeps/);
   assert.match(refused("not-stored"), /could not store it on its disk; try again later\.$/);
+});
+
+Deno.test("TerminalView writes the tick legend the same in colour", () => {
+  const v = new TerminalView({ color: true, width: 80, now: NOW });
+  v.registered("abc", SERVER, false);
+  v.line("@xyz hi", outlet());
+  const stored = printed(v.event({ type: "stored", id: 1, to: "xyz", mail: 1 }));
+  // deno-lint-ignore no-control-regex
+  const plain = stored.map((l) => l.replace(/\x1b\[[0-9;]*m/g, ""));
+  assert.deepEqual(plain, [
+    "12:34 xyz is offline: ✓ stored for them on the server, ✓✓ once delivered.",
+  ]);
 });
