@@ -106,16 +106,55 @@ Deno.test("openServerData: a data path that is a file is refused", () =>
     await assertFails(`${dir}/file`, "unreadable", /is not a directory/);
   }));
 
-const root = Deno.uid() === 0;
+/**
+ * Opens `dataDir` as an unprivileged user and returns what it printed: as "nobody" through
+ * `setpriv` when the tests run as root (root reads every file), else as this user.
+ */
+async function openAsUser(outer: string, dataDir: string): Promise<string> {
+  const script = `${outer}/probe.ts`;
+  const open = new URL("./open.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `import { openServerData } from "${open}";\n` +
+      `await openServerData({ data: Deno.args[0], env: () => undefined }).then(\n` +
+      `  (d) => (d.close(), console.log("opened")),\n` +
+      `  (e) => console.log(e.kind + ": " + e.message),\n);\n`,
+  );
+  await Deno.chmod(script, 0o644);
+  await Deno.chmod(outer, 0o755);
+  const denoDir = `${outer}/deno-dir`;
+  await Deno.mkdir(denoDir, { mode: 0o777 });
+  await Deno.chmod(denoDir, 0o777);
+  const run = [Deno.execPath(), "run", "--no-lock", "-A", script, dataDir];
+  const cmd = Deno.uid() === 0
+    ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...run]
+    : run;
+  const out = await new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    cwd: outer,
+    env: { DENO_DIR: denoDir, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim() || new TextDecoder().decode(out.stderr);
+}
+
+const canDropPrivileges = Deno.uid() !== 0 ||
+  (await new Deno.Command("setpriv", { args: ["--version"], stdout: "null", stderr: "null" })
+    .output().then((o) => o.success, () => false));
+
 Deno.test({
-  name: "openServerData: a directory without permission is unreadable" +
-    (root ? " (skipped: running as root, which permissions do not stop)" : ""),
-  ignore: root,
+  name: "openServerData: data the user may not read or write is unreadable, said in a sentence" +
+    (canDropPrivileges ? "" : " (skipped: running as root without setpriv)"),
+  ignore: !canDropPrivileges,
   fn: () =>
     withDir(async (dir) => {
+      // A private directory of another user (or, not as root, of nobody: mode 0).
       await (await openServerData({ data: `${dir}/d`, env: noEnv })).close();
-      await Deno.chmod(`${dir}/d`, 0);
-      await assertFails(`${dir}/d`, "unreadable", /give the user running chat read and write/);
-      await Deno.chmod(`${dir}/d`, 0o700);
+      if (Deno.uid() !== 0) await Deno.chmod(`${dir}/d`, 0);
+      const said = await openAsUser(dir, `${dir}/d`);
+      if (Deno.uid() !== 0) await Deno.chmod(`${dir}/d`, 0o700);
+      assert.match(said, /^unreadable: Cannot open ".*\/d.*" \(Permission denied/);
+      assert.match(said, /give the user running chat read and write access to ".*\/d"/);
     }),
 });
