@@ -30,7 +30,9 @@ Deno.test("parseDuration reads seconds, milliseconds, minutes, hours and days", 
 });
 
 Deno.test("parseDuration refuses zero, garbage, what rounds to under 1 ms and over 24 days", () => {
-  for (const bad of ["0", "0s", "0.4ms", "0.0001s", "-1s", "soon", "", "1y", "1e3", "36000m", "25d"]) {
+  for (
+    const bad of ["0", "0s", "0.4ms", "0.0001s", "-1s", "soon", "", "1y", "1e3", "36000m", "25d"]
+  ) {
     assert.throws(
       () => parseDuration(bad, "--timeout", USAGE),
       (e) => e instanceof UsageError && e.message.startsWith(`Invalid --timeout "${bad}"`),

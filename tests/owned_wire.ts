@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { encode, utf8Bytes } from "../src/protocol/mod.ts";
-import { type TestKey } from "../src/server/owned_testing.ts";
+import type { TestKey } from "../src/server/owned_testing.ts";
 import { type TestUser, textOf, type Wire, type Wires } from "./wire.ts";
 
 export { newKey, type TestKey } from "../src/server/owned_testing.ts";

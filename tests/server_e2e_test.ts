@@ -165,7 +165,10 @@ Deno.test("chat without a known command exits 2 with the usage line", async () =
   assert.match(none.stderr, /Missing command/);
   const bad = await runChat(["serve"]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /^Unknown command "serve": use "server", "client", "conformance" or "identity"\./);
+  assert.match(
+    bad.stderr,
+    /^Unknown command "serve": use "server", "client", "conformance" or "identity"\./,
+  );
 });
 
 Deno.test("chat server passes every conformance case as a process with its default options", async (t) => {
