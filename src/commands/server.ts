@@ -100,15 +100,7 @@ export async function serverMain(args: string[]): Promise<number> {
     console.log(SERVER_HELP.trimEnd());
     return 0;
   }
-  if (positionals.length > 0) {
-    throw new UsageError(`Unexpected argument "${positionals[0]}".`, SERVER_USAGE);
-  }
-  if (v.memory === true && v.data !== undefined) {
-    throw new UsageError(
-      "Give --data DIR or --memory, not both: --memory keeps nothing on disk.",
-      SERVER_USAGE,
-    );
-  }
+  checkArguments(positionals, v.memory === true, v.data !== undefined);
   const str = (name: string) => v[name] as string | undefined;
   const format = str("log-format") ?? "text";
   if (format !== "text" && format !== "json") {
@@ -167,6 +159,19 @@ export async function serverMain(args: string[]): Promise<number> {
   const drainMs = options.drainTimeoutMs ?? DEFAULT_SERVER_OPTIONS.drainTimeoutMs;
   await serveUntilSignal(server, data, log, sink, quiet ? null : drainMs);
   return 0;
+}
+
+/** Refuses positional arguments, and `--memory` with `--data`, as usage errors. */
+function checkArguments(positionals: string[], memory: boolean, data: boolean): void {
+  if (positionals.length > 0) {
+    throw new UsageError(`Unexpected argument "${positionals[0]}".`, SERVER_USAGE);
+  }
+  if (memory && data) {
+    throw new UsageError(
+      "Give --data DIR or --memory, not both: --memory keeps nothing on disk.",
+      SERVER_USAGE,
+    );
+  }
 }
 
 /** The subcommands that work on the server's data rather than serve (server_data.ts). */
