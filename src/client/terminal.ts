@@ -13,7 +13,7 @@ import { SERVER_QUESTION, TerminalView, USERNAME_QUESTION } from "./view.ts";
 /** Runs the terminal face: asks what is missing, then chats; returns the exit code. */
 export async function runTerminal(args: ClientArgs, settings: Settings): Promise<number> {
   // Where the key is kept, for the sentence that says the name is now the user's.
-  const { keyFile } = settings as { keyFile?: (server: string, name: string) => string };
+  const { keyFile } = settings;
   const view = new TerminalView({ color: !Deno.noColor, ...(keyFile ? { keyFile } : {}) });
   const screen = new Screen(view);
   const { stop } = screen;
