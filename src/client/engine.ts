@@ -25,8 +25,10 @@ import type { ChatSessionOptions } from "./options.ts";
 import { Link, openLink, type OpenResult, type Outgoing, registerFailed } from "./link.ts";
 import { Outbox } from "./outbox.ts";
 import { Ownership } from "./ownership.ts";
-import { SessionCounts } from "./tally.ts";
+import { Tally } from "./tally.ts";
+import { MailBook } from "./mail.ts";
 import { Watch } from "./watch.ts";
+import { unregister } from "./leaving.ts";
 import { RatePolicy } from "./rate.ts";
 import { type NameRefused, type ReconnectHost, Reconnector } from "./reconnect.ts";
 import type { IdentityFailed } from "./proof.ts";
@@ -40,12 +42,6 @@ export type { Backoff } from "./backoff.ts";
 export { DEFAULT_EXTENSIONS } from "./extensions.ts";
 export type { Conn, ConnectFn, ConnectOptions, ConnHandler, TransportKind } from "../net/conn.ts";
 
-/**
- * How long /quit waits for what it needs before just closing: the answer to the extension probe
- * if it has not come yet, then the server's UNREGISTERED (or, with a server that did not agree
- * to `unregister`, the answers still owed).
- */
-const LEAVE_WAIT_MS = 1000;
 /** Most messages on the wire awaiting their answers (the server allows 256 per connection). */
 const DEFAULT_WINDOW = 32;
 /** Most messages waiting to go out (typed while reconnecting, or held back by ERROR 106). */
@@ -64,7 +60,7 @@ type State = "new" | "registering" | "ready" | "reconnecting" | "leaving" | "end
  * base-protocol server always, it sends only REGISTER, SEND and RECEIVED, with no header line but
  * Content-length. Reports everything through `onEvent`; never throws once open.
  */
-export class ChatSession extends SessionCounts {
+export class ChatSession {
   readonly #opts: ChatSessionOptions;
   readonly #server: string;
   readonly #window: number;
@@ -85,6 +81,10 @@ export class ChatSession extends SessionCounts {
   #leaveCut = false;
   #end = Promise.withResolvers<SessionEnd>();
   #endValue: SessionEnd | null = null;
+  /** What became of the messages sent. */
+  readonly #tally = new Tally((e) => this.#emit(e));
+  /** Messages stored for offline users, their receipts, and the mail ids seen. */
+  readonly #mail = new MailBook();
   /** The user's key, what each registration proved, and the claim of the name. */
   readonly #owner: Ownership;
   /** What reading the connections may do to this session. */
@@ -95,7 +95,6 @@ export class ChatSession extends SessionCounts {
    * `options.extensions` is not one word.
    */
   constructor(options: ChatSessionOptions) {
-    super();
     this.#opts = options;
     this.#ext = new Negotiation(options.name, options.extensions, (e) => this.#emit(e));
     this.#server = formatAddress(options.host, options.port);
@@ -136,6 +135,36 @@ export class ChatSession extends SessionCounts {
       random,
       nameTakenTries: options.nameTakenTries ?? NAME_TAKEN_TRIES,
     });
+  }
+
+  /** Messages the server confirmed as delivered. */
+  get delivered(): number {
+    return this.#tally.delivered;
+  }
+
+  /** Messages the server answered with an ERROR (after any resends for ERROR 106). */
+  get notDelivered(): number {
+    return this.#tally.notDelivered;
+  }
+
+  /** Messages that got no answer before the connection was lost or the session ended. */
+  get unconfirmed(): number {
+    return this.#tally.unconfirmed;
+  }
+
+  /** Messages that never went out before the session ended. */
+  get notSent(): number {
+    return this.#tally.notSent;
+  }
+
+  /** Messages the server stored for offline users (the `mail` extension): sent, for the user. */
+  get stored(): number {
+    return this.#mail.stored;
+  }
+
+  /** Messages stored in this session whose receipt (delivered, expired...) has not come yet. */
+  get awaitingReceipts(): number {
+    return this.#mail.awaitingReceipts;
   }
 
   /**
@@ -334,7 +363,13 @@ export class ChatSession extends SessionCounts {
     }
     this.#state = "leaving";
     this.#rate.clear();
-    const plain = !(await this.#unregister(link));
+    const plain = !(await unregister(link, {
+      watch: this.#watch,
+      name: this.#opts.name,
+      agreed: () => this.#ext.agreed,
+      cut: () => this.#leaveCut,
+      answer: () => this.#leaveAnswer,
+    }));
     this.#state = "ended";
     this.#reportUnanswered(link, "you left");
     this.#reportUnsent("you left before it was sent");
@@ -342,27 +377,6 @@ export class ChatSession extends SessionCounts {
     const confirmed = this.#leaveAnswer === true;
     this.#emit({ type: "left", confirmed, ...(plain ? { plain: true as const } : {}) });
     this.#finish("left");
-  }
-
-  /**
-   * Says UNREGISTER if the server agreed to it (so first waits for the answer to the probe),
-   * and waits for its answer; with any other server, waits for the answers still owed. All
-   * within LEAVE_WAIT_MS. True if UNREGISTER was agreed.
-   */
-  async #unregister(link: Link): Promise<boolean> {
-    const deadline = Date.now() + LEAVE_WAIT_MS;
-    const until = (done: () => boolean) =>
-      this.#watch.until(() => done() || this.#leaveCut, deadline - Date.now());
-    await until(() => !link.negotiating && !link.claiming);
-    if (!this.#ext.agreed.has("unregister")) {
-      await until(() => link.fifo.length === 0);
-      return false;
-    }
-    if (this.#leaveCut || link.send === null) return true;
-    link.fifo.push({ kind: "unregister" });
-    link.send.write(encode({ type: "UNREGISTER", name: this.#opts.name }));
-    await until(() => this.#leaveAnswer !== null);
-    return true;
   }
 
   /** Closes both connections at once, without leaving (and stops reconnecting). */
@@ -397,14 +411,9 @@ export class ChatSession extends SessionCounts {
     this.#end.resolve(end);
   }
 
-  /** Reports `event` (see {@link SessionCounts}). */
-  protected report(event: ClientEvent): void {
-    this.#emit(event);
-  }
-
   /** Reports `event`, unless it repeats a mail message or receipt already reported. */
   #emit(event: ClientEvent): void {
-    const seen = this.mail.see(event);
+    const seen = this.#mail.see(event);
     if (seen !== null) this.#opts.onEvent(seen);
     if (event.type === "receipt") this.#watch.changed();
   }
@@ -415,7 +424,7 @@ export class ChatSession extends SessionCounts {
    */
   #reportUnanswered(link: Link, why: string): void {
     this.#ext.release(link);
-    this.tally.unanswered(link.fifo, why);
+    this.#tally.unanswered(link.fifo, why);
     link.fifo = [];
     link.wireSends = 0;
     this.#watch.changed();
@@ -423,7 +432,7 @@ export class ChatSession extends SessionCounts {
 
   /** Reports the messages that never went out as not sent, and forgets them. */
   #reportUnsent(why: string): void {
-    this.tally.unsent(this.#outbox.takeAll(), why);
+    this.#tally.unsent(this.#outbox.takeAll(), why);
     this.#watch.changed();
   }
 
@@ -436,10 +445,10 @@ export class ChatSession extends SessionCounts {
     const canResend = this.#state === "ready" || this.#state === "reconnecting";
     switch (this.#rate.refused(canResend)) {
       case "give-up":
-        return this.tally.rateLimited(msg, text);
+        return this.#tally.rateLimited(msg, text);
       case "give-up-all":
         for (const m of [msg, ...this.#outbox.takeRefused()].sort((a, b) => a.id - b.id)) {
-          this.tally.rateLimited(m, text);
+          this.#tally.rateLimited(m, text);
         }
         return;
       case "resend":
@@ -490,7 +499,7 @@ export class ChatSession extends SessionCounts {
       return this.#rateLimited(msg, m.text);
     }
     if (m.type === "SENT") this.#rate.delivered();
-    this.tally.answered(msg, m, this.#ext.details(m));
+    this.#tally.answered(msg, m, this.#ext.details(m));
     this.#ext.userAnswer(msg.to, m);
   }
 

@@ -8,7 +8,6 @@ import { ErrorCode, type Message } from "../protocol/mod.ts";
 import type { ClientEvent } from "./events.ts";
 import type { AnswerDetails } from "./extensions.ts";
 import type { Outgoing, Pending } from "./link.ts";
-import { MailBook } from "./mail.ts";
 
 /** Counts the outcomes of a session's messages and reports each one. */
 export class Tally {
@@ -94,49 +93,5 @@ export class Tally {
           : why,
       });
     }
-  }
-}
-
-/**
- * What became of a session's messages, as counts: the base of `ChatSession`, which reports each
- * outcome through {@link SessionCounts.report}.
- */
-export abstract class SessionCounts {
-  /** What became of the messages sent. */
-  protected readonly tally: Tally = new Tally((e) => this.report(e));
-  /** Messages stored for offline users, their receipts, and the mail ids seen. */
-  protected readonly mail: MailBook = new MailBook();
-
-  /** Reports an event to the face. */
-  protected abstract report(event: ClientEvent): void;
-
-  /** Messages the server confirmed as delivered. */
-  get delivered(): number {
-    return this.tally.delivered;
-  }
-
-  /** Messages the server answered with an ERROR (after any resends for ERROR 106). */
-  get notDelivered(): number {
-    return this.tally.notDelivered;
-  }
-
-  /** Messages that got no answer before the connection was lost or the session ended. */
-  get unconfirmed(): number {
-    return this.tally.unconfirmed;
-  }
-
-  /** Messages that never went out before the session ended. */
-  get notSent(): number {
-    return this.tally.notSent;
-  }
-
-  /** Messages the server stored for offline users (the `mail` extension): sent, for the user. */
-  get stored(): number {
-    return this.mail.stored;
-  }
-
-  /** Messages stored in this session whose receipt (delivered, expired...) has not come yet. */
-  get awaitingReceipts(): number {
-    return this.mail.awaitingReceipts;
   }
 }
