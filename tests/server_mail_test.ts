@@ -10,7 +10,7 @@ import { withServer } from "./harness.ts";
 import { claim, comeBack, negotiate, newKey, nextText, send, type TestKey } from "./owned_wire.ts";
 import { startServer } from "../src/server/server.ts";
 import { openServerData } from "../src/store/open.ts";
-import { withWires } from "./wire.ts";
+import { concat, QUIET_MS, textOf, withWires } from "./wire.ts";
 import { runChat, startChatServer } from "./spawn.ts";
 
 Deno.test("server: mail to an offline owner is stored, delivered in order, and receipted", async () => {
@@ -140,6 +140,75 @@ Deno.test("chat server says where its data is, and stops with one sentence when 
       age.stderr,
       /^Invalid --mail-max-age "400d": use a duration from 1 ms to 365 days/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("chat server killed with SIGKILL while storing: every message answered stored is delivered once, in order", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-mail-kill-" });
+  const aliceKey = await newKey();
+  const bodies = Array.from({ length: 400 }, (_, i) => `m${i}`);
+  const answered = new Map<number, string>(); // mail id → body
+  try {
+    const first = await startChatServer(["--data", dir, "--rate-limit", "0"]);
+    try {
+      await withWires({ hostname: "127.0.0.1", port: first.port }, async (w) => {
+        await (await claim(w, "alice", aliceKey)).close();
+        const bob = await w.user("bob");
+        await negotiate(bob, "mail");
+        await bob.tosend.send(concat(...bodies.map((b) => send("alice", b))));
+        for (let i = 0; i < bodies.length; i++) {
+          let answer: string;
+          try {
+            answer = await nextText(bob.tosend);
+          } catch {
+            break; // the server is gone
+          }
+          const id = /^SENT alice\nMail: (\d+)\n\n$/.exec(answer)?.[1];
+          assert.ok(id, answer);
+          answered.set(Number(id), bodies[i]!);
+          if (answered.size === 50) first.server.kill("SIGKILL");
+        }
+      });
+    } finally {
+      first.server.kill("SIGKILL");
+      await first.server.exit();
+    }
+    assert.ok(answered.size >= 50, `${answered.size} answered`);
+    const second = await startChatServer(["--data", dir]);
+    try {
+      await withWires({ hostname: "127.0.0.1", port: second.port }, async (w) => {
+        const alice = await comeBack(w, "alice", aliceKey);
+        const seen = new Map<number, string>();
+        let last = -1;
+        for (;;) {
+          let m;
+          try {
+            m = await alice.torecv.next(QUIET_MS * 4);
+          } catch {
+            break; // nothing more
+          }
+          assert.ok(m.type === "FORWARD", JSON.stringify(m));
+          const id = Number(m.headers?.find(([k]) => k === "Mail")?.[1]);
+          const body = textOf(m.body);
+          const index = Number(body.slice(1));
+          if (seen.has(id)) {
+            assert.equal(seen.get(id), body, "a duplicate has the same id and body");
+          } else {
+            assert.ok(index > last, `${body} after m${last}: in order`);
+            last = index;
+            seen.set(id, body);
+          }
+          await alice.torecv.send("RECEIVED bob\n\n");
+        }
+        for (const [id, body] of answered) assert.equal(seen.get(id), body, `mail ${id}`);
+        assert.equal(new Set(seen.values()).size, seen.size, "each message once");
+      });
+    } finally {
+      second.server.kill("SIGTERM");
+      await second.server.exit();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
