@@ -129,6 +129,11 @@ Deno.test("chat identity import keeps an exported key for its server and name, a
     const refused = await runChat(["identity", "import", swapped], { env: other });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /^A different key for kim on .* was not replaced; add --force/);
+    // That key does not own kim: the client says so, does not register, and exits 1.
+    const wrong = await client("kim", port, "@kim hi\n", ["--identity", swapped], third);
+    assert.equal(wrong.code, 1);
+    assert.equal(wrong.stdout, "");
+    assert.match(wrong.stderr, /^"kim" belongs to another key .*chat identity export.*release/);
     const forced = await runChat(["identity", "import", swapped, "--force"], { env: other });
     assert.equal(forced.code, 0, forced.stderr);
   });
