@@ -6,7 +6,7 @@
  * 600-line mark.)
  */
 import assert from "node:assert/strict";
-import { type ChatProcess, startChatServer } from "./spawn.ts";
+import { type ChatProcess, runChat, startChatServer } from "./spawn.ts";
 import { ClientPane, tmuxAvailable, untimed } from "./tmux.ts";
 
 const hasTmux = tmuxAvailable();
@@ -68,6 +68,8 @@ Deno.test({
       await bob.client(args("bob"));
       await bob.waitUntil((s) => s.at(-1) === "bob [1 online]>", "bob's prompt");
       await bob.line("@alice first");
+      // Typed apart (lines that come together are one pasted message).
+      await until(bob, (s) => s.some((l) => l.endsWith(" bob → alice: first")), "the first line");
       await bob.line("@alice second");
       const stored = await until(
         bob,
@@ -110,5 +112,52 @@ Deno.test({
         await back.close();
       }
     });
+  },
+});
+
+Deno.test({
+  name: "chat client on a terminal whose key is not the owner's explains the lost key and " +
+    "asks for another name" + ignoreReason,
+  ignore: !hasTmux,
+  fn: async () => {
+    const home = await Deno.makeTempDir({ prefix: "chat-tty-other-config-" });
+    const other = { XDG_CONFIG_HOME: home };
+    let server: ChatProcess | undefined;
+    const t = new ClientPane();
+    try {
+      // This user's key claims "alice" on a server that then goes away...
+      const first = await startChatServer(["--memory"]);
+      const port = first.port;
+      const args = ["alice", "127.0.0.1", "--port", String(port)];
+      const claim = await runChat(["client", ...args], { stdin: "", env: other });
+      assert.equal(claim.code, 0, claim.stderr);
+      first.server.kill("SIGTERM");
+      await first.server.exit();
+      // ...and a new server at the same address, where someone else's key claimed it.
+      server = (await startChatServer(["--memory"], port)).server;
+      const theirs = await runChat(["client", ...args], { stdin: "" });
+      assert.equal(theirs.code, 0, theirs.stderr);
+
+      await t.client(args, other);
+      const asked = await t.waitUntil(
+        (s) => s.at(-1) === "Enter username:" && s.length > 1,
+        "the username question after the refusal",
+      );
+      const text = asked.join(" ").replace(/\s+/g, " ");
+      assert.match(text, /"alice" belongs to another key on 127\.0\.0\.1:\d+/, text);
+      assert.match(text, /chat identity export/, text);
+      assert.match(text, /--identity FILE/, text);
+      assert.match(text, /chat server release alice/, text);
+      for (const line of asked) assert.ok([...line].length <= 80, line);
+      await t.line("alicia");
+      await t.waitUntil((s) => s.at(-1) === "alicia [1 online]>", "the chat as alicia");
+      await t.press("C-c");
+      await t.waitUntil((s) => s.includes("[exit 0]"), "the client to exit");
+    } finally {
+      await t.close();
+      server?.kill("SIGTERM");
+      await server?.exit();
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
   },
 });

@@ -252,8 +252,9 @@ export function identityFailure(event: Extract<ClientEvent, { type: "identity-fa
         `${detail === "" ? "" : ` (${detail})`}. Try again; if it goes on, your key file may ` +
         "be damaged.";
     case "not-stored":
-      // The engine's own sentence when the key file could not be written (no server asked).
-      if (detail.includes(" ")) return `${detail}.`;
+      // The engine's own sentence when the claim was not made (its key file could not be
+      // written, the server was too busy); the server's refusal is an ERROR line.
+      if (detail !== "" && !detail.startsWith("ERROR")) return `${detail}.`;
       return `The server ${event.server} could not store the claim of "${name}" on its disk; ` +
         "the client claims it next time.";
     case "no-support":

@@ -49,7 +49,9 @@ export async function runTerminal(args: ClientArgs, settings: Settings): Promise
     }
     if (opened.ok) break;
     screen.print(view.early(opened.event));
-    if (opened.nameRefused) {
+    const lostKey = opened.event.type === "identity-failed" &&
+      opened.event.reason === "not-owner";
+    if (opened.nameRefused || lostKey) {
       name = undefined;
     } else if (asked) {
       host = undefined; // an address typed at the question: ask it again

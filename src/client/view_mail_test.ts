@@ -217,7 +217,7 @@ Deno.test("renderEvent words every identity failure with what to do", () => {
   assert.match(failure("lookalike"), /^Could not claim "abc" on 127\.0\.0\.1:5500: .*next time/);
   assert.match(failure("bad-proof"), /\(bad signature\)\. Try again/);
   assert.match(
-    failure("not-stored", "not-stored"),
+    failure("not-stored", "ERROR 102 Unable to send (not-stored)"),
     /could not store the claim of "abc" .* next time\.$/,
   );
   assert.equal(
