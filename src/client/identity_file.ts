@@ -116,7 +116,10 @@ export function parseIdentity(text: string, path: string): IdentityRecord {
     throw corrupt(path, "it is not JSON");
   }
   const r = data as Partial<IdentityRecord> | null;
-  if (typeof r !== "object" || r === null) throw corrupt(path, "it is not a JSON object");
+  if (typeof r !== "object" || r === null || Array.isArray(r)) {
+    throw corrupt(path, "it is not a JSON object");
+  }
+  if (r.version === undefined) throw corrupt(path, '"version" is missing');
   if (r.version !== IDENTITY_FILE_VERSION) {
     throw corrupt(path, `its version is ${JSON.stringify(r.version)}, this client reads 1`);
   }
