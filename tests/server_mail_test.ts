@@ -213,3 +213,42 @@ Deno.test("chat server killed with SIGKILL while storing: every message answered
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("server: a base client sees the base protocol byte for byte beside owned names and stored mail", async () => {
+  await withServer({}, async (_server, w) => {
+    const key = await newKey();
+    await (await claim(w, "alice", key)).close();
+    const base = await w.user("base");
+    const bob = await w.user("bob");
+    await negotiate(bob, "mail reason");
+    await bob.tosend.send(send("alice", "stored"));
+    assert.equal(await nextText(bob.tosend), "SENT alice\nMail: 1\n\n");
+    await base.tosend.send(send("alice", "x"));
+    assert.equal(await nextText(base.tosend), "ERROR 102 Unable to send\n\n");
+    const alice = await comeBack(w, "alice", key);
+    assert.match(await nextText(alice.torecv), /\n\nstored$/);
+    await alice.torecv.send("RECEIVED bob\n\n");
+    await base.tosend.send(send("alice", "now"));
+    assert.equal(await nextText(alice.torecv), "FORWARD base\nContent-length: 3\n\nnow");
+    await alice.torecv.send("RECEIVED base\n\n");
+    assert.equal(await nextText(base.tosend), "SENT alice\n\n");
+    await alice.tosend.send(send("base", "hi base"));
+    assert.equal(await nextText(base.torecv), "FORWARD alice\nContent-length: 7\n\nhi base");
+    await base.torecv.send("RECEIVED alice\n\n");
+    assert.equal(await nextText(alice.tosend), "SENT base\n\n");
+    const other = await w.connect();
+    await other.send("REGISTER TORECV Alice\n\n");
+    assert.equal(await nextText(other), "ERROR 104 Username taken\n\n");
+    await base.torecv.expectNothing();
+    assert.equal(
+      base.tosend.received.map((b) => textOf(b)).join(""),
+      "REGISTERED TOSEND base\n\nERROR 102 Unable to send\n\nSENT alice\n\n",
+    );
+    assert.equal(
+      base.torecv.received.map((b) => textOf(b)).join(""),
+      "REGISTERED TORECV base\n\nFORWARD alice\nContent-length: 7\n\nhi base",
+    );
+    assert.equal(base.tosend.canonicalProblem, undefined);
+    assert.equal(base.torecv.canonicalProblem, undefined);
+  });
+});
