@@ -31,7 +31,7 @@ import { Watch } from "./watch.ts";
 import { unregister } from "./leaving.ts";
 import { RatePolicy } from "./rate.ts";
 import { type NameRefused, type ReconnectHost, Reconnector } from "./reconnect.ts";
-import type { IdentityFailed } from "./proof.ts";
+import { type IdentityFailed, identityFailed } from "./proof.ts";
 import { readChunk, type ReadHost, unexpected } from "./reading.ts";
 
 export type { OpenResult } from "./link.ts";
@@ -245,7 +245,8 @@ export class ChatSession {
       this.#state = "ended";
       this.#finish("disconnected");
       const detail = error instanceof Error ? error.message : String(error);
-      return registerFailed(this.#server, "unexpected", detail);
+      const event = identityFailed(this.#server, this.#opts.name, "not-stored", detail);
+      return { ok: false, nameRefused: false, event };
     }
     const [result, link] = await this.#connectLink(false);
     if (result.ok && this.#state === "registering" && this.#adopt(link)) return result;

@@ -302,3 +302,24 @@ Deno.test("ChatSession asks for the claim again after ERROR 106, not taking it f
     await server.close();
   }
 });
+
+Deno.test("ChatSession whose key cannot be read does not connect and says the store's sentence", async () => {
+  const server = new ScriptServer(identityScript());
+  const store = {
+    load: () =>
+      Promise.reject(new Error('Identity file "/k.json" cannot be used (it is not JSON): ...')),
+    save: () => Promise.resolve(),
+  };
+  const { session: s } = session(server, { identity: store });
+  try {
+    const opened = await s.open();
+    assert.ok(!opened.ok);
+    assert.equal(opened.event.type, "identity-failed");
+    assert.match(JSON.stringify(opened.event), /Identity file \\"\/k\.json\\" cannot be used/);
+    assert.equal(server.conns.length, 0, "never connected");
+    assert.equal(s.done, true);
+  } finally {
+    await s.close();
+    await server.close();
+  }
+});
