@@ -313,11 +313,17 @@ async function connectAndRegister(
     halves.forEach(register);
   } else {
     const key = s.key;
-    const proving = Promise.all(halves.map((half) => proveHalf(link, half, key, s.name)));
+    const proving = Promise.all(halves.map(async (half) => {
+      const proof = await proveHalf(link, half, key, s.name);
+      // A half that failed ends the other half's wait too.
+      if (typeof proof === "object") link.registration.resolve(proof);
+      return proof;
+    }));
     // Each step races the registration itself, so a closed connection ends it too.
     const proofs = await Promise.race([proving, timeout]);
     if (proofs === "timeout") return registerFailed(link.server, "timeout", "", s.timeoutMs);
-    const failed = proofs.find((p) => typeof p === "object");
+    const failures = proofs.filter((p) => typeof p === "object");
+    const failed = failures.find((p) => !p.ok && p.retryPlain) ?? failures[0];
     if (failed !== undefined) return failed;
     link.proof = proofs.includes("no-support")
       ? "no-support"
