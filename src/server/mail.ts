@@ -47,8 +47,6 @@ export class MailFeed {
   nextReceipt = 0;
   /** The waiting receipt in the queue (one at a time), or null. */
   receiptInQueue: Delivery | null = null;
-  /** True when a stored delivery failed without an answer: the rest waits for next time. */
-  stopped = false;
 }
 
 /**
@@ -152,7 +150,7 @@ export function startFeed(router: Router, r: Link): void {
 export function feedNext(router: Router, r: Link): void {
   const f = r.feed;
   const user = r.user;
-  if (f === null || user === null || r.endpoint.closed || router.draining || f.stopped) return;
+  if (f === null || user === null || r.endpoint.closed || router.draining) return;
   if (f.current === null && r.catchingUp) {
     let m = f.page[f.at++];
     if (m === undefined) {
@@ -210,7 +208,8 @@ function queueReceipt(router: Router, r: Link, receipt: Receipt, kept: boolean):
 /**
  * A stored message's or a receipt's delivery is over. A stored message acknowledged (`ok`) or
  * answered with an error (`refused`) is settled, and its receipt goes to its sender; one that
- * failed otherwise stays stored for next time. A receipt acknowledged is deleted if kept.
+ * failed otherwise stays stored, and is sent again (at once if its owner is still connected).
+ * A receipt acknowledged is deleted if kept.
  */
 export function storedDone(router: Router, d: Delivery, ok: boolean, refused: boolean): void {
   const r = d.sender;
@@ -226,8 +225,14 @@ export function storedDone(router: Router, d: Delivery, ok: boolean, refused: bo
   const mail = d.mail!;
   if (f !== null && f.current === d) f.current = null;
   if (!ok && !refused) {
-    // The owner left or did not answer: the message stays stored, and so does the rest.
-    if (f !== null && !r.endpoint.closed) f.stopped = true;
+    // Not answered (the owner left, or it waited too long in the queue) or answered for another
+    // sender: it stays stored. If the owner is still here, it goes again, before the rest.
+    if (f !== null) {
+      f.after = Math.min(f.after, mail.id - 1);
+      f.page = [];
+      f.at = 0;
+      feedNext(router, r);
+    }
     return;
   }
   settle(router, mail, ok ? "delivered" : "refused");

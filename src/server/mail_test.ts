@@ -342,3 +342,21 @@ Deno.test("Router sends every waiting receipt, more than the 16 notices, one at 
   await settled();
   assert.deepEqual(s.data.receipts("bob"), []);
 });
+
+Deno.test("Router sends stored mail again, before the rest, when its owner acknowledges the wrong sender", async () => {
+  const s = await aliceAway();
+  s.bob.send("alice", "one");
+  s.bob.send("alice", "two");
+  await settled();
+  const alice = await back(s);
+  assert.match(alice.torecv.take(), /^FORWARD bob\n.*Mail: 1\n.*\n\none$/s);
+  alice.received("carol");
+  await settled();
+  assert.match(alice.torecv.take(), /^FORWARD bob\n.*Mail: 1\n.*\n\none$/s);
+  alice.received("bob");
+  await settled();
+  assert.match(alice.torecv.take(), /^FORWARD bob\n.*Mail: 2\n.*\n\ntwo$/s);
+  alice.received("bob");
+  await settled();
+  assert.deepEqual(s.data.size("alice"), { count: 0, bytes: 0 });
+});
