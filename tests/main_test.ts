@@ -61,8 +61,8 @@ Deno.test("chat conformance's module graph holds no server code and no line edit
   );
 });
 
-Deno.test("COMMANDS lists server, client and conformance, each loading an entry point", async () => {
-  assert.deepEqual(Object.keys(COMMANDS).sort(), ["client", "conformance", "server"]);
+Deno.test("COMMANDS lists server, client, conformance and identity, each loading an entry point", async () => {
+  assert.deepEqual(Object.keys(COMMANDS).sort(), ["client", "conformance", "identity", "server"]);
   for (const command of Object.values(COMMANDS)) {
     assert.equal(typeof await command.load(), "function");
   }
