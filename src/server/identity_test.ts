@@ -231,3 +231,16 @@ Deno.test("Router answers CHALLENGE and IDENTIFY of a sender over the rate limit
   alice.send("server", "who");
   assert.equal(alice.tosend.take(), "ERROR 106 Rate limit exceeded\n\n");
 });
+
+Deno.test("Router answers no identity request past the registration deadline, and closes the connection", async () => {
+  const { router, clock, connect, send } = ownedSetup();
+  const c = connect();
+  send(c, "server", "CHALLENGE");
+  assert.match(c.take(), /^SENT server\nChallenge: /);
+  clock.t += 500; // registerTimeoutMs of the test options
+  send(c, "server", "CHALLENGE");
+  assert.equal(c.take(), "ERROR 101 No user registered\n\n");
+  router.sweep(clock.t);
+  assert.ok(c.closed);
+  await settled();
+});

@@ -104,8 +104,16 @@ export function readEarlyRequest(
   ) {
     return false;
   }
-  if (link.pendingSends >= router.options.maxPendingSends) {
-    router.protocolError(link, "too many requests awaiting answers before REGISTER");
+  // Past the registration deadline nothing more is answered, so that answers still owed cannot
+  // keep an unregistered connection open (the sweep closes it once none are).
+  const late = router.clock.now() - link.openedAt >= router.options.registerTimeoutMs;
+  if (late || link.pendingSends >= router.options.maxPendingSends) {
+    router.protocolError(
+      link,
+      late
+        ? "identity requests past the registration deadline"
+        : "too many requests awaiting answers before REGISTER",
+    );
     router.reply(link, errorBytes(ErrorCode.NoUserRegistered));
     return true;
   }
