@@ -7,7 +7,9 @@
  *
  * Beside it: registration.ts (REGISTER, a user coming online, UNREGISTER, removal),
  * presence.ts (what the pseudo-user `server` answers, and its notices), extensions.ts (the
- * negotiated extensions' bytes), answers.ts (answers in request order), deadlines.ts.
+ * negotiated extensions' bytes), answers.ts (answers in request order), deadlines.ts,
+ * broadcast.ts (SEND ALL), identity.ts (owned names: challenges, proofs, claims) and mail.ts
+ * (mail stored for owners who are offline, its delivery and receipts, on the ServerData).
  *
  * @module
  */

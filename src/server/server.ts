@@ -6,8 +6,9 @@
  * This module is the entry: its options, and {@link startServer}, which builds a hub (hub.ts)
  * with one listener or several. The rules live in router.ts (with link.ts, limits.ts,
  * directory.ts and store.ts; registration.ts for users arriving and leaving; presence.ts and
- * extensions.ts for the pseudo-user `server` and the negotiated extensions); session.ts is the
- * edge between a connection and the router.
+ * extensions.ts for the pseudo-user `server` and the negotiated extensions; identity.ts and
+ * mail.ts for owned names and stored mail, kept in a `ServerData` from src/store/); session.ts
+ * is the edge between a connection and the router.
  *
  * @module
  */
