@@ -176,7 +176,7 @@ export async function writeIdentityFile(
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     await Deno.writeTextFile(tmp, identityText(record), { mode: 0o600, createNew: true });
     if (replace) await Deno.rename(tmp, path);
-    else await Deno.link(tmp, path);
+    else await linkOrCreate(tmp, path, record);
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) {
       throw new IdentityFileError(
@@ -191,6 +191,19 @@ export async function writeIdentityFile(
     );
   } finally {
     await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+/**
+ * Puts `tmp` in place at `path` as a hard link (which fails if `path` exists); on a file system
+ * without hard links, creates `path` anew (which fails the same way).
+ */
+async function linkOrCreate(tmp: string, path: string, record: IdentityRecord): Promise<void> {
+  try {
+    await Deno.link(tmp, path);
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) throw error;
+    await Deno.writeTextFile(path, identityText(record), { mode: 0o600, createNew: true });
   }
 }
 
