@@ -121,6 +121,8 @@ export interface AnswerDetails {
   recipients?: number;
   /** With `mail`: the message was stored for its offline recipient as this mail id (on SENT). */
   mail?: number;
+  /** The mailbox limit that refused the message (`Limit:`, with `mailbox-full`/`-bytes`). */
+  limit?: number;
 }
 
 /**
@@ -140,6 +142,8 @@ export function answerDetails(m: Message, agreed: ReadonlySet<string>): AnswerDe
     if (reason !== undefined && REASON_TOKEN.test(reason)) details.reason = reason;
     const maxBody = count(header(m, HEADERS.MaxBody.name));
     if (maxBody !== undefined && maxBody > 0) details.maxBody = maxBody;
+    const limit = count(header(m, HEADERS.Limit.name));
+    if (limit !== undefined && agreed.has("mail")) details.limit = limit;
   }
   const delivered = count(header(m, HEADERS.Delivered.name));
   const recipients = count(header(m, HEADERS.Recipients.name));

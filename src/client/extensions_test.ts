@@ -14,6 +14,7 @@ import {
 
 const ALL = new Set(DEFAULT_EXTENSIONS);
 const NONE = new Set<string>();
+const ALL_BUT_MAIL = new Set(DEFAULT_EXTENSIONS.filter((e) => e !== "mail"));
 
 function forward(from: string, text: string, headers?: Header[]): Message & { type: "FORWARD" } {
   return { type: "FORWARD", from, body: utf8Bytes(text), ...(headers ? { headers } : {}) };
@@ -175,4 +176,19 @@ Deno.test("readForward marks a message to everyone only with to agreed", () => {
     from: "bob",
     text: "hi",
   });
+});
+
+Deno.test("answerDetails reads Mail: on SENT and Limit: on ERROR only with mail agreed", () => {
+  const sent: Message = { type: "SENT", to: "bob", headers: [["Mail", "17"]] };
+  const full: Message = {
+    type: "ERROR",
+    code: 102,
+    text: "Unable to send",
+    headers: [["Reason", "mailbox-full"], ["Limit", "1000"]],
+  };
+  const withMail = new Set([...ALL, "mail"]);
+  assert.deepEqual(answerDetails(sent, withMail), { mail: 17 });
+  assert.deepEqual(answerDetails(sent, ALL_BUT_MAIL), {});
+  assert.deepEqual(answerDetails(full, withMail), { reason: "mailbox-full", limit: 1000 });
+  assert.deepEqual(answerDetails(full, ALL_BUT_MAIL), { reason: "mailbox-full" });
 });
