@@ -122,3 +122,54 @@ Deno.test("SqliteData: mailbox sizes, owners and counts come back from the file"
     assert.deepEqual(data.check(true), ["ok"]);
     await data.close();
   }));
+
+/** Mounts a 512 KiB tmpfs on a new temp dir (root only); null where mounting is not allowed. */
+async function smallDisk(): Promise<string | null> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-full-disk-test-" });
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=512k", "tmpfs", dir],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => null);
+  if (mount?.success) return dir;
+  await Deno.remove(dir);
+  return null;
+}
+
+const disk = await smallDisk();
+if (disk) await new Deno.Command("umount", { args: [disk] }).output();
+
+Deno.test({
+  name: "SqliteData: a full disk rejects the changes it stops, keeps the rest, then goes on" +
+    (disk ? "" : " (skipped: mounting a small tmpfs needs root)"),
+  ignore: disk === null,
+  fn: async () => {
+    const dir = (await smallDisk())!;
+    try {
+      await Deno.writeFile(`${dir}/filler`, new Uint8Array(100_000));
+      let data = new SqliteData(`${dir}/chat.db`);
+      const stored: number[] = [];
+      let refusal: unknown = null;
+      for (let i = 0; i < 1000 && refusal === null; i++) {
+        await data.put("bob", "alice", new Uint8Array(4000).fill(i), i).then(
+          (m) => stored.push(m.id),
+          (e) => refusal = e,
+        );
+      }
+      assert.match(String(refusal), /database or disk is full/);
+      assert.ok(stored.length > 5, `${stored.length} stored before the disk was full`);
+      assert.deepEqual(data.size("alice"), { count: stored.length, bytes: stored.length * 4000 });
+      assert.deepEqual(data.mail("alice", 0, 1000).map((m) => m.id), stored);
+      await Deno.remove(`${dir}/filler`); // room again
+      stored.push((await data.put("bob", "alice", bytes("room"), 2000)).id);
+      await data.close();
+      data = new SqliteData(`${dir}/chat.db`);
+      assert.deepEqual(data.mail("alice", 0, 1000).map((m) => m.id), stored);
+      assert.deepEqual(data.check(true), ["ok"]);
+      await data.close();
+    } finally {
+      await new Deno.Command("umount", { args: [dir] }).output();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
