@@ -84,9 +84,12 @@ export function identityFailed(
   return { type: "identity-failed", reason, name, server, detail };
 }
 
-/** A failed {@link OpenResult} whose event is `event`. */
+/**
+ * A failed {@link OpenResult} whose event is `event`: a name problem when the name is another
+ * key's (a face that asked for the name asks for another, as after ERROR 104).
+ */
 function refused(event: IdentityFailed): OpenResult {
-  return { ok: false, nameRefused: false, event };
+  return { ok: false, nameRefused: event.reason === "not-owner", event };
 }
 
 /**
