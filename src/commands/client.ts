@@ -29,7 +29,7 @@ IPv6). On a terminal, both are asked for when missing.
 Options:
   --port PORT      Server port (default 5500)
   --timeout TIME   How long connecting and registering may take (default 10s)
-  --wait TIME      Piped: at the end of input, wait this long for answers (60s)
+  --wait TIME      Piped: wait for answers and receipts after the input (60s)
   --tls            Connect over TLS (--ca FILE: also trust this PEM certificate)
   --reconnect      When the server goes away, reconnect instead of exiting
   --identity FILE  Prove your name with this key (from chat identity export)
