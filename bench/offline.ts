@@ -50,7 +50,9 @@ export const OFFLINE_CONFIGS: Record<"full" | "quick", OfflineConfig> = {
 
 /** The offline scenario's figures. */
 export interface OfflineResult {
+  /** The server's transport. */
   transport: "deno" | "node";
+  /** The sizes it ran with. */
   config: OfflineConfig;
   /** Messages answered `SENT` with `Mail:` in the window. */
   stored: number;
@@ -96,9 +98,13 @@ export interface OfflineResult {
 export interface OfflineMachine {
   /** Extra `chat server` flags (limits lifted); `--memory` is dropped from them here. */
   serverFlags: string[];
+  /** Clock ticks per second (`/proc/PID/stat` counts in them). */
   clockTicks: number;
+  /** The open-file limit the server gets. */
   fdLimit: number;
+  /** Path of `taskset`, or null. */
   taskset: string | null;
+  /** The cores the server is pinned to, or null. */
   serverCores: string | null;
 }
 

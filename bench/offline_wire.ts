@@ -136,8 +136,11 @@ export function expect(m: Incoming, expected: string, what: string): Incoming {
 
 /** An Ed25519 key pair and its raw public key in base64. */
 export interface Identity {
+  /** The name it owns. */
   readonly name: string;
+  /** The Ed25519 key pair. */
   readonly keys: CryptoKeyPair;
+  /** The public key, 32 raw bytes in base64. */
   readonly publicKey: string;
 }
 
@@ -166,8 +169,11 @@ export async function identify(w: Wire, id: Identity): Promise<Incoming> {
 
 /** A user with both halves connected. */
 export interface User {
+  /** Its name. */
   readonly name: string;
+  /** The connection it sends on. */
   readonly tosend: Wire;
+  /** The connection it receives on (every FORWARD answered at once). */
   readonly torecv: Wire;
 }
 
