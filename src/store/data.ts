@@ -5,10 +5,11 @@
  * an in-memory implementation (`memory.ts`, for `--memory` and tests) and a durable one on
  * node:sqlite (`sqlite.ts`).
  *
- * Reads are synchronous and answered from memory or a quick local query; every change returns a
- * promise that resolves once the change is durable (the SQLite store commits the changes of one
- * event-loop turn in one transaction, `synchronous=FULL`). The router answers "stored" only after
- * that promise resolves.
+ * Reads are synchronous and answered from memory or a quick local query, and see every change at
+ * once; every change returns a promise that resolves once the change is durable (the SQLite store
+ * commits the changes of one event-loop turn in one transaction, `synchronous=FULL`; a `settle`
+ * or `receiptDone` may wait up to 20 ms for the next commit, as delivery is at least once). The
+ * router answers "stored" only after that promise resolves.
  *
  * @module
  */
