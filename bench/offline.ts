@@ -88,6 +88,8 @@ export interface OfflineResult {
   delivered: number;
   /** `FORWARD`s whose `Mail:` id was seen before. */
   duplicates: number;
+  /** Time between two stored `FORWARD`s at the owner, ms (one is in flight at a time). */
+  gapMs: LatencySummary;
   /** `FORWARD`s whose `Mail:` id was not above the one before. */
   outOfOrder: number;
   /** Server CPU per delivered message, µs. */
@@ -246,7 +248,8 @@ async function measureStoring(
 /** Phase 4: the owner of the full mailbox comes back; times the delivery. */
 async function measureDelivery(port: number, owner: Identity, mailbox: number, pid: number) {
   const seen = new Set<number>();
-  let last = 0, duplicates = 0, outOfOrder = 0, tNegotiated = 0, tLast = 0;
+  let last = 0, duplicates = 0, outOfOrder = 0, tNegotiated = 0, tLast = 0, tPrev = 0;
+  const gaps = new Histogram();
   let done: () => void = () => {};
   const all = new Promise<void>((r) => done = r);
   const onForward = (m: Incoming) => {
@@ -255,6 +258,9 @@ async function measureDelivery(port: number, owner: Identity, mailbox: number, p
     if (seen.has(id)) duplicates++;
     else if (id <= last) outOfOrder++;
     seen.add(id);
+    const now = performance.now();
+    if (tPrev > 0) gaps.record((now - tPrev) * 1000);
+    tPrev = now;
     last = Math.max(last, id);
     if (seen.size === mailbox) {
       tLast = performance.now();
@@ -274,7 +280,16 @@ async function measureDelivery(port: number, owner: Identity, mailbox: number, p
   if (seen.size < mailbox) {
     throw new Error(`the owner got ${seen.size} of ${mailbox} stored messages within 60 s`);
   }
-  return { tNegotiated: tNegotiated - t0, tLast: tLast - t0, seen, duplicates, outOfOrder, c0, c1 };
+  return {
+    tNegotiated: tNegotiated - t0,
+    tLast: tLast - t0,
+    gaps: gaps.summary(),
+    seen,
+    duplicates,
+    outOfOrder,
+    c0,
+    c1,
+  };
 }
 
 /** Runs the whole offline scenario on `transport`. */
@@ -333,6 +348,7 @@ export async function runOffline(
       restartSec,
       deliverSec: round(d.tLast / 1000, 3),
       deliverAfterNegotiationSec: round((d.tLast - d.tNegotiated) / 1000, 3),
+      gapMs: d.gaps,
       delivered: d.seen.size,
       duplicates: d.duplicates,
       outOfOrder: d.outOfOrder,
@@ -368,7 +384,8 @@ export function renderOffline(results: OfflineResult[], quick: boolean): string 
       `    restart             ${r.restartSec} s to listen again with them`,
       `    ${c.mailbox.toLocaleString("en-US")}-message mailbox  delivered in ${r.deliverSec} s ` +
         `from the owner's connect (target < 2 s: ${goal(r.deliverSec < 2)}), ` +
-        `${r.deliverAfterNegotiationSec} s after its negotiation`,
+        `${r.deliverAfterNegotiationSec} s after its negotiation; between two: ` +
+        `p50 ${r.gapMs.p50} ms, p99 ${r.gapMs.p99} ms, max ${r.gapMs.max} ms`,
       `    delivery            ${r.delivered} delivered, ${r.duplicates} duplicates, ` +
         `${r.outOfOrder} out of order, server CPU ${r.cpuUsPerDelivered} µs per message`,
     );
