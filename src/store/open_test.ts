@@ -160,3 +160,41 @@ Deno.test({
       assert.match(said, /give the user running chat read and write access to ".*\/d"/);
     }),
 });
+
+/** Mounts a full 64 KiB tmpfs on a new temp dir (root only); null where that is not allowed. */
+async function fullDisk(): Promise<string | null> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-open-full-test-" });
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => null);
+  if (mount?.success) {
+    await Deno.writeFile(`${dir}/filler`, new Uint8Array(64 * 1024)).catch(() => {});
+    return dir;
+  }
+  await Deno.remove(dir);
+  return null;
+}
+
+const canMount = await fullDisk().then(async (dir) => {
+  if (dir === null) return false;
+  await new Deno.Command("umount", { args: [dir] }).output();
+  await Deno.remove(dir, { recursive: true });
+  return true;
+});
+
+Deno.test({
+  name: "openServerData: a disk with no room is an io failure, said in a sentence" +
+    (canMount ? "" : " (skipped: mounting a small tmpfs needs root)"),
+  ignore: !canMount,
+  fn: async () => {
+    const full = (await fullDisk())!;
+    try {
+      await assertFails(`${full}/d`, "io", /\(database or disk is full\): check the disk/);
+    } finally {
+      await new Deno.Command("umount", { args: [full] }).output();
+      await Deno.remove(full, { recursive: true });
+    }
+  },
+});
