@@ -54,7 +54,11 @@ Deno.test("chat client replays the original's sample session between abc and xyz
     assert.equal(await xyz.exit(), 0);
     abcOut = abc.stdout;
     xyzOut = xyz.stdout;
-    assert.deepEqual(abc.stderr, [`Registered as abc on 127.0.0.1:${port}.`, "Left the chat."]);
+    // The first run at our server claims the name for a new key (issue 11) and says so.
+    const [registered, claimed, ...rest] = abc.stderr;
+    assert.equal(registered, `Registered as abc on 127.0.0.1:${port}.`);
+    assert.match(claimed ?? "", /^"abc" now belongs to you on 127\.0\.0\.1:\d+; your key is in /);
+    assert.deepEqual(rest, ["Left the chat."]);
   });
   assert.deepEqual(abcOut, ["Message successfully sent to xyz", "xyz: Hello"]);
   assert.deepEqual(xyzOut, ["abc: Hiii", "Message successfully sent to abc"]);
@@ -64,7 +68,7 @@ Deno.test("chat client replays the original's sample session between abc and xyz
   // tested elsewhere.
   const log = server.stdout
     .map((l) => l.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /, ""))
-    .filter((l) => !/^Stopping|^Server stopped|^\w+ : EXTENSIONS/.test(l));
+    .filter((l) => !/^Stopping|^Server stopped|^\w+ : EXTENSIONS|^Data: |^Identity of /.test(l));
   for (const at of [1, 4]) {
     const [one = "", two = ""] = log.slice(at, at + 2);
     if (/TORECV$/.test(one) && /TOSEND$/.test(two)) log.splice(at, 2, two, one);
@@ -266,7 +270,8 @@ Deno.test("chat client reports a taken username and exits 1 when not interactive
     assert.equal(result.code, 1);
     assert.equal(
       result.stderr,
-      'The username "abc" is taken: someone online uses it. Choose another.',
+      'The username "abc" is taken: someone online uses it, or it (or a lookalike) belongs to ' +
+        "someone's key on this server. Choose another.",
     );
   });
 });
@@ -357,7 +362,11 @@ Deno.test("chat client accepts a 64-letter username", async () => {
   await withServer(async ({ port }) => {
     const result = await runChat(["client", name, `127.0.0.1:${port}`], { stdin: "" });
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stderr, `Registered as ${name} on 127.0.0.1:${port}.\nLeft the chat.`);
+    const lines = result.stderr.split("\n");
+    assert.equal(lines[0], `Registered as ${name} on 127.0.0.1:${port}.`);
+    assert.match(lines[1] ?? "", new RegExp(`^"${name}" now belongs to you on `));
+    assert.equal(lines.at(-1), "Left the chat.");
+    assert.equal(lines.length, 3, result.stderr);
   });
 });
 

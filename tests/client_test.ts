@@ -275,7 +275,8 @@ Deno.test("renderEvent words registration failures in plain sentences", () => {
 Deno.test("renderEvent says a taken or refused username in plain words", () => {
   assert.equal(
     renderEvent({ type: "name-refused", name: "abc", code: 104, text: "Username taken" }, plain),
-    'The username "abc" is taken: someone online uses it. Choose another.',
+    'The username "abc" is taken: someone online uses it, or it (or a lookalike) belongs to ' +
+      "someone's key on this server. Choose another.",
   );
   assert.equal(
     renderEvent(

@@ -55,7 +55,10 @@ Deno.test("chat help with an unknown command is a usage error (exit 2)", async (
   const r = await runChat(["help", "nosuch"]);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, "");
-  assert.match(r.stderr, /^Unknown command "nosuch": use "server", "client", "conformance" or "identity"\./);
+  assert.match(
+    r.stderr,
+    /^Unknown command "nosuch": use "server", "client", "conformance" or "identity"\./,
+  );
   assert.match(r.stderr, /\nUsage: chat /);
 });
 

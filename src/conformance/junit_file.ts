@@ -18,9 +18,10 @@ export async function writeJunitFile(path: string, report: Report): Promise<stri
     const why =
       error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
         ? 'this program may not write files: use "--junit -" and redirect standard output'
-        : error instanceof Error
-        ? error.message
-        : String(error);
+        : error instanceof Deno.errors.NotFound
+        ? 'its folder does not exist: create it, or use "--junit -" and redirect standard output'
+        : `${error instanceof Error ? error.message : String(error)}; ` +
+          'check the path, or use "--junit -" and redirect standard output';
     return `Cannot write the JUnit report to "${path}": ${why}.`;
   }
 }
