@@ -92,3 +92,23 @@ Deno.test("chat client piped to a name nobody owns, offline, is not stored (exit
     await server.exit();
   }
 });
+
+Deno.test("chat client piped says which mailbox limit refused a message, with its number (exit 1)", async () => {
+  const { server, port } = await startChatServer(["--mail-max-messages", "2"]);
+  try {
+    assert.equal((await client("bob", port, "")).code, 0, "bob claims his name and leaves");
+    const sent = await client("amy", port, "@bob one\n@bob two\n@bob three\n", "1s");
+    assert.equal(sent.code, 1, "one line was neither delivered nor stored");
+    const lines = sent.stdout.split("\n");
+    assert.match(lines[0] ?? "", STORED);
+    assert.match(lines[1] ?? "", STORED);
+    assert.equal(
+      lines[2],
+      "Message to bob not delivered: bob is offline and as many messages as the server keeps (2) " +
+        "wait for them already; try again once they have read them",
+    );
+  } finally {
+    server.kill("SIGTERM");
+    await server.exit();
+  }
+});

@@ -108,7 +108,8 @@ export type ClientEvent =
      * client sent it that many times, each refused with ERROR 106, and gave up. With the
      * `reason` extension: `reason` is the server's token (PROTOCOL.md: `offline`, `too-large`,
      * ...), `maxBody` the server's body limit (with `too-large`), and for a broadcast how many
-     * of how many recipients got it.
+     * of how many recipients got it. With `mail`: `limit` is the mailbox limit that refused it
+     * (`Limit:`, messages with `mailbox-full`, bytes with `mailbox-bytes`).
      */
     type: "not-delivered";
     id: number;
@@ -118,6 +119,7 @@ export type ClientEvent =
     attempts?: number;
     reason?: string;
     maxBody?: number;
+    limit?: number;
     delivered?: number;
     recipients?: number;
   }

@@ -318,6 +318,14 @@ export function deliveryProblem(event: Extract<ClientEvent, { type: "not-deliver
   return `the server answered ERROR ${event.code} ${printable(event.text)}`;
 }
 
+/** `bytes` for people: `512 bytes`, `64 KiB`, `16 MiB` (one decimal when not whole). */
+function sizeText(bytes: number): string {
+  const [unit, size] = bytes >= 1 << 20 ? ["MiB", 1 << 20] : bytes >= 1024 ? ["KiB", 1024] : [];
+  if (unit === undefined || size === undefined) return `${bytes} bytes`;
+  const n = bytes / size;
+  return `${Number.isInteger(n) ? n : n.toFixed(1)} ${unit}`;
+}
+
 /** The phrase for a `Reason:` token (PROTOCOL.md); an unknown token is quoted. */
 function reasonPhrase(event: Extract<ClientEvent, { type: "not-delivered" }>, to: string): string {
   switch (event.reason) {
@@ -340,10 +348,14 @@ function reasonPhrase(event: Extract<ClientEvent, { type: "not-delivered" }>, to
     case "shutdown":
       return "the server is shutting down";
     case "mailbox-full":
-      return `${to} is offline and as many messages as the server keeps wait for them ` +
-        "already; try again once they have read them";
+      return `${to} is offline and as many messages as the server keeps` +
+        `${event.limit !== undefined ? ` (${event.limit})` : ""} wait for them already; ` +
+        "try again once they have read them";
     case "mailbox-bytes":
-      return `${to} is offline and as many bytes as the server keeps wait for them already; ` +
+      return `${to} is offline and as many bytes as the server keeps` +
+        `${
+          event.limit !== undefined ? ` (${sizeText(event.limit)})` : ""
+        } wait for them already; ` +
         "try again once they have read them";
     case "not-stored":
       return `${to} is offline and the server could not store it on its disk; try again later`;

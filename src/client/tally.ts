@@ -32,7 +32,7 @@ export class Tally {
    * by the session's `MailBook`, not here).
    */
   answered(msg: Outgoing, m: Message & { type: "SENT" | "ERROR" }, details: AnswerDetails): void {
-    const { reason, maxBody, delivered, recipients, mail } = details;
+    const { reason, maxBody, delivered, recipients, mail, limit } = details;
     const counts = delivered !== undefined && recipients !== undefined
       ? { delivered, recipients }
       : {};
@@ -54,6 +54,7 @@ export class Tally {
       text: m.text,
       ...(reason !== undefined ? { reason } : {}),
       ...(maxBody !== undefined ? { maxBody } : {}),
+      ...(limit !== undefined ? { limit } : {}),
       ...counts,
     });
   }

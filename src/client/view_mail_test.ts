@@ -299,6 +299,29 @@ Deno.test("TerminalView.event says which mailbox limit refused a message", () =>
   assert.match(refused("mailbox-full"), /xyz is offline and as many messages as the server keeps/);
   assert.match(refused("mailbox-bytes"), /xyz is offline and as many bytes as the server keeps/);
   assert.match(refused("not-stored"), /could not store it on its disk; try again later\.$/);
+  const limited = printed(v.event({
+    type: "not-delivered",
+    id: 1,
+    to: "xyz",
+    code: 102,
+    text: "Unable to send",
+    reason: "mailbox-full",
+    limit: 1000,
+  }))[0]!.replace(/\n +/g, " ");
+  assert.match(limited, /as many messages as the server keeps \(1000\) wait for them already/);
+  const bytes = (limit: number) =>
+    printed(v.event({
+      type: "not-delivered",
+      id: 1,
+      to: "xyz",
+      code: 102,
+      text: "Unable to send",
+      reason: "mailbox-bytes",
+      limit,
+    }))[0]!.replace(/\n +/g, " ");
+  assert.match(bytes(16 << 20), /as many bytes as the server keeps \(16 MiB\) wait/);
+  assert.match(bytes(1536), /as many bytes as the server keeps \(1\.5 KiB\) wait/);
+  assert.match(bytes(500), /as many bytes as the server keeps \(500 bytes\) wait/);
 });
 
 Deno.test("TerminalView writes the tick legend the same in colour", () => {
