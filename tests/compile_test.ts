@@ -204,10 +204,13 @@ async function readmeOptions(heading: string): Promise<Set<string>> {
   return new Set(rows.flatMap((r) => r.split("|")[1]?.match(/--[a-z][a-z-]*/g) ?? []));
 }
 
-/** The `--options` listed at the start of a line in the Options part of a help text. */
+/**
+ * The `--options` named in the Options part of a help text: at the start of a line, or beside
+ * the option they go with (`--tls ... (--ca FILE: ...)`).
+ */
 function helpOptions(help: string): Set<string> {
   const [options = ""] = help.slice(help.indexOf("\nOptions:\n")).split(/\n\n/);
-  return new Set([...options.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1] ?? ""));
+  return new Set([...options.matchAll(/(?<![\w-])(--[a-z][a-z-]*)/g)].map((m) => m[1] ?? ""));
 }
 
 // chat server --help is one screen and names the limits without their table (see
