@@ -19,17 +19,25 @@
  * `quit`. Sockets use `node:net` or `Deno.connect` (`--api`); the protocol is parsed by hand,
  * just enough for what the server writes, to keep the generator light.
  *
+ * With `--web PORT` users connect to the server's WebSocket edge instead (`ws.ts`: the HTTP
+ * upgrade on `node:net`, then each protocol message in one masked binary frame), all of them
+ * (`--edge ws`) or every other one (`--edge mixed`: even users on TCP, odd ones on WebSocket, so
+ * that every ring message crosses from one edge to the other).
+ *
  * Usage: `deno run --allow-net bench/gen.ts --port N [--host H] [--api node|deno]
- * [--deadline SECONDS]`
+ * [--web PORT --edge tcp|ws|mixed] [--deadline SECONDS]`
  *
  * @module
  */
 import * as net from "node:net";
 import { serveCommands, startChild } from "./child.ts";
 import { Histogram, type HistogramData } from "./hist.ts";
+import { openWs } from "./ws.ts";
 
 /** Socket API the generator uses. */
 export type GenApi = "node" | "deno";
+/** Which edge of the server the users connect to (`mixed`: every other user on each). */
+export type GenEdge = "tcp" | "ws" | "mixed";
 
 /** A command from `bench/main.ts`. */
 export type GenCommand =
@@ -92,6 +100,24 @@ export interface GenReport {
   lostConns: number;
   /** Open loop with `verify`: what the recipients' checks found since `mark`. */
   verify: VerifyCounts | null;
+  /** With `--edge mixed`: the same counts for the users of each edge (null otherwise). */
+  byEdge: Record<"tcp" | "ws", EdgeCounts> | null;
+}
+
+/** What the users of one edge saw, in a mixed generator. */
+export interface EdgeCounts {
+  /** Users of this edge. */
+  users: number;
+  /** SENT answers to their SENDs since `mark`. */
+  acked: number;
+  /** ERROR answers to their SENDs since `mark`. */
+  errors: number;
+  /** FORWARDs they received since `mark`. */
+  deliveries: number;
+  /** Verify mode: their messages answered SENT whose FORWARD never arrived, since `mark`. */
+  lostAcked: number;
+  /** Their connections the server closed since the users were opened. */
+  lostConns: number;
 }
 
 /** What the recipients of verified (soak) messages found. */
@@ -259,6 +285,13 @@ let lostConns = 0;
 /** Open loop with bodies that carry the sender and a sequence number (see {@link VerifyCounts}). */
 let verify = false;
 const vc: VerifyCounts = emptyVerifyCounts();
+/** Per-edge counts (reported with `--edge mixed`). */
+const edgeCounts: Record<"tcp" | "ws", EdgeCounts> = { tcp: emptyEdge(), ws: emptyEdge() };
+
+function emptyEdge(): EdgeCounts {
+  return { users: 0, acked: 0, errors: 0, deliveries: 0, lostAcked: 0, lostConns: 0 };
+}
+
 /** Users of this generator by index, to find the sender a verified body names. */
 const byIndex = new Map<number, User>();
 let markTime = performance.now();
@@ -272,6 +305,10 @@ const FILLER = new Uint8Array(BODY_SIZE).fill(120); // "xxx..."
 class User {
   readonly name: string;
   readonly index: number;
+  /** Connects to the WebSocket edge. */
+  readonly ws: boolean;
+  /** The counts of this user's edge. */
+  readonly ec: EdgeCounts;
   /** The next user of the ring: whom this user sends to. */
   next: User | null = null;
   send: Sock | null = null;
@@ -315,6 +352,8 @@ class User {
   constructor(index: number) {
     this.name = `u${index}`;
     this.index = index;
+    this.ws = edge === "ws" || (edge === "mixed" && index % 2 === 1);
+    this.ec = edgeCounts[this.ws ? "ws" : "tcp"];
   }
 
   readonly onSendData = (chunk: Uint8Array): void => {
@@ -375,10 +414,14 @@ class User {
       if (verify) {
         // The recipient is in this process and wrote RECEIVED before the server could say SENT.
         const seq = this.seqs.shift();
-        if (seq !== undefined && !this.delivered.delete(seq)) vc.lostAcked++;
+        if (seq !== undefined && !this.delivered.delete(seq)) {
+          vc.lostAcked++;
+          this.ec.lostAcked++;
+        }
       }
       this.completed++;
       acked++;
+      this.ec.acked++;
       if (mode === "closed") this.sendRing();
     } else if (first === CH_E) {
       if (this.times.shift() !== undefined) outstanding--;
@@ -389,6 +432,7 @@ class User {
         if (seq !== undefined) this.delivered.delete(seq);
       }
       errors++;
+      this.ec.errors++;
       if (mode === "closed") this.sendRing();
     }
   }
@@ -474,6 +518,7 @@ class User {
     if (verify) this.#check();
     this.recv?.write(this.#reply!);
     deliveries++;
+    this.ec.deliveries++;
     if (mode === "broadcast" && this.#bodySeen >= 1) {
       let us = 0;
       const end = Math.min(this.#bodySeen, this.#stamp.length);
@@ -548,7 +593,10 @@ class User {
   }
 
   lost(): void {
-    if (!this.dead && this.regs === 3) lostConns++;
+    if (!this.dead && this.regs === 3) {
+      lostConns++;
+      this.ec.lostConns++;
+    }
     this.dead = true;
     if (this.times.length > 0) {
       outstanding -= this.times.length;
@@ -576,10 +624,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
 
 let host = "127.0.0.1";
 let port = 0;
+let webPort = 0;
+let edge: GenEdge = "tcp";
 let api: GenApi = "node";
 const users: User[] = [];
 
-function open(onData: OnData, onClose: () => void): Promise<Sock> {
+function open(ws: boolean, onData: OnData, onClose: () => void): Promise<Sock> {
+  if (ws) return openWs({ host, port: webPort }, onData, onClose);
   return api === "node"
     ? openNode(host, port, onData, onClose)
     : openDeno(host, port, onData, onClose);
@@ -606,12 +657,12 @@ function openUser(u: User, timeoutMs: number): Promise<boolean> {
       if (done) u.lost();
       else finish(false);
     };
-    open(u.onSendData, onClose).then((s) => {
+    open(u.ws, u.onSendData, onClose).then((s) => {
       if (done) return s.close();
       u.send = s;
       s.write(ENC.encode(`REGISTER TOSEND ${u.name}\n\n`));
     }, () => finish(false));
-    open(u.onRecvData, onClose).then((s) => {
+    open(u.ws, u.onRecvData, onClose).then((s) => {
       if (done) return s.close();
       u.recv = s;
       s.write(ENC.encode(`REGISTER TORECV ${u.name}\n\n`));
@@ -641,7 +692,10 @@ async function connectUsers(c: Extract<GenCommand, { cmd: "connect" }>): Promise
   await Promise.all(Array.from({ length: Math.max(1, c.concurrency) }, worker));
   opened.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)));
   users.push(...opened);
-  for (const u of opened) byIndex.set(u.index, u);
+  for (const u of opened) {
+    byIndex.set(u.index, u);
+    u.ec.users++;
+  }
   // The ring: each user sends to the next one of this generator.
   users.forEach((user, i) => {
     const next = users[(i + 1) % users.length]!;
@@ -742,6 +796,13 @@ function mark(): void {
     vc.outOfOrder =
     vc.foreign =
       0;
+  for (const ec of Object.values(edgeCounts)) {
+    ec.acked =
+      ec.errors =
+      ec.deliveries =
+      ec.lostAcked =
+        0;
+  }
   for (const u of users) u.completed = 0;
 }
 
@@ -760,6 +821,7 @@ function report(): GenReport {
     outstanding,
     lostConns,
     verify: verify ? { ...vc } : null,
+    byEdge: edge === "mixed" ? { tcp: { ...edgeCounts.tcp }, ws: { ...edgeCounts.ws } } : null,
   };
 }
 
@@ -792,7 +854,7 @@ async function handle(c: GenCommand): Promise<unknown> {
 }
 
 async function main(): Promise<void> {
-  const args = startChild("gen", { api: "node" });
+  const args = startChild("gen", { api: "node", web: "0", edge: "tcp" });
   host = args.host;
   port = args.port;
   if (args.extra.api !== "node" && args.extra.api !== "deno") {
@@ -800,6 +862,17 @@ async function main(): Promise<void> {
     Deno.exit(2);
   }
   api = args.extra.api;
+  const e = args.extra.edge;
+  if (e !== "tcp" && e !== "ws" && e !== "mixed") {
+    console.error('gen: --edge must be "tcp", "ws" or "mixed"');
+    Deno.exit(2);
+  }
+  edge = e;
+  webPort = Number(args.extra.web);
+  if (edge !== "tcp" && !(webPort > 0 && webPort < 65536)) {
+    console.error("gen: --edge ws and mixed need --web PORT");
+    Deno.exit(2);
+  }
   await serveCommands<GenCommand>(handle, () => {
     mode = "idle";
     for (const u of users) u.close();

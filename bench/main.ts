@@ -31,6 +31,7 @@ import { parseMix, renderSoak, runSoak, SOAK_CONFIGS, type SoakResult } from "./
 import type { HostileMix } from "./hostile.ts";
 import { type RoundRatio, runPaired } from "./paired.ts";
 import { OFFLINE_CONFIGS, type OfflineResult, renderOffline, runOffline } from "./offline.ts";
+import { type Edge, type EdgeComparison, runEdges } from "./edges.ts";
 
 /** The scenarios, in the order they run. */
 export const SCENARIOS = ["closed", "open", "broadcast", "scale", "soak", "offline"] as const;
@@ -150,6 +151,11 @@ export interface RunResult {
    * core ≥ 90 % busy), or "neither" (both had idle time: scheduling or latency bound).
    */
   bottleneck: "server" | "generator" | "neither" | null;
+  /**
+   * The edge the users came in by, only on the runs of the edge comparison (`edges.ts`: one
+   * server, TCP and WebSocket users in turn); absent on every other run (TCP).
+   */
+  edge?: Edge;
 }
 
 /** The server's figures over the relay's, for one scenario and transport. */
@@ -216,6 +222,11 @@ export interface BenchResults {
   soak?: SoakResult[];
   /** The offline scenario, when it ran (one per transport): see `offline.ts`. */
   offline?: OfflineResult[];
+  /**
+   * The closed loop over the WebSocket edge beside the TCP edge of the same server (`edges.ts`),
+   * when it ran; its two runs are in {@link runs} with `edge` set.
+   */
+  edges?: EdgeComparison[];
 }
 
 const HELP = `Usage: deno task bench [options]
@@ -363,6 +374,8 @@ export interface Machine {
    * at 2 msgs/s each, should not).
    */
   soakServerFlags: string[];
+  /** `chat server` has `--web` (a web port with the WebSocket edge). */
+  web: boolean;
   clockTicks: number;
   fdLimit: number;
   taskset: string | null;
@@ -377,7 +390,7 @@ let log: (line: string) => void = (line) => console.error(line);
  * sending as fast as it can. Lift the limits the server has (asked through its --help, so the
  * bench works with a server with or without them).
  */
-async function liftLimits(): Promise<{ flags: string[]; soak: string[] }> {
+async function liftLimits(): Promise<{ flags: string[]; soak: string[]; web: boolean }> {
   const out = await new Deno.Command(DENO, {
     args: ["run", "--allow-net", "main.ts", "server", "--help"],
     cwd: ROOT,
@@ -392,24 +405,34 @@ async function liftLimits(): Promise<{ flags: string[]; soak: string[] }> {
     if (help.includes(flag)) flags.push(flag, "0");
     if (help.includes(flag) && flag !== "--rate-limit") soak.push(flag, "0");
   }
+  // The web port (on by default at 8080) only where a scenario asks for it (`--web 0`).
+  if (help.includes("--no-web")) flags.push("--no-web"), soak.push("--no-web");
   // The server's defaults, spelled out so that the soak does not change with them.
   if (help.includes("--rate-limit")) soak.push("--rate-limit", "50");
   if (help.includes("--rate-burst")) soak.push("--rate-burst", "100");
   // These scenarios measure relaying: keep names and mail in memory, as before issue 11 (and so
   // the server needs no file permission). The offline scenario drops it and passes --data.
   if (help.includes("--memory")) flags.push("--memory"), soak.push("--memory");
-  return { flags, soak };
+  return { flags, soak, web: /--web\b/.test(help) };
 }
 
-/** Starts the server (or relay) and waits for its "listening" line. */
+/**
+ * Starts the server (or relay) and waits for its "listening" line; with `web`, on a free web
+ * port too (`--web 0`), and waits for its `Web client listening on HOST:PORT` line as well.
+ */
 export async function startTarget(
   kind: TargetKind,
   transport: Transport,
   m: Machine,
   o: { cpuProf: string | null },
   serverFlags = m.serverFlags,
-): Promise<{ child: Child; port: number }> {
+  web = false,
+): Promise<{ child: Child; port: number; webPort: number | null }> {
   const net = ["--host", "127.0.0.1", "--port", "0", "--transport", transport];
+  if (web) {
+    net.push("--web", "0");
+    serverFlags = serverFlags.filter((f) => f !== "--no-web");
+  }
   const prof = o.cpuProf && kind === "server" ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProf}`] : [];
   const cmd = kind === "server"
     ? [
@@ -433,11 +456,21 @@ export async function startTarget(
     label: `${kind} (${transport})`,
   });
   try {
-    const line = await child.nextLine(30_000);
-    const match = /listening on .*:(\d+)\s*$/.exec(line);
-    if (!match) throw new Error(`${kind} printed ${JSON.stringify(line)} instead of its address`);
+    let port: number | null = null;
+    let webPort: number | null = null;
+    const until = performance.now() + 30_000;
+    while (port === null || (web && webPort === null)) {
+      const line = await child.nextLine(Math.max(1, until - performance.now()));
+      const webMatch = /^Web client listening on .*:(\d+) \(open /.exec(line);
+      const match = /listening on .*:(\d+)\s*$/.exec(line);
+      if (webMatch) webPort = Number(webMatch[1]);
+      else if (match) port = Number(match[1]);
+      else if (port === null || !web) {
+        throw new Error(`${kind} printed ${JSON.stringify(line)} instead of its address`);
+      }
+    }
     child.discardLines();
-    return { child, port: Number(match[1]) };
+    return { child, port, webPort };
   } catch (error) {
     await child.stop("SIGKILL", 1000);
     throw error;
@@ -468,20 +501,22 @@ export async function connectUsers(
   deadlineSec: number,
   gens: Child[],
   limits: { timeoutMs: number; maxFailures: number },
+  genArgs: string[] = [],
+  firstUser = 0,
 ): Promise<Connected> {
   // One generator holds at most 2,500 users (5,000 sockets), fewer if the fd limit is low: with
   // 5,000 users a node:net generator process left both cores partly idle yet could not keep
   // up (Deno's node:net slows down with sockets per process), with 2,500 it saturates the server.
   const perGen = Math.max(1, Math.min(2500, Math.floor((m.fdLimit - 200) / 2)));
   const genCount = Math.ceil(count / perGen);
-  gens.push(...startGens(genCount, port, m, o, deadlineSec));
+  gens.push(...startGens(genCount, port, m, o, deadlineSec, genArgs));
   const share = Math.ceil(count / genCount);
   log(`${tag}: connecting ${count} users (${genCount} generator(s))`);
   const t0 = performance.now();
   const connects = await Promise.all(gens.map((g, i) =>
     g.request<ConnectReply>({
       cmd: "connect",
-      first: i * share,
+      first: firstUser + i * share,
       count: Math.min(share, count - i * share),
       concurrency: 100,
       ...limits,
@@ -498,12 +533,14 @@ export async function connectUsers(
   return { users, failedUsers, connectSec };
 }
 
+/** Starts `count` load generators (`bench/gen.ts`) for the target on `port`. */
 export function startGens(
   count: number,
   port: number,
   m: Machine,
   o: { genApi: GenApi },
   deadlineSec: number,
+  genArgs: string[] = [],
 ) {
   return Array.from({ length: count }, (_, i) =>
     Child.spawn({
@@ -518,6 +555,7 @@ export function startGens(
         o.genApi,
         "--deadline",
         String(deadlineSec),
+        ...genArgs,
       ],
       cwd: ROOT,
       fdLimit: m.fdLimit,
@@ -829,7 +867,7 @@ function medianRound(rounds: RoundRatio[]): RoundRatio | null {
 
 function ratios(runs: RunResult[], rounds: Map<string, RoundRatio[]>): Ratio[] {
   const out: Ratio[] = [];
-  for (const s of runs.filter((r) => r.target === "server")) {
+  for (const s of runs.filter((r) => r.target === "server" && r.edge === undefined)) {
     const r = runs.find((x) =>
       x.target === "relay" && x.scenario === s.scenario && x.transport === s.transport
     );
@@ -875,7 +913,7 @@ function goals(runs: RunResult[], quick: boolean): Goal[] {
       comparable: !quick,
     });
   };
-  for (const r of runs.filter((x) => x.target === "server")) {
+  for (const r of runs.filter((x) => x.target === "server" && x.edge === undefined)) {
     switch (r.scenario) {
       case "closed":
         add("cpu", "server CPU per message at saturation", r, r.cpuUsPerMsg, 40, "µs", "max");
@@ -936,7 +974,7 @@ export function renderTables(res: BenchResults): string {
     rows.push([
       r.scenario,
       r.transport,
-      r.target,
+      r.edge === undefined ? r.target : `${r.target} ${r.edge === "tcp" ? "TCP" : "WS"}`,
       String(r.users),
       fmt(r.msgsPerSec, 0),
       String(r.errors),
@@ -955,6 +993,30 @@ export function renderTables(res: BenchResults): string {
     const ratio = res.ratios.find((x) =>
       r.target === "relay" && x.scenario === r.scenario && x.transport === r.transport
     );
+    const edge = res.edges?.find((x) =>
+      r.edge === "websocket" && x.scenario === r.scenario && x.transport === r.transport
+    );
+    if (edge) {
+      rows.push([
+        r.scenario,
+        r.transport,
+        "WS/TCP",
+        "",
+        "",
+        "",
+        "",
+        fmt(edge.cpuRatio, 2),
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+      ]);
+    }
     if (ratio) {
       rows.push([
         r.scenario,
@@ -1008,6 +1070,14 @@ export function renderTables(res: BenchResults): string {
         ` (median ${fmt(mid, 2)}; all rounds pooled ${fmt(open ? x.p99 : x.cpuUsPerMsg, 2)})`;
     }
   }
+  for (const x of res.edges ?? []) {
+    text += `\n\nWebSocket edge beside TCP edge (${x.scenario} loop, one server, ${x.transport} ` +
+      `transport, the two edges' users in turn): server CPU per message ` +
+      `${fmt(x.websocketCpuUsPerMsg)} µs over WebSocket, ${fmt(x.tcpCpuUsPerMsg)} µs over TCP ` +
+      `(WS/TCP ${fmt(x.cpuRatio, 2)}; each round ${
+        x.rounds.map((r) => fmt(r, 2)).join(" ")
+      }, median ${fmt(x.roundsMedian, 2)})`;
+  }
   if (res.soak && res.soak.length > 0) text += (text ? "\n\n" : "") + renderSoak(res.soak);
   if (res.offline && res.offline.length > 0) {
     text += (text ? "\n\n" : "") + renderOffline(res.offline, res.mode === "quick");
@@ -1051,6 +1121,7 @@ async function main(args: string[]): Promise<number> {
   const m: Machine = {
     serverFlags: limits.flags,
     soakServerFlags: limits.soak,
+    web: limits.web,
     clockTicks: await clockTicksPerSecond(),
     fdLimit: await openFilesHardLimit(),
     taskset,
@@ -1092,7 +1163,32 @@ async function main(args: string[]): Promise<number> {
   const paired = new Map<string, RoundRatio[]>();
   const soaks: SoakResult[] = [];
   const offline: OfflineResult[] = [];
+  const edges: EdgeComparison[] = [];
   let failed = false;
+  /**
+   * The closed loop over the WebSocket edge beside the TCP edge: once per run, on the node
+   * transport (the web edge's own) when it is among those asked for, else on the first.
+   */
+  const edgesRun = async (transport: Transport) => {
+    const on = o.transports.includes("node") ? "node" : o.transports[0];
+    if (transport !== on) return;
+    if (!m.web) {
+      log("chat server has no --web: the WebSocket edge is not measured");
+      return;
+    }
+    try {
+      const r = await runEdges(transport, configs.closed, m, o, log);
+      runs.push(r.tcp, r.websocket);
+      edges.push(r.comparison);
+    } catch (error) {
+      failed = true;
+      log(
+        `closed/${transport} over both edges failed: ${
+          error instanceof Error ? error.message : error
+        }`,
+      );
+    }
+  };
   try {
     for (const scenario of o.scenarios) {
       if (scenario === "offline") {
@@ -1132,8 +1228,10 @@ async function main(args: string[]): Promise<number> {
               `${scenario}/${transport} failed: ${error instanceof Error ? error.message : error}`,
             );
           }
+          if (scenario === "closed") await edgesRun(transport);
           continue;
         }
+        if (scenario === "closed") await edgesRun(transport);
         for (const kind of (o.relay ? ["server", "relay"] : ["server"]) as TargetKind[]) {
           try {
             runs.push(await runOne(scenario, kind, transport, configs[scenario], m, o));
@@ -1189,6 +1287,7 @@ async function main(args: string[]): Promise<number> {
     goals: goals(runs, o.quick),
     ...(soaks.length > 0 ? { soak: soaks } : {}),
     ...(offline.length > 0 ? { offline } : {}),
+    ...(edges.length > 0 ? { edges } : {}),
   };
   const json = JSON.stringify(results, null, 2) + "\n";
   const text = renderTables(results);

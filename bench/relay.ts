@@ -11,13 +11,18 @@
  * across different recipients, and has no limits or timeouts: it is a yardstick for
  * `bench/main.ts`, not a server.
  *
- * Usage: `deno run --allow-net bench/relay.ts [--host H] [--port N] [--transport deno|node]`;
- * prints `Chat server listening on HOST:PORT` like `chat server`.
+ * With `--web PORT` it also takes the protocol over WebSocket on that port (`ws.ts`: any path is
+ * upgraded, frames carry the bytes), the same users on both edges, and prints `chat server`'s
+ * `Web client listening on HOST:PORT` line.
+ *
+ * Usage: `deno run --allow-net bench/relay.ts [--host H] [--port N] [--transport deno|node]
+ * [--web PORT]`; prints `Chat server listening on HOST:PORT` like `chat server`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { type Conn, type ConnHandler, listen, type TransportKind } from "../src/net/transport.ts";
+import { acceptWs } from "./ws.ts";
 
 const LF = 10;
 const ENC = new TextEncoder();
@@ -207,6 +212,17 @@ export async function startRelay(
   return await listen({ hostname, port, transport }, (conn) => new RelayConn(conn));
 }
 
+/** Starts the relay's WebSocket edge (node:net, as the server's web edge) on `port`. */
+export async function startRelayWeb(
+  hostname: string,
+  port: number,
+): Promise<{ hostname: string; port: number; close(): Promise<void> }> {
+  return await listen(
+    { hostname, port, transport: "node" },
+    (conn) => acceptWs(conn, (ws) => new RelayConn(ws)),
+  );
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -215,6 +231,7 @@ if (import.meta.main) {
       port: { type: "string", default: "0" },
       transport: { type: "string", default: "deno" },
       quiet: { type: "boolean" },
+      web: { type: "string" },
     },
   });
   const transport = values.transport;
@@ -225,5 +242,12 @@ if (import.meta.main) {
   const listener = await startRelay(values.host, Number(values.port), transport);
   const shown = listener.hostname.includes(":") ? `[${listener.hostname}]` : listener.hostname;
   Deno.stdout.writeSync(ENC.encode(`Chat server listening on ${shown}:${listener.port}\n`));
+  if (values.web !== undefined) {
+    const web = await startRelayWeb(values.host, Number(values.web));
+    const address = `${shown}:${web.port}`;
+    Deno.stdout.writeSync(
+      ENC.encode(`Web client listening on ${address} (open http://${address}/)\n`),
+    );
+  }
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => Deno.exit(0));
 }
