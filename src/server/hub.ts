@@ -8,8 +8,10 @@
 import { type Conn, listen, type Listener, type TransportKind } from "../net/transport.ts";
 import { InputClock, WALL_CLOCK } from "./clock.ts";
 import { Router, type RouterOptions } from "./router.ts";
-import { Session, type SessionHost, type SessionLimits } from "./session.ts";
+import { Session, type SessionLimits } from "./session.ts";
 import type { ServerData } from "../store/data.ts";
+import type { LogEvent } from "./log.ts";
+import { type WebAssets, WebConnection, type WebHost, WebSite } from "./web.ts";
 
 /** One address to listen on. */
 export interface ListenSpec {
@@ -45,7 +47,7 @@ export interface HubOptions extends RouterOptions, SessionLimits {
 }
 
 /** A router, its listeners, its sessions and its deadline timer. */
-export class Hub implements SessionHost {
+export class Hub implements WebHost {
   /** The routing core. */
   readonly router: Router;
   /** Open sessions, on every listener. */
@@ -86,6 +88,27 @@ export class Hub implements SessionHost {
   /** The addresses listened on, in the order they were added. */
   get addresses(): readonly BoundAddress[] {
     return this.#addresses;
+  }
+
+  /** Logs an event (see {@link Router.log}). */
+  log(event: LogEvent): void {
+    this.router.log(event);
+  }
+
+  /**
+   * Starts the web port on `spec`: HTTP answered with `assets`, and WebSocket connections on
+   * `/ws` joining this hub as sessions (see web.ts). A connection counts against the connection
+   * limits, and is closed at the registration deadline, from the moment it is accepted.
+   */
+  async listenWeb(spec: ListenSpec, assets: WebAssets): Promise<BoundAddress> {
+    const tls = spec.tls !== undefined;
+    const site = new WebSite(assets, (e) => this.log(e));
+    const listener = await listen(
+      spec,
+      (raw: Conn) => new WebConnection(this, raw, tls, site).handler,
+    );
+    this.#listeners.push(listener);
+    return { hostname: listener.hostname, port: listener.port, tls };
   }
 
   /** Starts listening on `spec`; its connections join this hub. */

@@ -11,6 +11,16 @@ export type { Half } from "../protocol/mod.ts";
 /** What the server reports as it runs; see {@link formatLogEvent} for the text form. */
 export type LogEvent =
   | { event: "listening"; address: string }
+  | {
+    event: "web-listening";
+    /** The address bound. */
+    hostname: string;
+    /** The port bound. */
+    port: number;
+    /** The address to open in a browser (`localhost` for a wildcard address). */
+    url: string;
+  }
+  | { event: "web-error"; /** One sentence. */ reason: string }
   | { event: "registered"; name: string; half: Half; remote: string }
   | { event: "rejected"; remote: string; reason: string }
   | {
@@ -117,6 +127,10 @@ function logLine(e: LogEvent): string {
   switch (e.event) {
     case "listening":
       return `Chat server listening on ${e.address}`;
+    case "web-listening":
+      return webListeningLine(e.hostname, e.port, e.url);
+    case "web-error":
+      return `Web client unavailable: ${e.reason}`;
     case "registered":
       return `${e.name} : REGISTERED ${e.half}`;
     case "rejected":
@@ -157,6 +171,31 @@ function logLine(e: LogEvent): string {
     case "stopped":
       return "Server stopped";
   }
+}
+
+/** True for the addresses that mean every address of this machine. */
+function isWildcard(hostname: string): boolean {
+  return hostname === "::" || hostname === "0.0.0.0";
+}
+
+/**
+ * The address to open in a browser for a web port on `hostname`:`port`: `localhost` for a
+ * wildcard address, `https` with TLS.
+ */
+export function webUrl(hostname: string, port: number, tls: boolean): string {
+  const host = isWildcard(hostname)
+    ? "localhost"
+    : hostname.includes(":")
+    ? `[${hostname}]`
+    : hostname;
+  return `${tls ? "https" : "http"}://${host}:${port}/`;
+}
+
+/** The startup line of the web port (tools and tests parse it). */
+function webListeningLine(hostname: string, port: number, url: string): string {
+  const address = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+  const other = isWildcard(hostname) ? "; from other machines use this machine's address" : "";
+  return `Web client listening on ${address} (open ${url}${other})`;
 }
 
 /** Where a {@link LineSink} writes: standard output, or anything written to like it. */

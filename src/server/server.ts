@@ -16,6 +16,7 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES } from "../protocol/mo
 import type { TransportKind } from "../net/transport.ts";
 import { type BoundAddress, Hub, type HubOptions, type ListenSpec } from "./hub.ts";
 import { SILENT } from "./log.ts";
+import type { WebAssets } from "./web.ts";
 
 export type { TransportKind } from "../net/transport.ts";
 export type { LogEvent, Logger } from "./log.ts";
@@ -32,6 +33,22 @@ export type {
   ServerData,
 } from "../store/data.ts";
 export type { SessionLimits } from "./session.ts";
+export type { ScriptResult, WebAssets } from "./web.ts";
+
+/**
+ * The web port: the web client over HTTP and the protocol over WebSocket (see web.ts), on one
+ * more listener of the same hub.
+ */
+export interface WebOptions {
+  /** Interface to listen on; default the server's `hostname`. */
+  hostname?: string;
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  /** Serve HTTPS and WSS with this certificate chain and key; default the server's `tls`. */
+  tls?: { cert: string; key: string };
+  /** The page, its styles and its script. */
+  assets: WebAssets;
+}
 
 /**
  * Settings of a running server; every field has a default in {@link DEFAULT_SERVER_OPTIONS}.
@@ -45,6 +62,11 @@ export interface ServerOptions extends HubOptions, ListenSpec {
    * each.
    */
   listeners?: (Omit<ListenSpec, "transport"> & { transport?: TransportKind })[];
+  /**
+   * Also serve the web client on a web port. If that port cannot be listened on, the server
+   * serves without it and says why in {@link ChatServer.webError}.
+   */
+  web?: WebOptions;
 }
 
 /** Defaults of {@link ServerOptions}. */
@@ -82,6 +104,10 @@ export interface ChatServer {
   readonly port: number;
   /** Every address it listens on, in the order of {@link ServerOptions.listeners}. */
   readonly addresses: readonly BoundAddress[];
+  /** The web port's address, or null without one (not asked for, or it failed). */
+  readonly web: BoundAddress | null;
+  /** Why the web port asked for could not be listened on; null if it was, or was not asked. */
+  readonly webError: Error | null;
   /** Names of the users online now (both halves registered). */
   onlineUsers(): string[];
   /** How many connections are open now. */
@@ -104,12 +130,30 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     await hub.close({ drain: false });
     throw error;
   }
+  let web: BoundAddress | null = null;
+  let webError: Error | null = null;
+  if (opts.web !== undefined) {
+    const w = opts.web;
+    const tls = w.tls ?? opts.tls;
+    try {
+      web = await hub.listenWeb({
+        hostname: w.hostname ?? opts.hostname,
+        port: w.port,
+        transport: opts.transport,
+        ...(tls ? { tls } : {}),
+      }, w.assets);
+    } catch (error) {
+      webError = error instanceof Error ? error : new Error(String(error));
+    }
+  }
   const first = hub.addresses[0]!;
   const router = hub.router;
   return {
     hostname: first.hostname,
     port: first.port,
     addresses: hub.addresses,
+    web,
+    webError,
     connectionCount: () => router.links.size,
     onlineUsers: () => router.onlineUsers(),
     close: (closeOptions) => hub.close(closeOptions),

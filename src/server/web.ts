@@ -1,0 +1,365 @@
+/**
+ * The web edge: one {@link WebConnection} per connection accepted on the web port. It reads the
+ * HTTP request head (web_http.ts decides the answer): the page, its script and styles are
+ * answered and the connection closed; a WebSocket upgrade on `/ws` turns it into a {@link Conn}
+ * whose bytes are the payloads of binary frames, and an ordinary {@link Session} runs over it,
+ * so every rule, limit and timeout of the TCP edge applies unchanged.
+ *
+ * The session exists from the moment the connection is accepted: a connection that has not
+ * upgraded yet counts against the connection limits and is closed at the registration deadline
+ * like any other. What the router writes before the upgrade (only ever the refusal of a
+ * connection over a limit) waits, and goes out as frames once upgraded.
+ *
+ * @module
+ */
+import type { Conn, ConnHandler } from "../net/conn.ts";
+import { HeadParser, type RequestHead } from "../net/http_head.ts";
+import {
+  acceptKey,
+  closePayload,
+  encodeFrame,
+  FrameDecoder,
+  type FrameEvent,
+  Opcode,
+} from "../net/websocket.ts";
+import { Session, type SessionHost } from "./session.ts";
+import type { LogEvent } from "./log.ts";
+import { errorResponse, type HttpError, response, route, upgradeResponse } from "./web_http.ts";
+
+/** The bundled browser client, or why it cannot be had (one sentence). */
+export type ScriptResult = { ok: true; js: Uint8Array } | { ok: false; reason: string };
+
+/** What the web port serves besides the WebSocket (src/web/assets.ts has the real ones). */
+export interface WebAssets {
+  /** The page (`GET /`). */
+  readonly html: string;
+  /** Its styles (`GET /app.css`). */
+  readonly css: string;
+  /** The bundled client (`GET /app.js`); asked on each request, so it should cache. */
+  script(): Promise<ScriptResult>;
+}
+
+/** What a web connection needs of its hub: a session host, and the log. */
+export interface WebHost extends SessionHost {
+  /** Logs an event of the web edge. */
+  log(event: LogEvent): void;
+}
+
+/** The resources of one web port, encoded once; a script that failed is logged once. */
+export class WebSite {
+  /** The page's bytes. */
+  readonly html: Uint8Array;
+  /** The styles' bytes. */
+  readonly css: Uint8Array;
+  readonly #assets: WebAssets;
+  readonly #log: (event: LogEvent) => void;
+  #failed = false;
+
+  /** The site of `assets`; a script that cannot be had is logged with `log`, once. */
+  constructor(assets: WebAssets, log: (event: LogEvent) => void) {
+    const encoder = new TextEncoder();
+    this.html = encoder.encode(assets.html);
+    this.css = encoder.encode(assets.css);
+    this.#assets = assets;
+    this.#log = log;
+  }
+
+  /** The script, or an error with one sentence (never throws). */
+  async script(): Promise<ScriptResult> {
+    let result: ScriptResult;
+    try {
+      result = await this.#assets.script();
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      result = { ok: false, reason: `The web client could not be loaded: ${why}.` };
+    }
+    if (!result.ok && !this.#failed) {
+      this.#failed = true;
+      this.#log({ event: "web-error", reason: result.reason });
+    }
+    return result;
+  }
+}
+
+/** Where a connection is: reading the head, upgrading, a WebSocket, or finished. */
+const HEAD = 0;
+const UPGRADING = 1;
+const OPEN = 2;
+const FINISHED = 3;
+
+/** Payloads up to this size are copied behind their header (one write); larger ones are not. */
+const COPY_BELOW = 16 * 1024;
+
+/**
+ * One connection of the web port: an HTTP request, then (upgraded) a WebSocket carrying the
+ * protocol's bytes. It is the {@link Conn} of its session; {@link handler} is the raw connection's.
+ */
+export class WebConnection implements Conn {
+  /** The session on this connection (made at once: see the module's documentation). */
+  readonly session: Session;
+  readonly #raw: Conn;
+  readonly #host: WebHost;
+  readonly #site: WebSite;
+  #state = HEAD;
+  #parser: HeadParser | null = new HeadParser();
+  #decoder: FrameDecoder | null = null;
+  /** Bytes the router wrote before the upgrade, and their total. */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  /** Input that arrived while the upgrade was being answered. */
+  #early: Uint8Array[] = [];
+  /** end() was called before the upgrade: close right after it. */
+  #endAfterUpgrade = false;
+  /** True while the session is being made (the router may refuse the connection then). */
+  #accepting = true;
+  /** A close frame was sent: nothing more is written. */
+  #closeSent = false;
+  readonly #onFrame = (e: FrameEvent) => this.#frame(e);
+  /** The handler of the raw connection. */
+  readonly handler: ConnHandler = {
+    data: (chunk) => this.#data(chunk),
+    closed: (error) => this.#rawClosed(error),
+  };
+
+  /** Takes the raw connection `raw` of a web port (`tls`: HTTPS) into `host`. */
+  constructor(host: WebHost, raw: Conn, tls: boolean, site: WebSite) {
+    this.#raw = raw;
+    this.#host = host;
+    this.#site = site;
+    this.session = new Session(host, this, tls);
+    this.#accepting = false;
+  }
+
+  /** See {@link Conn.remote}. */
+  get remote(): string {
+    return this.#raw.remote;
+  }
+
+  /** See {@link Conn.remoteHost}. */
+  get remoteHost(): string {
+    return this.#raw.remoteHost;
+  }
+
+  /** Bytes not yet handed to the kernel, those held until the upgrade included. */
+  get queuedBytes(): number {
+    return this.#raw.queuedBytes + this.#pendingBytes;
+  }
+
+  /** See {@link Conn.sentBytes}. */
+  get sentBytes(): number {
+    return this.#raw.sentBytes;
+  }
+
+  /** See {@link Conn.closed}. */
+  get closed(): boolean {
+    return this.#raw.closed;
+  }
+
+  /** See {@link Conn.done}. */
+  get done(): Promise<void> {
+    return this.#raw.done;
+  }
+
+  /** Sends `bytes` as one binary message (held until the upgrade if it has not happened). */
+  write(bytes: Uint8Array): void {
+    if (this.#closeSent || this.#raw.closed || this.#endAfterUpgrade) return;
+    if (this.#state === OPEN) return this.#binary(bytes);
+    if (this.#state === FINISHED) return;
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+  }
+
+  /** Sends a close frame (1000) after what is queued, then closes. */
+  end(): void {
+    if (this.#raw.closed) return;
+    if (this.#state === OPEN) return this.#close(1000, "");
+    if (this.#state === FINISHED) return this.#raw.end();
+    // A refusal while accepting: answered once the request says what it is (the registration
+    // deadline bounds the wait). Otherwise (shutting down), a connection still reading its
+    // request head is ended now; one being upgraded is ended right after the upgrade.
+    this.#endAfterUpgrade = true;
+    if (this.#state === HEAD && !this.#accepting && !this.session.link.refused) {
+      this.#state = FINISHED;
+      this.#raw.end();
+    }
+  }
+
+  /** Closes now. */
+  close(): void {
+    this.#raw.close();
+  }
+
+  /** Bytes arrived on the raw connection. */
+  #data(chunk: Uint8Array): void {
+    switch (this.#state) {
+      case OPEN:
+        return this.#decoder!.push(chunk, this.#onFrame);
+      case HEAD:
+        return this.#head(chunk);
+      case UPGRADING:
+        this.#early.push(chunk.slice());
+        return;
+    }
+  }
+
+  /** The raw connection closed: so did the session's. */
+  #rawClosed(error?: Error): void {
+    this.#state = FINISHED;
+    this.#parser = null;
+    this.#decoder = null;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#early = [];
+    this.session.closed(error);
+  }
+
+  #head(chunk: Uint8Array): void {
+    const result = this.#parser!.push(chunk);
+    if (result.state === "partial") return;
+    this.#parser = null;
+    if (result.state === "error") {
+      return this.#answer(errorResponse({ kind: "error", ...result }));
+    }
+    this.#route(result.head, result.rest);
+  }
+
+  #route(head: RequestHead, rest: Uint8Array): void {
+    const r = route(head);
+    if (r.kind === "error") return this.#answer(errorResponse(r));
+    if (r.kind === "upgrade") {
+      this.#state = UPGRADING;
+      if (rest.length > 0) this.#early.push(rest);
+      this.#upgrade(r.key).catch((e) => {
+        this.#fail(`the upgrade failed: ${e instanceof Error ? e.message : e}`);
+      });
+      return;
+    }
+    if (this.session.link.refused) {
+      return this.#answer(errorResponse(unavailable()));
+    }
+    if (r.kind === "page") {
+      return this.#answer(response(200, "text/html; charset=utf-8", this.#site.html, {
+        omitBody: r.head,
+      }));
+    }
+    if (r.kind === "css") {
+      return this.#answer(response(200, "text/css; charset=utf-8", this.#site.css, {
+        omitBody: r.head,
+      }));
+    }
+    this.#state = FINISHED; // waiting for the script: further input is ignored
+    this.#site.script().then((s) => {
+      if (this.#raw.closed) return;
+      this.#answer(
+        s.ok
+          ? response(200, "text/javascript; charset=utf-8", s.js, { omitBody: r.head })
+          : errorResponse({ kind: "error", status: 503, reason: s.reason }),
+      );
+    });
+  }
+
+  /** Writes a whole HTTP answer and ends the connection. */
+  #answer(bytes: Uint8Array): void {
+    this.#state = FINISHED;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#raw.write(bytes);
+    this.#raw.end();
+  }
+
+  async #upgrade(key: string): Promise<void> {
+    const accept = await acceptKey(key);
+    if (this.#raw.closed) return;
+    this.#raw.write(upgradeResponse(accept));
+    this.#state = OPEN;
+    this.#decoder = new FrameDecoder({ masked: true });
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    for (const bytes of pending) this.#binary(bytes);
+    if (this.#endAfterUpgrade) return this.#close(1000, "");
+    const early = this.#early;
+    this.#early = [];
+    for (const chunk of early) {
+      if (this.#state !== OPEN || this.#raw.closed) return;
+      this.#decoder.push(chunk, this.#onFrame);
+    }
+  }
+
+  #frame(e: FrameEvent): void {
+    if (this.#closeSent) return;
+    switch (e.type) {
+      case "data":
+        return this.session.data(e.bytes);
+      case "ping":
+        return this.#raw.write(encodeFrame(Opcode.Pong, e.payload));
+      case "pong":
+        return;
+      case "close":
+        // Answer with the same code (none if none was sent), then close.
+        this.#closeSent = true;
+        this.#raw.write(
+          encodeFrame(
+            Opcode.Close,
+            e.code === undefined ? new Uint8Array(0) : closePayload(e.code, ""),
+          ),
+        );
+        return this.#raw.end();
+      case "error":
+        this.#host.router.protocolError(this.session.link, e.reason, true);
+        return this.#close(e.code, e.reason);
+    }
+  }
+
+  /** Sends one binary frame of `payload`. */
+  #binary(payload: Uint8Array): void {
+    if (payload.length < COPY_BELOW) return this.#raw.write(encodeFrame(Opcode.Binary, payload));
+    // A large payload is not copied: its header and itself are two writes.
+    this.#raw.write(binaryHeader(payload.length));
+    this.#raw.write(payload);
+  }
+
+  /** Sends a close frame with `code` and `reason`, then ends. */
+  #close(code: number, reason: string): void {
+    if (this.#closeSent) return;
+    this.#closeSent = true;
+    this.#raw.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
+    this.#raw.end();
+  }
+
+  /** Something that cannot happen did: close, and say so in the log. */
+  #fail(why: string): void {
+    this.#host.log({ event: "dropped", remote: this.remote, reason: why });
+    this.#raw.close();
+  }
+}
+
+/** The answer to a page request from a connection refused at a limit. */
+function unavailable(): HttpError {
+  return {
+    kind: "error",
+    status: 503,
+    reason: "The server has too many connections now; try again later.",
+    headers: { "Retry-After": "10" },
+  };
+}
+
+/** The header of an unmasked binary frame (FIN set) of `length` bytes. */
+export function binaryHeader(length: number): Uint8Array {
+  if (length < 126) return Uint8Array.of(0x82, length);
+  if (length < 0x1_0000) return Uint8Array.of(0x82, 126, length >>> 8, length & 0xff);
+  const high = Math.floor(length / 0x1_0000_0000);
+  const low = length >>> 0;
+  return Uint8Array.of(
+    0x82,
+    127,
+    high >>> 24,
+    (high >>> 16) & 0xff,
+    (high >>> 8) & 0xff,
+    high & 0xff,
+    low >>> 24,
+    (low >>> 16) & 0xff,
+    (low >>> 8) & 0xff,
+    low & 0xff,
+  );
+}
