@@ -461,7 +461,7 @@ export async function startTarget(
     const until = performance.now() + 30_000;
     while (port === null || (web && webPort === null)) {
       const line = await child.nextLine(Math.max(1, until - performance.now()));
-      const webMatch = /^Web client listening on .*:(\d+) \(open /.exec(line);
+      const webMatch = /Web client listening on .*:(\d+) \(open /.exec(line);
       const match = /listening on .*:(\d+)\s*$/.exec(line);
       if (webMatch) webPort = Number(webMatch[1]);
       else if (match) port = Number(match[1]);
