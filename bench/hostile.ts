@@ -21,18 +21,44 @@
  * |             | unsolicited RECEIVEDs and `UNREGISTER <normal user>`, and trying to register    |
  * |             | normal users' names                                                             |
  *
+ * and, on the server's web port (`--web PORT`), WebSocket clients (`hostile_wire.ts`):
+ *
+ * | kind          | what each one does                                                            |
+ * | ------------- | ----------------------------------------------------------------------------- |
+ * | `wsgarbage`   | refused upgrades (foreign Origin, no key, old version, wrong path, endless    |
+ * |               | head), malformed frames (unmasked, reserved bits, unknown opcodes, long or    |
+ * |               | fragmented pings, bad close frames, noise), or protocol junk in good frames   |
+ * | `wshuge`      | a frame announcing 2^53 - 1 bytes streamed slowly with a 2 GB SEND inside;    |
+ * |               | legal 64 KiB bodies inside a 1 TB frame; a message in 1-byte fragments with   |
+ * |               | pings between that never ends; a 26-digit Content-length                      |
+ * | `wsflood`     | a registered WebSocket user flooding SENDs like `flood` (half add pings)      |
+ * | `wsnonreader` | a registered WebSocket user that never answers a FORWARD (half never read)    |
+ *
  * When the server closes a hostile client, it comes back after a short pause, so the numbers
  * hold for the whole phase. Hostile users are named by kind (`fl3`, `nr12`, ...), never `u<N>`,
  * and their bodies start with `H`, so the normal users can tell their messages apart.
  *
  * Bounded: everything stops on `stop` or `quit`, when the input closes, or at `--deadline`.
  *
- * Usage: `deno run --allow-net bench/hostile.ts --port N [--host H] [--deadline SECONDS]`
+ * Usage: `deno run --allow-net bench/hostile.ts --port N [--web PORT] [--host H]
+ * [--deadline SECONDS]`
  *
  * @module
  */
 import * as net from "node:net";
+import { Opcode } from "../src/net/websocket.ts";
 import { serveCommands, startChild } from "./child.ts";
+import {
+  badFrames,
+  badUpgrades,
+  frame,
+  hugeFrameHeader,
+  JUNK,
+  maskInto,
+  Reader,
+  WsReader,
+  wsUpgrade,
+} from "./hostile_wire.ts";
 
 /** The kinds of hostile client, in the order they are reported. */
 export const HOSTILE_KINDS = [
@@ -44,7 +70,13 @@ export const HOSTILE_KINDS = [
   "huge",
   "churn",
   "spoof",
+  "wsgarbage",
+  "wshuge",
+  "wsflood",
+  "wsnonreader",
 ] as const;
+/** The kinds that connect to the web port. */
+export const WS_KINDS: readonly HostileKind[] = ["wsgarbage", "wshuge", "wsflood", "wsnonreader"];
 /** One kind of hostile client. */
 export type HostileKind = typeof HOSTILE_KINDS[number];
 /** How many clients of each kind. */
@@ -96,11 +128,12 @@ export interface HostileReport {
 }
 
 const ENC = new TextEncoder();
-const LF = 10;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let host = "127.0.0.1";
 let port = 0;
+/** The server's web port (0: none, and no WebSocket clients). */
+let webPort = 0;
 let running = false;
 let startedAt = 0;
 let normals: string[] = [];
@@ -130,93 +163,62 @@ const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length
 const normal = () => normals.length > 0 ? pick(normals) : "u0";
 
 /**
- * The server's messages, by first line: FORWARD bodies are skipped by their length. Only what a
- * hostile client needs: counting answers and noticing FORWARDs and REGISTERED.
+ * One hostile connection: plain TCP, or a WebSocket on the web port (`ws`), whose server frames
+ * are unwrapped before the protocol reader and whose writes go out in masked binary frames once
+ * upgraded. HTTP statuses and close frames are counted as `HTTP <code>` and `WS close <code>`.
  */
-class Reader {
-  #buf = new Uint8Array(0);
-  #skip = 0;
-
-  constructor(readonly onMessage: (line: string) => void) {}
-
-  feed(chunk: Uint8Array): void {
-    if (this.#skip > 0) {
-      const n = Math.min(this.#skip, chunk.length);
-      this.#skip -= n;
-      chunk = chunk.subarray(n);
-    }
-    if (chunk.length === 0) return;
-    const buf = this.#buf.length === 0 ? chunk : concat(this.#buf, chunk);
-    let pos = 0;
-    for (;;) {
-      if (this.#skip > 0) {
-        const n = Math.min(this.#skip, buf.length - pos);
-        this.#skip -= n;
-        pos += n;
-        if (this.#skip > 0) break;
-      }
-      // The end of the header: LF LF (the server writes LF only).
-      let end = -1;
-      for (let i = buf.indexOf(LF, pos); i !== -1; i = buf.indexOf(LF, i + 1)) {
-        if (i + 1 < buf.length && buf[i + 1] === LF) {
-          end = i;
-          break;
-        }
-      }
-      if (end === -1) break;
-      const header = new TextDecoder().decode(buf.subarray(pos, end));
-      pos = end + 2;
-      const nl = header.indexOf("\n");
-      const first = nl === -1 ? header : header.slice(0, nl);
-      if (first.startsWith("FORWARD ")) {
-        const m = /content-length:\s*(\d+)/i.exec(header);
-        this.#skip = m ? Number(m[1]) : 0;
-      }
-      this.onMessage(first);
-    }
-    this.#buf = pos >= buf.length ? new Uint8Array(0) : buf.slice(pos);
-    if (this.#buf.length > 1 << 20) this.#buf = new Uint8Array(0); // not the server's output
-  }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-/** One hostile connection. */
 class Conn {
   readonly sock: net.Socket;
   readonly closed: Promise<void>;
+  /** Resolves true when the server answered the upgrade with 101 (false: refused or closed). */
+  readonly upgraded: Promise<boolean>;
+  readonly #ws: WsReader | null;
   #byUs = false;
 
   constructor(
     readonly kind: HostileKind,
     sock: net.Socket,
     onMessage: ((line: string) => void) | null,
+    web = false,
   ) {
     this.sock = sock;
     const st = stats[kind];
-    const reader = new Reader((line) => {
-      const key = line.startsWith("ERROR ") ? line.slice(0, 9) : line.split(" ", 1)[0]!;
+    let upgraded: (ok: boolean) => void = () => {};
+    this.upgraded = web ? new Promise((r) => upgraded = r) : Promise.resolve(false);
+    const count = (line: string) => {
+      const key = line.startsWith("ERROR ")
+        ? line.slice(0, 9)
+        : line.startsWith("HTTP ") || line.startsWith("WS ")
+        ? line
+        : line.split(" ", 1)[0]!;
       st.got[key] = (st.got[key] ?? 0) + 1;
+      if (line.startsWith("HTTP ")) upgraded(line === "HTTP 101");
       if (/^REGISTERED \S+ u\d+$/.test(line)) st.takeovers++;
       onMessage?.(line);
-    });
-    sock.on("data", (chunk: Uint8Array) => reader.feed(chunk));
+    };
+    const reader = new Reader(count);
+    this.#ws = web ? new WsReader((bytes) => reader.feed(bytes), count) : null;
+    const ws = this.#ws;
+    sock.on("data", (chunk: Uint8Array) => ws ? ws.feed(chunk) : reader.feed(chunk));
     sock.on("error", () => {/* "close" follows */});
     this.closed = new Promise((resolve) =>
       sock.once("close", () => {
         live.delete(sock);
+        upgraded(false);
         if (!this.#byUs) st.serverClosed++;
         resolve();
       })
     );
   }
 
+  /** Writes protocol bytes: in a masked binary frame on an upgraded WebSocket. */
   write(bytes: Uint8Array | string): void {
+    if (this.#ws?.upgraded) this.writeRaw(frame(Opcode.Binary, bytes));
+    else this.writeRaw(bytes);
+  }
+
+  /** Writes bytes as they are (frames, HTTP heads). */
+  writeRaw(bytes: Uint8Array | string): void {
     if (this.sock.destroyed) return;
     const b = typeof bytes === "string" ? ENC.encode(bytes) : bytes;
     stats[this.kind].bytesOut += b.length;
@@ -238,10 +240,36 @@ class Conn {
   }
 }
 
-/** Opens a connection; null when it cannot be opened within 5 s. */
-function connect(kind: HostileKind, onMessage: ((line: string) => void) | null = null) {
+/**
+ * Opens a connection; null when it cannot be opened within 5 s. `edge`: `tcp` (the chat port),
+ * `ws` (the web port, upgraded: null if the server refuses), `web` (the web port, nothing sent).
+ */
+async function connect(
+  kind: HostileKind,
+  onMessage: ((line: string) => void) | null = null,
+  edge: "tcp" | "ws" | "web" = "tcp",
+): Promise<Conn | null> {
+  const c = await connectTo(kind, onMessage, edge);
+  if (c === null || edge !== "ws") return c;
+  c.writeRaw(wsUpgrade(host, webPort));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const ok = await Promise.race([
+    c.upgraded,
+    new Promise<false>((r) => timer = setTimeout(() => r(false), 5000)),
+  ]);
+  clearTimeout(timer);
+  if (ok) return c;
+  c.close();
+  return null;
+}
+
+function connectTo(
+  kind: HostileKind,
+  onMessage: ((line: string) => void) | null,
+  edge: "tcp" | "ws" | "web",
+) {
   return new Promise<Conn | null>((resolve) => {
-    const s = net.connect({ host, port });
+    const s = net.connect({ host, port: edge === "tcp" ? port : webPort });
     const timer = setTimeout(() => fail(), 5000);
     const fail = () => {
       clearTimeout(timer);
@@ -260,7 +288,7 @@ function connect(kind: HostileKind, onMessage: ((line: string) => void) | null =
       }
       live.add(s);
       stats[kind].opened++;
-      resolve(new Conn(kind, s, onMessage));
+      resolve(new Conn(kind, s, onMessage, edge !== "tcp"));
     });
   });
 }
@@ -282,11 +310,12 @@ async function openUser(
   name: string,
   onRecv: ((line: string, recv: Conn) => void) | null,
   onSend: ((line: string) => void) | null = null,
+  edge: "tcp" | "ws" = "tcp",
 ): Promise<{ send: Conn; recv: Conn } | null> {
   let recv: Conn | null = null;
   const [send, r] = await Promise.all([
-    connect(kind, onSend),
-    connect(kind, (line) => onRecv?.(line, recv!)),
+    connect(kind, onSend, edge),
+    connect(kind, (line) => onRecv?.(line, recv!), edge),
   ]);
   recv = r;
   if (send === null || recv === null) {
@@ -308,22 +337,6 @@ async function keep(pauseMs: number, once: (round: number) => Promise<void>): Pr
     if (running) await sleep(pauseMs * (0.5 + Math.random()));
   }
 }
-
-const JUNK = [
-  "HELLO\r\n\r\n",
-  "GET / HTTP/1.1\r\nHost: chat\r\n\r\n",
-  "SEND\n\n",
-  "REGISTER TOSEND\n\n",
-  "REGISTER TOSEND bad name!\n\n",
-  "REGISTER TORECV ALL\n\n",
-  "REGISTER SIDEWAYS x\n\n",
-  "RECEIVED\n\n",
-  "FORWARD u0\nContent-length: 3\n\nabc",
-  "SENT u0\n\n",
-  "ERROR 102 Unable to send\n\n",
-  "\n\n\n\n",
-  "\u0000\u0001\u0002\u00ff\n\n",
-];
 
 async function garbage(i: number): Promise<void> {
   await keep(200, async () => {
@@ -359,10 +372,20 @@ async function slowloris(i: number): Promise<void> {
 
 /** A flood or broadcast client, fed by {@link pump}. */
 interface Flooder {
-  kind: "flood" | "broadcast";
+  kind: "flood" | "broadcast" | "wsflood";
   send: Conn;
   n: number;
+  /** A WebSocket flooder that writes ten pings with each batch. */
+  pings: boolean;
 }
+
+/** Ten pings in a row, for the WebSocket flooders that add pings. */
+const PINGS = (() => {
+  const one = frame(Opcode.Ping, "ping");
+  const out = new Uint8Array(one.length * 10);
+  for (let k = 0; k < 10; k++) out.set(one, k * one.length);
+  return out;
+})();
 
 const FLOOD_BODY = "H".padEnd(32, "h");
 const BIG_BODY = "H".padEnd(4096, "h");
@@ -402,6 +425,7 @@ async function pump(): Promise<void> {
       const n = Math.min(each, budget);
       budget -= n;
       f.send.write(floodBatch(f, n));
+      if (f.pings) f.send.writeRaw(PINGS);
       stats[f.kind].sends += n;
     }
     turn++;
@@ -413,12 +437,12 @@ function answerForwards(line: string, recv: Conn): void {
   if (line.startsWith("FORWARD ")) recv.write(`RECEIVED ${line.slice(8)}\n\n`);
 }
 
-async function flooder(kind: "flood" | "broadcast", i: number): Promise<void> {
-  const name = `${kind === "flood" ? "fl" : "bc"}${i}`;
+async function flooder(kind: Flooder["kind"], i: number): Promise<void> {
+  const name = `${kind === "flood" ? "fl" : kind === "broadcast" ? "bc" : "wf"}${i}`;
   await keep(500, async () => {
-    const u = await openUser(kind, name, answerForwards);
+    const u = await openUser(kind, name, answerForwards, null, kind === "wsflood" ? "ws" : "tcp");
     if (u === null) return;
-    const f: Flooder = { kind, send: u.send, n: i };
+    const f: Flooder = { kind, send: u.send, n: i, pings: kind === "wsflood" && i % 2 === 1 };
     flooders.add(f);
     await Promise.race([u.send.closed, u.recv.closed, stopped]);
     flooders.delete(f);
@@ -427,12 +451,13 @@ async function flooder(kind: "flood" | "broadcast", i: number): Promise<void> {
   });
 }
 
-async function nonreader(i: number): Promise<void> {
+async function nonreader(i: number, kind: "nonreader" | "wsnonreader"): Promise<void> {
   await keep(500, async () => {
     // Half drop what arrives unread (they notice being closed); half never read at all, and
     // so cannot notice: they start again every 40 s (past the server's ack timeout).
     const deaf = i % 2 === 1;
-    const u = await openUser("nonreader", `nr${i}`, null);
+    const ws = kind === "wsnonreader";
+    const u = await openUser(kind, `${ws ? "wn" : "nr"}${i}`, null, null, ws ? "ws" : "tcp");
     if (u === null) return;
     if (deaf) {
       await sleep(200); // let REGISTERED arrive, then stop reading
@@ -530,6 +555,109 @@ async function spoof(i: number): Promise<void> {
   });
 }
 
+async function wsgarbage(i: number): Promise<void> {
+  const variant = i % 3;
+  await keep(200, async () => {
+    if (variant === 0) {
+      // An upgrade the server must refuse.
+      const c = await connect("wsgarbage", null, "web");
+      if (c === null) return;
+      c.writeRaw(pick(badUpgrades(host, webPort)));
+      await hold(c, 1000);
+      c.close();
+      return;
+    }
+    const c = await connect("wsgarbage", null, "ws");
+    if (c === null) return;
+    if (variant === 1) {
+      // A malformed frame: the server closes with 1002.
+      c.writeRaw(pick(badFrames()));
+      await hold(c, 2000);
+    } else {
+      // Protocol junk in good frames, 4 times a second.
+      while (await hold(c, 250)) c.write(pick(JUNK));
+    }
+    c.close();
+  });
+}
+
+async function wshuge(i: number): Promise<void> {
+  const variant = i % 4;
+  await keep(500, async () => {
+    const c = await connect("wshuge", null, "ws");
+    if (c === null) return;
+    const junk = "H".padEnd(16 * 1024, "j");
+    if (variant === 0 || variant === 1) {
+      // One frame announcing 2^53 - 1 (or 2^40) bytes, its payload streamed: the server must
+      // pass it on as it comes, never hold it.
+      const { header, mask } = hugeFrameHeader(variant === 0 ? 2 ** 53 - 1 : 2 ** 40);
+      c.writeRaw(header);
+      let offset = 0;
+      const put = (text: string) => {
+        const bytes = ENC.encode(text);
+        c.writeRaw(maskInto(bytes, mask, offset));
+        offset += bytes.length;
+      };
+      put(`REGISTER TOSEND wh${i}
+
+`);
+      if (variant === 0) {
+        // A 2 GB SEND inside, at 80 KB/s.
+        put(`SEND ${normal()}
+Content-length: 2000000000
+
+`);
+        stats.wshuge.sends++;
+        while (await hold(c, 200)) put(junk);
+      } else {
+        // The largest legal body, to normal users, twice a second, inside the one frame.
+        const body = "H".padEnd(64 * 1024, "b");
+        while (await hold(c, 500)) {
+          put(`SEND ${normal()}
+Content-length: ${body.length}
+
+${body}`);
+          stats.wshuge.sends++;
+        }
+      }
+    } else if (variant === 2) {
+      // A message in 1-byte fragments, with pings between, that never ends.
+      c.write(`REGISTER TOSEND wh${i}
+
+`);
+      const text = ENC.encode(`SEND ${normal()}
+Content-length: 5
+
+hello`);
+      const first = frame(Opcode.Binary, text.subarray(0, 1));
+      first[0] = 0x02; // no FIN
+      c.writeRaw(first);
+      for (let k = 1; await hold(c, 200); k++) {
+        const part = frame(
+          Opcode.Continuation,
+          text.subarray(k % text.length, k % text.length + 1),
+        );
+        part[0] = 0x00;
+        c.writeRaw(part);
+        c.writeRaw(frame(Opcode.Ping, String(k)));
+      }
+    } else {
+      // A length no integer type holds, in a good frame.
+      c.write(`REGISTER TOSEND wh${i}
+
+`);
+      while (await hold(c, 1000)) {
+        c.write(`SEND ${normal()}
+Content-length: 99999999999999999999999999
+
+`);
+        stats.wshuge.sends++;
+      }
+    }
+    c.close();
+  });
+}
+
 let stopped: Promise<void> = Promise.resolve();
 let stop: () => void = () => {};
 let tasks: Promise<void>[] = [];
@@ -551,10 +679,15 @@ function start(c: Extract<HostileCommand, { cmd: "start" }>): void {
     ...times(m.slowloris, slowloris),
     ...times(m.flood, (i) => flooder("flood", i)),
     ...times(m.broadcast, (i) => flooder("broadcast", i)),
-    ...times(m.nonreader, nonreader),
+    ...times(m.nonreader, (i) => nonreader(i, "nonreader")),
     ...times(m.huge, huge),
     ...times(m.churn, churn),
     ...times(m.spoof, spoof),
+    // The WebSocket clients, when the server has a web port.
+    ...times(webPort > 0 ? m.wsgarbage : 0, wsgarbage),
+    ...times(webPort > 0 ? m.wshuge : 0, wshuge),
+    ...times(webPort > 0 ? m.wsflood : 0, (i) => flooder("wsflood", i)),
+    ...times(webPort > 0 ? m.wsnonreader : 0, (i) => nonreader(i, "wsnonreader")),
   ];
 }
 
@@ -602,9 +735,10 @@ async function handle(c: HostileCommand): Promise<unknown> {
 }
 
 async function main(): Promise<void> {
-  const args = startChild("hostile");
+  const args = startChild("hostile", { web: "0" });
   host = args.host;
   port = args.port;
+  webPort = Number(args.extra.web) || 0;
   await serveCommands<HostileCommand>(handle);
 }
 

@@ -16,8 +16,20 @@
 import { Histogram, type LatencySummary } from "./hist.ts";
 import { cpuTicks, openFiles, rssKiB } from "./proc.ts";
 import { Child } from "./procs.ts";
-import { emptyVerifyCounts, type GenApi, type GenReport, type VerifyCounts } from "./gen.ts";
-import { HOSTILE_KINDS, type HostileMix, type HostileReport, type KindStats } from "./hostile.ts";
+import {
+  type EdgeCounts,
+  emptyVerifyCounts,
+  type GenApi,
+  type GenReport,
+  type VerifyCounts,
+} from "./gen.ts";
+import {
+  HOSTILE_KINDS,
+  type HostileMix,
+  type HostileReport,
+  type KindStats,
+  WS_KINDS,
+} from "./hostile.ts";
 import {
   connectUsers,
   type Machine,
@@ -78,13 +90,25 @@ const SHARES: HostileMix = {
   huge: 0.10,
   churn: 0.15,
   spoof: 0.15,
+  // The WebSocket clients come on top of the TCP ones (their shares add up to 1 alone).
+  wsgarbage: 0.05,
+  wshuge: 0.05,
+  wsflood: 0.05,
+  wsnonreader: 0.05,
 };
 
-/** Splits `total` hostile clients over the kinds (1,000: 150, 150, 140, 10, 150, 100, 150, 150). */
-export function defaultMix(total: number): HostileMix {
+/**
+ * Splits `total` hostile clients over the TCP kinds (1,000: 150, 150, 140, 10, 150, 100, 150, 150)
+ * and, with `web`, adds a fifth as many WebSocket clients (1,000: 50 of each WebSocket kind).
+ */
+export function defaultMix(total: number, web = true): HostileMix {
   const mix = {} as HostileMix;
   let given = 0;
-  for (const k of HOSTILE_KINDS) given += mix[k] = Math.floor(total * SHARES[k]);
+  for (const k of HOSTILE_KINDS) {
+    const ws = WS_KINDS.includes(k);
+    mix[k] = ws && !web ? 0 : Math.floor(total * SHARES[k]);
+    if (!ws) given += mix[k];
+  }
   if (total >= 20 && mix.broadcast === 0) {
     mix.broadcast = 1;
     mix.flood -= 1;
@@ -149,12 +173,19 @@ export interface SoakPhase {
   serverFds: number | null;
   /** Whether the server was still running at the end of the window. */
   serverAlive: boolean;
+  /**
+   * With a web port: what the normal users of each edge got in the window (TCP users and
+   * WebSocket "browser" users, every message crossing from one edge to the other); null without.
+   */
+  byEdge: Record<"tcp" | "ws", EdgeCounts> | null;
 }
 
 /** The soak against the server on one transport. */
 export interface SoakResult {
   transport: Transport;
   serverFlags: string[];
+  /** The server had a web port: half the normal users came over WebSocket, and so did some of the hostile clients. */
+  web: boolean;
   requestedUsers: number;
   users: number;
   failedUsers: number;
@@ -188,9 +219,19 @@ export async function runSoak(
   log: (line: string) => void,
 ): Promise<SoakResult> {
   const tag = `soak/${transport}`;
-  const mix = { ...defaultMix(cfg.hostile), ...mixOverride };
+  const mix = { ...defaultMix(cfg.hostile, m.web), ...mixOverride };
+  if (!m.web) { for (const k of WS_KINDS) mix[k] = 0; }
   const hostileClients = HOSTILE_KINDS.reduce((n, k) => n + mix[k], 0);
-  const { child: server, port } = await startTarget("server", transport, m, o, m.soakServerFlags);
+  const { child: server, port, webPort } = await startTarget(
+    "server",
+    transport,
+    m,
+    o,
+    m.soakServerFlags,
+    m.web,
+  );
+  // With a web port, every other normal user comes over WebSocket (gen.ts --edge mixed).
+  const web = webPort === null ? [] : ["--web", String(webPort)];
   const gens: Child[] = [];
   let hostile: Child | null = null;
   const phases: SoakPhase[] = [];
@@ -210,6 +251,7 @@ export async function runSoak(
       Math.ceil(totalSec) + 180,
       gens,
       { timeoutMs: 15_000, maxFailures: 1_000_000 },
+      webPort === null ? [] : [...web, "--edge", "mixed"],
     ));
     await Promise.all(
       gens.map((g) =>
@@ -232,6 +274,7 @@ export async function runSoak(
           "bench/hostile.ts",
           "--port",
           String(port),
+          ...web,
           "--deadline",
           String(Math.ceil(totalSec) + 180),
         ],
@@ -293,7 +336,10 @@ export async function runSoak(
   if (!survived) log(`${tag}: the server did not survive (${alive ? exit : "it died"})`);
   return {
     transport,
-    serverFlags: m.soakServerFlags,
+    serverFlags: webPort === null
+      ? m.soakServerFlags
+      : [...m.soakServerFlags.filter((f) => f !== "--no-web"), "--web", "0"],
+    web: webPort !== null,
     requestedUsers: cfg.users,
     users,
     failedUsers,
@@ -353,7 +399,23 @@ async function measurePhase(
   let acked = 0, errors = 0, outstanding = 0, lostConns = 0;
   const errorCodes: Record<string, number> = {};
   let verify: VerifyCounts | null = null;
+  let byEdge: Record<"tcp" | "ws", EdgeCounts> | null = null;
   for (const [i, r] of reports.entries()) {
+    if (r.byEdge) {
+      byEdge ??= {
+        tcp: { users: 0, acked: 0, errors: 0, deliveries: 0, lostAcked: 0, lostConns: 0 },
+        ws: { users: 0, acked: 0, errors: 0, deliveries: 0, lostAcked: 0, lostConns: 0 },
+      };
+      for (const edge of ["tcp", "ws"] as const) {
+        const sum = byEdge[edge], got = r.byEdge[edge];
+        sum.users += got.users;
+        sum.acked += got.acked;
+        sum.errors += got.errors;
+        sum.deliveries += got.deliveries;
+        sum.lostAcked += got.lostAcked;
+        sum.lostConns += got.lostConns - (before[i]?.byEdge?.[edge].lostConns ?? 0);
+      }
+    }
     acked += r.acked;
     errors += r.errors;
     for (const [k, n] of Object.entries(r.errorCodes)) errorCodes[k] = (errorCodes[k] ?? 0) + n;
@@ -392,6 +454,7 @@ async function measurePhase(
     rssPeakKiB: peak,
     serverFds,
     serverAlive: alive,
+    byEdge,
   };
 }
 
@@ -464,6 +527,19 @@ export function renderSoak(results: SoakResult[]): string {
       }`
     );
     out.push(`soak/${r.transport}: normal users' errors by code: ${codes.join("; ")}`);
+    const edges = r.phases.filter((p) => p.byEdge !== null).map((p) => {
+      const e = (c: EdgeCounts) =>
+        `SENT ${num(c.acked)}, FORWARDs ${num(c.deliveries)}, err ${num(c.errors)}, ` +
+        `lost ${num(c.lostAcked)}, lostConn ${num(c.lostConns)}`;
+      return `${p.phase}: ${p.byEdge!.tcp.users} TCP users ${e(p.byEdge!.tcp)}; ` +
+        `${p.byEdge!.ws.users} WebSocket users ${e(p.byEdge!.ws)}`;
+    });
+    if (edges.length > 0) {
+      out.push(
+        `soak/${r.transport}: by edge (every message crosses from one edge to the other):\n  ` +
+          edges.join("\n  "),
+      );
+    }
     out.push(
       `soak/${r.transport}: ${r.users} normal users, ${r.hostileClients} hostile clients; ` +
         `server ${r.survived ? "survived" : "DID NOT SURVIVE"} (exit: ${r.exit}); ` +
@@ -485,12 +561,16 @@ export function renderSoak(results: SoakResult[]): string {
         "104",
         "105",
         "106",
+        "HTTP 4xx",
+        "WS close",
         "takeover",
       ]];
       for (const k of HOSTILE_KINDS) {
         const s = r.hostile[k];
         if (!s || s.clients === 0) continue;
         const e = (code: number) => num(s.got[`ERROR ${code}`] ?? 0);
+        const sum = (prefix: RegExp) =>
+          num(Object.entries(s.got).reduce((n, [k, v]) => prefix.test(k) ? n + v : n, 0));
         h.push([
           r.transport,
           k,
@@ -506,6 +586,8 @@ export function renderSoak(results: SoakResult[]): string {
           e(104),
           e(105),
           e(106),
+          sum(/^HTTP 4/),
+          sum(/^WS close/),
           num(s.takeovers),
         ]);
       }
@@ -516,7 +598,8 @@ export function renderSoak(results: SoakResult[]): string {
     "soak: deliv% = SENT ÷ offered; lost = SENT whose FORWARD never reached the recipient; " +
       "wrong = FORWARD with the wrong sender, to the wrong user or out of order (all should be 0); " +
       "lostConn = normal users' connections closed by the server; host% = hostile process CPU; " +
-      "hostile: FWD = FORWARDs read, ERR = ERROR answers by code.",
+      "hostile: FWD = FORWARDs read, ERR = ERROR answers by code, HTTP 4xx = refused upgrades, " +
+      "WS close = close frames from the server.",
   );
   return out.join("\n\n");
 }
