@@ -8,7 +8,7 @@
  *
  * @module
  */
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import puppeteer, { type Browser, type BrowserContext, type Page } from "puppeteer-core";
 
 /** The launch flags that work on these machines (../shared/platform-facts.md). */
 export const CHROMIUM_FLAGS: readonly string[] = [
@@ -143,12 +143,13 @@ export const DESKTOP: Viewport = { width: 1024, height: 700, deviceScaleFactor: 
 export const PHONE: Viewport = { width: 360, height: 740, deviceScaleFactor: 2 };
 
 /**
- * Opens a page at `viewport` and goes to `url` (waiting for its load event). Errors the page
+ * Opens a page (in `browser`, or in one of its contexts) at `viewport` and goes to `url`
+ * (waiting for its load event). Errors the page
  * throws, and console errors, are collected in `problems` so that a test can check there were
  * none.
  */
 export async function openPage(
-  browser: Browser,
+  browser: Browser | BrowserContext,
   url: string,
   viewport: Viewport = DESKTOP,
 ): Promise<{ page: Page; problems: string[] }> {
