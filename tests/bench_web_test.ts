@@ -19,7 +19,9 @@ class Lines {
   #reader: ReadableStreamDefaultReader<string>;
   #buffer = "";
   constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+    this.#reader = stream.pipeThrough(
+      new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>,
+    ).getReader();
   }
   async next(): Promise<string> {
     for (;;) {
