@@ -44,13 +44,20 @@ export const PAGE_HTML = `<!doctype html>
     <aside class="side">
       <h2 class="side-title" id="conversations-title">Conversations</h2>
       <nav aria-label="Conversations" id="conversations" class="conversations"></nav>
+      <form id="open" class="open" novalidate>
+        <label for="open-name" class="visually-hidden">Write to</label>
+        <input id="open-name" name="to" placeholder="Write to (name)" autocomplete="off"
+          autocapitalize="off" autocorrect="off" spellcheck="false" maxlength="64">
+        <button type="submit" id="open-button">Open</button>
+      </form>
+      <p id="open-problem" class="alert" aria-live="polite"></p>
       <h2 class="side-title" id="online-title">Online</h2>
       <ul aria-label="Online" id="online" class="online"></ul>
       <p class="hint keys">Alt+↑ and Alt+↓ switch conversations.</p>
     </aside>
     <section class="talk" aria-labelledby="talk-title">
       <h2 id="talk-title" class="talk-title">Everyone</h2>
-      <ol role="log" aria-label="Messages" id="messages" class="messages"></ol>
+      <ol role="log" aria-label="Messages" id="messages" class="messages" tabindex="0"></ol>
       <form id="composer" class="composer" novalidate>
         <label for="message" class="visually-hidden">Message</label>
         <textarea id="message" name="message" rows="1" autocomplete="off"
@@ -157,6 +164,9 @@ main { flex: 1; min-height: 0; display: flex; flex-direction: column; }
 }
 .dot { width: 0.5rem; height: 0.5rem; border-radius: 50%; background: var(--line); flex: none; }
 .dot.on { background: var(--good); }
+.open { display: flex; gap: 0.3rem; }
+.open input { flex: 1; width: 0; padding: 0.25rem 0.5rem; }
+.open button { padding: 0.25rem 0.6rem; }
 .online { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 0.15rem; }
 .online button { background: transparent; border-color: transparent; padding: 0.15rem 0.5rem; text-align: left; width: 100%; }
 .online .me { padding: 0.15rem 0.5rem; color: var(--muted); display: block; }

@@ -119,6 +119,8 @@ export class PageState {
   online: string[] | null = null;
   /** The conversation shown: `ALL` or a name. */
   selected: string = BROADCAST;
+  /** Why the name typed to write to cannot be used, "" for none. */
+  openProblem = "";
   /** True while the user can see the page (it counts as reading the selected conversation). */
   visible = true;
   /** Changes with every change of the state. */
@@ -254,8 +256,22 @@ export class PageState {
   select(id: string): void {
     this.#changed();
     this.selected = id;
+    this.openProblem = "";
     const c = this.#conversation(id);
     if (this.visible) c.unread = 0;
+  }
+
+  /**
+   * The user asks to write to `name` (someone not in the Online list: offline mail): opens the
+   * conversation, or says in {@link openProblem} why not.
+   */
+  openConversation(name: string): boolean {
+    this.#changed();
+    const problem = name === "" ? "Enter a name." : usernameProblem(name);
+    this.openProblem = problem ?? "";
+    if (problem !== null) return false;
+    this.select(name);
+    return true;
   }
 
   /** The next (`step` 1) or previous (-1) conversation, for the keyboard. */

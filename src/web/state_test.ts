@@ -326,3 +326,16 @@ Deno.test("PageState keeps the conversations when the same name joins again, not
   assert.ok(state.join("zed", "h:1"));
   assert.deepEqual(state.conversations.map((c) => c.id), ["ALL"]);
 });
+
+Deno.test("PageState.openConversation opens one with someone offline, or says why not", () => {
+  const { state } = joined();
+  assert.equal(state.openConversation("bad name"), false);
+  assert.match(state.openProblem, /^Invalid username "bad name"/);
+  assert.equal(state.selected, "ALL");
+  assert.equal(state.openConversation(""), false);
+  assert.equal(state.openProblem, "Enter a name.");
+  assert.equal(state.openConversation("bob"), true);
+  assert.equal(state.openProblem, "");
+  assert.equal(state.selected, "bob");
+  assert.deepEqual(state.conversations.map((c) => c.id), ["ALL", "bob"]);
+});
