@@ -85,9 +85,9 @@ export async function acceptKey(key: string): Promise<string> {
  * What a {@linkcode FrameDecoder} reports, in wire order.
  *
  * - `data`: payload bytes of a text or binary message (any fragment of it), unmasked, as they
- *   arrived: possibly a part of a frame. The array is valid **only during the `emit` call**: it
- *   is the decoder's reusable buffer (masked input) or a view of the pushed chunk (unmasked
- *   input); copy what you keep. Message and frame boundaries are not reported: they mean nothing
+ *   arrived: possibly a part of a frame. The event and its array are valid **only during the
+ *   `emit` call**: the decoder reuses the event object, and the array is a view of its reusable
+ *   buffer (masked input) or of the pushed chunk (unmasked input); copy what you keep. Message and frame boundaries are not reported: they mean nothing
  *   to the chat protocol.
  * - `ping` / `pong`: a whole control frame's payload (at most 125 bytes), a copy the caller owns.
  * - `close`: the peer's close frame: its code (absent when the payload was empty) and UTF-8 reason.
@@ -148,6 +148,8 @@ export class FrameDecoder {
   readonly #control = new Uint8Array(125);
   #controlLength = 0;
   #scratch: Uint8Array | undefined;
+  /** The one `data` event, its `bytes` replaced for each piece (no allocation per frame). */
+  readonly #data: { type: "data"; bytes: Uint8Array } = { type: "data", bytes: new Uint8Array(0) };
 
   /**
    * Creates a decoder for one direction of one connection.
@@ -295,15 +297,18 @@ export class FrameDecoder {
 
   /** Emits `n` payload bytes of `chunk` from `pos`, unmasked. */
   #emitData(chunk: Uint8Array, pos: number, n: number, emit: (event: FrameEvent) => void): void {
+    const event = this.#data;
     if (!this.#masked) {
-      emit({ type: "data", bytes: chunk.subarray(pos, pos + n) });
+      event.bytes = chunk.subarray(pos, pos + n);
+      emit(event);
       return;
     }
     const scratch = this.#scratch ??= new Uint8Array(SCRATCH_BYTES);
     while (n > 0) {
       const piece = Math.min(n, SCRATCH_BYTES);
       this.#unmask(chunk, pos, scratch, 0, piece);
-      emit({ type: "data", bytes: scratch.subarray(0, piece) });
+      event.bytes = scratch.subarray(0, piece);
+      emit(event);
       pos += piece;
       n -= piece;
     }

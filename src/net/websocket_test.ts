@@ -192,6 +192,15 @@ Deno.test("FrameDecoder unmasks a chunk over 64 KiB in pieces of its reusable bu
   assert.deepEqual(concat(...pieces), payload);
 });
 
+Deno.test("FrameDecoder reuses one data event object (valid only during the call)", () => {
+  const decoder = new FrameDecoder({ masked: true });
+  const seen = new Set<FrameEvent>();
+  for (let i = 0; i < 3; i++) {
+    decoder.push(encodeFrame(Opcode.Binary, text(`m${i}`), MASK), (event) => seen.add(event));
+  }
+  assert.equal(seen.size, 1);
+});
+
 Deno.test("FrameDecoder takes a 64-bit length up to 2^53 and streams it", () => {
   // 2^53 - 1 bytes announced; the decoder hands on what came and waits for the rest.
   const header = [0x82, 0xff, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...MASK];
