@@ -10,6 +10,9 @@
 import type { IdentityStore } from "../client/options.ts";
 import { type ClientKey, importClientKey } from "../client/identity.ts";
 
+export type { IdentityStore } from "../client/options.ts";
+export type { ClientKey } from "../client/identity.ts";
+
 /** One identity as stored: the fields of an identity file. */
 export interface KeyRecord {
   /** Always 1. */

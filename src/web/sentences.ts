@@ -8,6 +8,8 @@
 import type { ClientEvent } from "../client/events.ts";
 import { identityFailure, printable, renderEvent } from "../client/render.ts";
 
+export type { ClientEvent, ConnectFailure } from "../client/events.ts";
+
 /** A notice for the page: its text and how it reads. */
 export interface Notice {
   /** One or more sentences. */

@@ -9,6 +9,8 @@
  */
 import { BROADCAST } from "../protocol/mod.ts";
 import type { ClientEvent } from "../client/events.ts";
+
+export type { ClientEvent, ConnectFailure } from "../client/events.ts";
 import { receiptText, when } from "../client/chatlines.ts";
 import { usernameProblem } from "../client/input.ts";
 import { deliveryProblem, printable, queueFullHint } from "../client/render.ts";
@@ -19,6 +21,7 @@ export type Delivery = "pending" | "stored" | "delivered" | "failed" | "unconfir
 
 /** One message in a conversation, the user's own or someone else's. */
 export interface MessageItem {
+  /** A message. */
   readonly kind: "message";
   /** Unique in the page, increasing. */
   readonly key: number;
@@ -44,10 +47,15 @@ export interface MessageItem {
 
 /** A notice in a conversation: someone joined or left, the connection, a problem. */
 export interface NoticeItem {
+  /** A notice. */
   readonly kind: "notice";
+  /** Unique in the page, increasing. */
   readonly key: number;
+  /** Bumped each time the item changes (notices never do). */
   version: number;
+  /** When it was shown (milliseconds since the epoch). */
   readonly at: number;
+  /** One or more sentences. */
   readonly text: string;
   /** How it reads: plain, good news, or a problem. */
   readonly tone: "info" | "good" | "problem";

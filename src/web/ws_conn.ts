@@ -8,6 +8,8 @@
  */
 import type { Conn, ConnectFn, ConnectOptions, ConnHandler } from "../net/conn.ts";
 
+export type { Conn, ConnectFn, ConnectOptions, ConnHandler, TransportKind } from "../net/conn.ts";
+
 /** How long `close()` waits for the server's close frame before it counts the socket as closed. */
 const CLOSE_WAIT_MS = 2_000;
 
