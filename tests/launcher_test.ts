@@ -112,7 +112,8 @@ Deno.test({
     withTempDir(async (dataHome) => {
       // The server keeps its data under XDG_DATA_HOME: a temporary one, not the user's.
       const child = new Deno.Command(launcher, {
-        args: ["server", "--host", "127.0.0.1", "--port", "0"],
+        // --no-web: the web client's default port 8080 is not the test's to take.
+        args: ["server", "--host", "127.0.0.1", "--port", "0", "--no-web"],
         stdin: "null",
         stdout: "piped",
         stderr: "piped",

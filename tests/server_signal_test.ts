@@ -99,7 +99,7 @@ async function oneCtrlC(launch: string): Promise<string[]> {
   try {
     // The trap keeps the shell alive to print the exit code (its children still get SIGINT).
     await pane.start(
-      `trap true INT; ${launch} --host 127.0.0.1 --port 0 --drain-timeout 60s; ` +
+      `trap true INT; ${launch} --host 127.0.0.1 --port 0 --no-web --drain-timeout 60s; ` +
         `echo "[exit $?]"`,
       root,
     );

@@ -18,7 +18,50 @@ let configHome: string | undefined;
 export function testEnv(): Record<string, string> {
   configHome ??= Deno.makeTempDirSync({ prefix: "chat-test-config-" });
   const dataHome = Deno.makeTempDirSync({ prefix: "chat-test-data-" });
-  return { XDG_CONFIG_HOME: configHome, XDG_DATA_HOME: dataHome, HOME: dataHome };
+  denoDir ??= findDenoDir();
+  return {
+    XDG_CONFIG_HOME: configHome,
+    XDG_DATA_HOME: dataHome,
+    HOME: dataHome,
+    ...(denoDir !== "" ? { DENO_DIR: denoDir } : {}),
+  };
+}
+
+let denoDir: string | undefined;
+
+/**
+ * The Deno cache of this test run, for the processes it spawns: their `HOME` is a temporary
+ * directory, and the server's `deno bundle` of the web client would otherwise fetch its bundler
+ * (esbuild, from npm) again for every server. "" if it cannot be told.
+ */
+function findDenoDir(): string {
+  const given = Deno.env.get("DENO_DIR");
+  if (given) return given;
+  try {
+    const out = new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json"],
+      stdout: "piped",
+      stderr: "null",
+      env: { NO_COLOR: "1" },
+    }).outputSync();
+    return String(JSON.parse(new TextDecoder().decode(out.stdout)).denoDir ?? "");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * `args` with `--no-web` added when they run `chat server` without `--web` or `--no-web`: a
+ * test's server must not take the web client's default port 8080 (two tests at once would
+ * collide, and so would a test and a server someone runs). Subcommands and help are left alone.
+ */
+export function withoutWeb(args: string[]): string[] {
+  if (args[0] !== "server" || args.includes("--web") || args.includes("--no-web")) return args;
+  if (args.some((a) => a.startsWith("--web=") || /^(-h|--help|-V|--version)$/.test(a))) {
+    return args;
+  }
+  if (args[1] === "names" || args[1] === "release") return args;
+  return ["server", "--no-web", ...args.slice(1)];
 }
 
 /** A running `chat` process whose output is read line by line. */
@@ -37,7 +80,7 @@ export class ChatProcess {
   ) {
     const [cmd, ...pre] = chatCommand();
     this.child = new Deno.Command(cmd, {
-      args: [...pre, ...args],
+      args: [...pre, ...withoutWeb(args)],
       stdin: options.stdin ?? "null",
       stdout: "piped",
       stderr: "piped",
@@ -51,7 +94,10 @@ export class ChatProcess {
 
   async #pump(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
     let rest = "";
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    // The cast: with the DOM library in the program (src/web/), its TextDecoderStream and
+    // Deno's disagree on `writable`; the object is the same.
+    const decoding = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+    for await (const text of stream.pipeThrough(decoding)) {
       const parts = (rest + text).split("\n");
       rest = parts.pop()!;
       into.push(...parts);
@@ -160,6 +206,31 @@ export async function startChatServer(
   }
   const port = Number(/:(\d+)\s*$/.exec(line)?.[1] ?? /"address":"[^"]*:(\d+)"/.exec(line)?.[1]);
   return { server, port };
+}
+
+/** The startup line of the web port: `Web client listening on HOST:PORT (open URL...)`. */
+export const WEB_LINE = /Web client listening on (\S+):(\d+) \(open (https?:\/\/\S+?\/)[;)]/;
+
+/**
+ * Starts `chat server` on free loopback ports for chat and for the web client (`--web 0`) and
+ * returns the process, both ports and the URL to open, read from its startup lines.
+ */
+export async function startWebServer(
+  extra: string[] = [],
+): Promise<{ server: ChatProcess; port: number; webPort: number; url: string }> {
+  const { server, port } = await startChatServer(["--web", "0", ...extra]);
+  let line: string;
+  try {
+    line = await server.waitFor(/Web client listening on|"event":"web-listening"/);
+  } catch (error) {
+    server.kill("SIGKILL");
+    await server.exit();
+    throw error;
+  }
+  const text = WEB_LINE.exec(line);
+  if (text !== null) return { server, port, webPort: Number(text[2]), url: text[3]! };
+  const json = JSON.parse(line) as { port: number; url: string };
+  return { server, port, webPort: json.port, url: json.url };
 }
 
 const encoder = new TextEncoder();

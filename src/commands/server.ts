@@ -14,10 +14,11 @@ import {
 import { readPem } from "../net/pem.ts";
 import { DataError, type ServerData } from "../store/data.ts";
 import { openServerData } from "../store/open.ts";
+import { defaultWebAssets } from "../web/assets.ts";
 import { serverDataMain } from "./server_data.ts";
 import { formatAddress } from "../net/address.ts";
 import { EVERY_ADDRESS } from "../net/transport.ts";
-import { formatLogLine, LineSink, type Logger, SILENT } from "../server/log.ts";
+import { formatLogLine, LineSink, type Logger, SILENT, webUrl } from "../server/log.ts";
 import {
   type ChatServer,
   DEFAULT_SERVER_OPTIONS,
@@ -39,11 +40,11 @@ Options:
   --host ADDRESS       Address to listen on (default "::", every IPv4 and IPv6
                        address; "127.0.0.1" for this machine only)
   --port PORT          Port to listen on, 0 for any free one (default 5500)
+  --web PORT|--no-web  Web client's port, 0 for any free one (default 8080)
   --data DIR           Where owned names and waiting mail are kept (default
                        ~/.local/share/chat); --memory keeps them in memory only
   --tls-cert, --tls-key FILE  Serve TLS with this PEM certificate and key
-  --log-format FORMAT  "text" (default), or "json" for one object per line
-  --quiet              Log only the startup line
+  --log-format FORMAT  "text" (default) or "json"; --quiet: startup lines only
   -h, --help, -V, --version   Show this help, or the version
 
 Limits and timeouts (their defaults: README.md, section "The server"):
@@ -61,6 +62,8 @@ then stops (exit 0); Ctrl-C again a second later stops at once (exit 130).
 export const SERVER_OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
+  web: { type: "string" },
+  "no-web": { type: "boolean" },
   "ack-timeout": { type: "string" },
   "max-header-bytes": { type: "string" },
   "max-body-bytes": { type: "string" },
@@ -131,10 +134,15 @@ export async function serverMain(args: string[]): Promise<number> {
     options.tls = { cert, key };
   }
 
+  const web = parseWeb(str("web"), v["no-web"] === true);
+  if (web !== null) {
+    options.web = { port: web, assets: defaultWebAssets() };
+  }
+
   const quiet = v.quiet === true;
   const sink = new LineSink(Deno.stdout);
   const log: Logger = (e) => {
-    if (quiet && e.event !== "listening") return;
+    if (quiet && e.event !== "listening" && e.event !== "web-listening") return;
     sink.line(formatLogLine(e, format));
   };
   // Quiet: the server gets a silent logger, so that it does not even build its events.
@@ -156,9 +164,51 @@ export async function serverMain(args: string[]): Promise<number> {
       `This machine has no IPv6: listening on IPv4 addresses only ("${server.hostname}").`,
     );
   }
+  if (server.webError !== null) reportWebFailure(server.webError, options);
   const drainMs = options.drainTimeoutMs ?? DEFAULT_SERVER_OPTIONS.drainTimeoutMs;
   await serveUntilSignal(server, data, log, sink, quiet ? null : drainMs);
   return 0;
+}
+
+/** The web port of `--web PORT` (default 8080), or null with `--no-web`. */
+function parseWeb(value: string | undefined, off: boolean): number | null {
+  if (off && value !== undefined) {
+    throw new UsageError(
+      "Give --web PORT or --no-web, not both: --no-web serves no web client.",
+      SERVER_USAGE,
+    );
+  }
+  if (off) return null;
+  if (value === undefined) return DEFAULT_WEB_PORT;
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    throw new UsageError(
+      `Invalid --web port "${value}": use a number from 0 to 65535, or --no-web.`,
+      SERVER_USAGE,
+    );
+  }
+  return port;
+}
+
+/** The web client's port when `--web` is not given. */
+export const DEFAULT_WEB_PORT = 8080;
+
+/**
+ * Says in one line on standard error why the web port could not be listened on: the server
+ * serves chat without it.
+ */
+function reportWebFailure(error: Error, options: Partial<ServerOptions>): void {
+  const where = formatAddress(options.hostname ?? "", options.web?.port ?? 0);
+  const text = String(error);
+  const why = error instanceof Deno.errors.AddrInUse || /EADDRINUSE/.test(text)
+    ? "the port is already in use"
+    : error instanceof Deno.errors.PermissionDenied || /EACCES/.test(text)
+    ? "permission denied (ports below 1024 need privileges)"
+    : error.message.replace(/\.$/, "");
+  console.error(
+    `Cannot serve the web client on "${where}": ${why}; chat goes on without it ` +
+      `(choose another port with --web PORT, or --no-web to not try).`,
+  );
 }
 
 /** Refuses positional arguments, and `--memory` with `--data`, as usage errors. */
@@ -358,6 +408,10 @@ async function serveUntilSignal(
   globalThis.addEventListener("unhandledrejection", contain);
   globalThis.addEventListener("error", contain);
   log({ event: "listening", address: formatAddress(server.hostname, server.port) });
+  if (server.web !== null) {
+    const { hostname, port, tls } = server.web;
+    log({ event: "web-listening", hostname, port, url: webUrl(hostname, port, tls) });
+  }
   log({ event: "data", description: dataLine(data) });
 
   const { promise: stop, resolve } = Promise.withResolvers<string>();

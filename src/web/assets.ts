@@ -1,0 +1,146 @@
+/**
+ * What the server's web port serves besides the WebSocket: the page and its styles (page.ts),
+ * and the browser client (app.ts) as one script. Run from source, the script is made with
+ * `deno bundle` on the first request and kept in memory; in an executable built by
+ * scripts/build.ts, it is the bundle made at build time and included in the executable.
+ * A bundle that cannot be made is a one-sentence reason, never a crash.
+ *
+ * @module
+ */
+import { PAGE_CSS, PAGE_HTML } from "./page.ts";
+
+import type { ScriptResult, WebAssets } from "../server/web.ts";
+
+export type { ScriptResult, WebAssets } from "../server/web.ts";
+
+/** The repository's root (this file is src/web/assets.ts). */
+const ROOT = new URL("../../", import.meta.url);
+
+/** The browser client's entry point. */
+export const APP_ENTRY: URL = new URL("src/web/app.ts", ROOT);
+
+/**
+ * Where scripts/build.ts writes the bundle before `deno compile`, which includes it; it is
+ * deleted after the build, so a source run never serves a stale one.
+ */
+export const BUNDLE_FILE: URL = new URL("src/web/app.bundle.js", ROOT);
+
+/** How long `deno bundle` may take before it is given up. */
+const BUNDLE_TIMEOUT_MS = 60_000;
+
+/** A file URL as a path for a command line (Windows drive letters included). */
+export function pathOf(url: URL): string {
+  return decodeURIComponent(url.pathname).replace(/^\/([A-Za-z]:)/, "$1");
+}
+
+/**
+ * The `deno bundle` command line that makes the browser client: for browsers, quiet (the
+ * bundle alone on standard output), with the repository's deno.json whatever the working
+ * directory.
+ */
+export function bundleArgs(entry: URL = APP_ENTRY): string[] {
+  return [
+    "bundle",
+    "--platform",
+    "browser",
+    "--quiet",
+    "--config",
+    pathOf(new URL("deno.json", ROOT)),
+    pathOf(entry),
+  ];
+}
+
+/** Runs a program and returns its exit status and output (Deno.Command by default). */
+export type RunFn = (
+  command: string,
+  args: string[],
+  cwd: string,
+) => Promise<{ success: boolean; stdout: Uint8Array; stderr: Uint8Array }>;
+
+/** Runs `command` with a timeout, its output captured. */
+const runCommand: RunFn = async (command, args, cwd) => {
+  const child = new Deno.Command(command, {
+    args,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, BUNDLE_TIMEOUT_MS);
+  try {
+    return await child.output();
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/** The last meaningful line of a command's error output, without colours. */
+function lastLine(stderr: Uint8Array): string {
+  // deno-lint-ignore no-control-regex
+  const lines = new TextDecoder().decode(stderr).replace(/\x1b\[[0-9;]*m/g, "").split("\n")
+    .map((l) => l.trim()).filter((l) => l !== "");
+  return (lines.at(-1) ?? "no error output").replace(/^error:\s*/i, "").replace(/\.$/, "");
+}
+
+/**
+ * Bundles the browser client from source with the Deno running this program
+ * (`Deno.execPath()`), or says in one sentence why it could not.
+ */
+export async function bundleFromSource(
+  run: RunFn = runCommand,
+  entry: URL = APP_ENTRY,
+): Promise<ScriptResult> {
+  let out: { success: boolean; stdout: Uint8Array; stderr: Uint8Array };
+  try {
+    out = await run(Deno.execPath(), bundleArgs(entry), pathOf(ROOT));
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      reason: `The web client could not be bundled: running deno bundle failed (${why}).`,
+    };
+  }
+  if (!out.success || out.stdout.length === 0) {
+    return {
+      ok: false,
+      reason: `The web client could not be bundled (deno bundle: ${lastLine(out.stderr)}); ` +
+        `check that the source is complete, or use a built executable.`,
+    };
+  }
+  return { ok: true, js: out.stdout };
+}
+
+/** Reads the bundle included in a built executable, or says why it cannot. */
+export async function includedBundle(file: URL = BUNDLE_FILE): Promise<ScriptResult> {
+  try {
+    return { ok: true, js: await Deno.readFile(file) };
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      reason: `The web client is missing from this executable (${why}); ` +
+        `build it again with deno task compile.`,
+    };
+  }
+}
+
+/**
+ * The client script, made once and kept: the first call starts it (in a built executable,
+ * reading the included bundle; from source, `deno bundle`), every call gets the same result.
+ */
+export function cachedScript(
+  load: () => Promise<ScriptResult> = Deno.build.standalone ? includedBundle : bundleFromSource,
+): () => Promise<ScriptResult> {
+  let made: Promise<ScriptResult> | null = null;
+  return () => made ??= load();
+}
+
+/** The page and styles of page.ts, and the client bundled once, on the first request. */
+export function defaultWebAssets(): WebAssets {
+  return { html: PAGE_HTML, css: PAGE_CSS, script: cachedScript() };
+}
