@@ -252,15 +252,19 @@ Options:
   -h, --help              Show this help
 
 Scenarios (full mode):
-  closed     2,000 users, each sends 64 bytes to the next and waits for SENT: msgs/s, CPU/msg, fairness
+  closed     2,000 users, each sends 64 bytes to the next and waits for SENT: msgs/s, CPU/msg, fairness;
+             then the same over the WebSocket edge beside the TCP edge of one server
+             (chat server --web 0, the two edges' users in turn): CPU/msg of each
   open       2,000 users, 4,000 msgs/s offered: latency p50/p99/p99.9
   broadcast  500 users, SEND ALL 20 times a second: deliveries/s, p99
   scale      10,000 users connected, idle then active: server memory per user
   soak       1,000 users at 2,000 msgs/s for 120 s, then the same beside 1,000 hostile clients
              (garbage, slowloris, floods, SEND ALL floods, non-readers, huge lengths, churn,
-             spoofed RECEIVED) for 120 s, then 10 s after they left: delivered messages, lost
-             acknowledged messages, p50/p99, server memory and CPU, survival. Not in the default
-             set; runs on the server's default transport (deno) unless --transport is given.
+             spoofed RECEIVED; and 200 WebSocket ones: bad upgrades, malformed and huge frames,
+             floods, non-readers) for 120 s, then 10 s after they left: delivered messages, lost
+             acknowledged messages, p50/p99, server memory and CPU, survival. Half the normal
+             users are on the WebSocket edge. Not in the default set; runs on the server's
+             default transport (node) unless --transport is given.
              --quick: 100 users at 200 msgs/s and 100 hostile clients, 10 s phases.
   offline    chat server --data: 200 senders write to 20 offline owners (closed loop, 5 s):
              stored/s, CPU per stored message, database bytes per message; then a restart

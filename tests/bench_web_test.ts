@@ -179,3 +179,60 @@ Deno.test("bench --quick measures the closed loop over the WebSocket edge beside
   assert.doesNotMatch(stderr, /still unanswered/);
   assert.match(stderr, /WebSocket edge beside TCP edge/);
 });
+
+Deno.test("bench soak --quick keeps every message of TCP and WebSocket users beside WebSocket attackers", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      "bench/main.ts",
+      "--quick",
+      "--scenario",
+      "soak",
+      "--soak-seconds",
+      "4",
+      "--out",
+      "-",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env,
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, `bench exited with ${out.code}:\n${stderr}`);
+  const res = JSON.parse(new TextDecoder().decode(out.stdout)) as BenchResults;
+  const [soak] = res.soak ?? [];
+  assert.ok(soak, "no soak result");
+  assert.equal(soak.web, true, "the soak ran with a web port");
+  assert.ok(soak.survived, `the server did not survive: ${soak.exit}`);
+  assert.deepEqual(soak.phases.map((p) => p.phase), ["baseline", "hostile", "after"]);
+  for (const p of soak.phases) {
+    assert.ok(p.verify !== null, `${p.phase}: verified`);
+    assert.equal(p.verify.lostAcked, 0, `${p.phase}: no acknowledged message lost`);
+    assert.equal(p.verify.wrongSender + p.verify.misdelivered + p.verify.outOfOrder, 0);
+    const byEdge = p.byEdge;
+    assert.ok(byEdge !== null, `${p.phase}: counts by edge`);
+    for (const edge of ["tcp", "ws"] as const) {
+      const counts: EdgeCounts = byEdge[edge];
+      assert.equal(counts.users, 50, `${p.phase}/${edge} users`);
+      assert.ok(counts.acked > 0 && counts.deliveries > 0, `${p.phase}/${edge} delivered`);
+      assert.equal(counts.lostAcked, 0, `${p.phase}/${edge} lost`);
+      assert.equal(counts.lostConns, 0, `${p.phase}/${edge}: no normal connection closed`);
+    }
+  }
+  assert.equal(soak.unanswered, 0, "every normal message answered once the load stopped");
+  const hostile = soak.hostile!;
+  for (const kind of ["wsgarbage", "wshuge", "wsflood", "wsnonreader"]) {
+    assert.ok((hostile[kind]?.opened ?? 0) > 0, `${kind} connected`);
+    assert.equal(hostile[kind]?.takeovers, 0);
+  }
+  const refused = Object.entries(hostile["wsgarbage"]!.got)
+    .filter(([k]) => /^HTTP 4/.test(k) || /^WS close 1002$/.test(k));
+  assert.ok(refused.length > 0, "bad upgrades refused and bad frames closed with 1002");
+});
