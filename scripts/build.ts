@@ -11,6 +11,7 @@
  * @module
  */
 import denoJson from "../deno.json" with { type: "json" };
+import { BUNDLE_FILE, bundleFromSource, pathOf } from "../src/web/assets.ts";
 
 /** Targets of `deno task release`: every platform `deno compile` supports. */
 export const RELEASE_TARGETS = [
@@ -125,6 +126,37 @@ async function verify(output: string): Promise<string | null> {
     `(\`${output} --version\` printed "${lastLine(text)}", not "${expected}").`;
 }
 
+/**
+ * Bundles the web client (src/web/browser/app.ts) into {@link BUNDLE_FILE}, which `deno compile`
+ * includes and the server serves from the executable. Resolves to an error sentence, or null.
+ * The caller deletes the file after compiling (see {@link withBundle}).
+ */
+export async function writeBundle(): Promise<string | null> {
+  const bundle = await bundleFromSource();
+  if (!bundle.ok) return `Cannot build: ${lowerFirst(bundle.reason)}`;
+  await Deno.writeFile(BUNDLE_FILE, bundle.js);
+  return null;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/**
+ * Runs `build` with the web client bundled into {@link BUNDLE_FILE}, and deletes the file
+ * afterwards whatever happens (a source run must never serve a stale bundle). Resolves to the
+ * bundle's error sentence, or to what `build` resolves to.
+ */
+export async function withBundle(
+  build: () => Promise<string | null | number>,
+): Promise<string | null | number> {
+  try {
+    return await writeBundle() ?? await build();
+  } finally {
+    await Deno.remove(BUNDLE_FILE).catch(() => {});
+  }
+}
+
 /** Compiles main.ts into `output`; resolves to an error sentence, or null on success. */
 export async function compile(output: string, target?: string): Promise<string | null> {
   const args = [
@@ -132,6 +164,9 @@ export async function compile(output: string, target?: string): Promise<string |
     ...PERMISSIONS,
     "--exclude",
     `${ROOT}node_modules`,
+    // The web client, bundled by writeBundle before: served from inside the executable.
+    "--include",
+    pathOf(BUNDLE_FILE),
     "--output",
     output,
     ...(target ? ["--target", target] : []),
@@ -223,12 +258,17 @@ async function build(args: string[]): Promise<number> {
     );
     return 2;
   }
-  if (isRelease) return await release(rest[1] ?? "dist");
+  if (isRelease) {
+    const done = await withBundle(() => release(rest[1] ?? "dist"));
+    if (typeof done === "number") return done;
+    console.error(done);
+    return 1;
+  }
   // Not ./chat: that is the launcher that runs the source (see the file chat).
   const output = rest[1] ?? "dist/chat";
   const dir = output.replace(/[\\/]?[^\\/]*$/, "");
   if (dir !== "") await Deno.mkdir(dir, { recursive: true });
-  const error = await compile(output);
+  const error = await withBundle(() => compile(output));
   if (error) {
     console.error(error);
     return 1;

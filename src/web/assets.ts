@@ -1,6 +1,6 @@
 /**
  * What the server's web port serves besides the WebSocket: the page and its styles (page.ts),
- * and the browser client (app.ts) as one script. Run from source, the script is made with
+ * and the browser client (browser/app.ts) as one script. Run from source, the script is made with
  * `deno bundle` on the first request and kept in memory; in an executable built by
  * scripts/build.ts, it is the bundle made at build time and included in the executable.
  * A bundle that cannot be made is a one-sentence reason, never a crash.
@@ -17,7 +17,7 @@ export type { ScriptResult, WebAssets } from "../server/web.ts";
 const ROOT = new URL("../../", import.meta.url);
 
 /** The browser client's entry point. */
-export const APP_ENTRY: URL = new URL("src/web/app.ts", ROOT);
+export const APP_ENTRY: URL = new URL("src/web/browser/app.ts", ROOT);
 
 /**
  * Where scripts/build.ts writes the bundle before `deno compile`, which includes it; it is

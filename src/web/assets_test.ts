@@ -18,7 +18,7 @@ Deno.test("bundleArgs bundles for browsers, quietly, with the repository's deno.
   assert.equal(args[4], "--config");
   assert.match(args[5]!, /[\\/]deno\.json$/);
   assert.ok(args[5]!.startsWith("/") || /^[A-Za-z]:/.test(args[5]!), "an absolute path");
-  assert.match(args.at(-1)!, /src[\\/]web[\\/]app\.ts$/);
+  assert.match(args.at(-1)!, /src[\\/]web[\\/]browser[\\/]app\.ts$/);
 });
 
 Deno.test("bundleFromSource runs deno bundle with Deno.execPath() from the repository and takes its output", async () => {
