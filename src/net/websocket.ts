@@ -111,6 +111,12 @@ const DONE = 3;
 
 /** The largest piece of masked payload unmasked at once (the reusable buffer's size). */
 const SCRATCH_BYTES = 64 * 1024;
+/**
+ * The buffer masked payload is unmasked into, shared by every decoder (null while one is using
+ * it): a server has thousands of decoders, and a buffer each would cost 64 KiB per connection.
+ * A `push` made from inside another's `emit` finds it taken and uses a buffer of its own.
+ */
+let sharedScratch: Uint8Array | null = null;
 /** 2^32, to combine the halves of a 64-bit length. */
 const TWO_32 = 0x1_0000_0000;
 
@@ -124,8 +130,8 @@ const TWO_32 = 0x1_0000_0000;
  * After an `error` or `close` event it ignores all further input.
  *
  * With `masked: true` (a server reading a client) every frame must be masked, and the payload is
- * unmasked into a reusable 64 KiB buffer (a chunk carrying more is emitted in several `data`
- * events); with `masked: false` (a client reading a server) a masked frame is an error and `data`
+ * unmasked into a reusable 64 KiB buffer shared by all decoders (a chunk carrying more is emitted
+ * in several `data` events), so a decoder costs a few hundred bytes, not 64 KiB; with `masked: false` (a client reading a server) a masked frame is an error and `data`
  * events are views of the pushed chunk. The pushed chunk is never modified.
  */
 export class FrameDecoder {
@@ -145,9 +151,9 @@ export class FrameDecoder {
   readonly #mask = new Uint8Array(4);
   /** A text or binary message was started by a frame without FIN. */
   #fragmented = false;
-  readonly #control = new Uint8Array(125);
+  /** Made on the first control frame (most connections never send one). */
+  #control: Uint8Array | null = null;
   #controlLength = 0;
-  #scratch: Uint8Array | undefined;
   /** The one `data` event, its `bytes` replaced for each piece (no allocation per frame). */
   readonly #data: { type: "data"; bytes: Uint8Array } = { type: "data", bytes: new Uint8Array(0) };
 
@@ -303,14 +309,19 @@ export class FrameDecoder {
       emit(event);
       return;
     }
-    const scratch = this.#scratch ??= new Uint8Array(SCRATCH_BYTES);
-    while (n > 0) {
-      const piece = Math.min(n, SCRATCH_BYTES);
-      this.#unmask(chunk, pos, scratch, 0, piece);
-      event.bytes = scratch.subarray(0, piece);
-      emit(event);
-      pos += piece;
-      n -= piece;
+    const scratch = sharedScratch ?? new Uint8Array(SCRATCH_BYTES);
+    sharedScratch = null;
+    try {
+      while (n > 0) {
+        const piece = Math.min(n, SCRATCH_BYTES);
+        this.#unmask(chunk, pos, scratch, 0, piece);
+        event.bytes = scratch.subarray(0, piece);
+        emit(event);
+        pos += piece;
+        n -= piece;
+      }
+    } finally {
+      sharedScratch = scratch;
     }
   }
 
@@ -345,8 +356,9 @@ export class FrameDecoder {
 
   /** Copies control payload bytes into the control buffer, unmasked when masked. */
   #copyControl(chunk: Uint8Array, pos: number, n: number): void {
-    if (this.#masked) this.#unmask(chunk, pos, this.#control, this.#controlLength, n);
-    else this.#control.set(chunk.subarray(pos, pos + n), this.#controlLength);
+    const control = this.#control ??= new Uint8Array(125);
+    if (this.#masked) this.#unmask(chunk, pos, control, this.#controlLength, n);
+    else control.set(chunk.subarray(pos, pos + n), this.#controlLength);
     this.#controlLength += n;
   }
 
@@ -358,7 +370,7 @@ export class FrameDecoder {
 
   /** A control frame is whole: emits it. */
   #endControlFrame(emit: (event: FrameEvent) => void): void {
-    const payload = this.#control.slice(0, this.#controlLength);
+    const payload = this.#control?.slice(0, this.#controlLength) ?? new Uint8Array(0);
     this.#state = HEADER;
     if (this.#opcode === Opcode.Ping) emit({ type: "ping", payload });
     else if (this.#opcode === Opcode.Pong) emit({ type: "pong", payload });

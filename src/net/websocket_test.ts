@@ -192,6 +192,29 @@ Deno.test("FrameDecoder unmasks a chunk over 64 KiB in pieces of its reusable bu
   assert.deepEqual(concat(...pieces), payload);
 });
 
+Deno.test("FrameDecoder decoders share the unmasking buffer, and one pushed from another's emit still decodes", () => {
+  const outer = new FrameDecoder({ masked: true });
+  const inner = new FrameDecoder({ masked: true });
+  const other = new FrameDecoder({ masked: true });
+  const buffers: ArrayBufferLike[] = [];
+  let innerText = "";
+  let outerText = "";
+  outer.push(encodeFrame(Opcode.Binary, text("outer"), MASK), (event) => {
+    if (event.type !== "data") return;
+    buffers.push(event.bytes.buffer);
+    inner.push(encodeFrame(Opcode.Binary, text("inner"), MASK), (e) => {
+      if (e.type === "data") innerText += new TextDecoder().decode(e.bytes);
+    });
+    outerText += new TextDecoder().decode(event.bytes); // still intact after the nested push
+  });
+  other.push(encodeFrame(Opcode.Binary, text("other"), MASK), (event) => {
+    if (event.type === "data") buffers.push(event.bytes.buffer);
+  });
+  assert.equal(outerText, "outer");
+  assert.equal(innerText, "inner");
+  assert.equal(buffers[0], buffers[1], "the next decoder reuses the shared buffer");
+});
+
 Deno.test("FrameDecoder reuses one data event object (valid only during the call)", () => {
   const decoder = new FrameDecoder({ masked: true });
   const seen = new Set<FrameEvent>();
