@@ -144,8 +144,9 @@ export const PHONE: Viewport = { width: 360, height: 740, deviceScaleFactor: 2 }
 
 /**
  * Opens a page (in `browser`, or in one of its contexts) at `viewport` and goes to `url`
- * (waiting for its load event). Errors the page
- * throws, and console errors, are collected in `problems` so that a test can check there were
+ * (waiting for its load event). Errors the page throws, console errors (a blocked resource,
+ * a CSP violation), and any request to another origin than `url`'s (the page must fetch
+ * nothing from elsewhere) are collected in `problems`, so that a test can check there were
  * none.
  */
 export async function openPage(
@@ -155,11 +156,22 @@ export async function openPage(
 ): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage();
   const problems: string[] = [];
+  const origin = new URL(url).origin;
   page.on("pageerror", (error) => problems.push(`page error: ${String(error)}`));
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`console error: ${message.text()}`);
   });
+  page.on("request", (request) => {
+    const to = request.url();
+    const from = new URL(to.replace(/^ws(s?):/, "http$1:")).origin;
+    if (!to.startsWith("data:") && from !== origin) {
+      problems.push(`request to another origin: ${to}`);
+    }
+  });
   page.setDefaultTimeout(15_000);
+  // The first load of a server's page may wait for its script to be bundled (a cold cache
+  // fetches the bundler), so navigation gets longer.
+  page.setDefaultNavigationTimeout(60_000);
   await page.setViewport({ deviceScaleFactor: 1, ...viewport });
   await page.goto(url, { waitUntil: "load" });
   return { page, problems };
