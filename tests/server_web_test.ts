@@ -8,6 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { CONTENT_SECURITY_POLICY } from "../src/server/web_http.ts";
+import { startServer } from "../src/server/server.ts";
+import type { LogEvent } from "../src/server/log.ts";
 import { encodeFrame, Opcode } from "../src/net/websocket.ts";
 import { makeCertificate, needsOpenssl, withTempDir } from "./certs.ts";
 import { startChatServer, startWebServer, WEB_LINE } from "./spawn.ts";
@@ -475,5 +477,50 @@ Deno.test("chat server on SIGTERM closes WebSocket users cleanly (a close frame)
   } finally {
     server.kill("SIGKILL");
     await server.exit();
+  }
+});
+
+Deno.test("startServer's web port drops a peer that floods pings and reads none of the pongs", async () => {
+  const log: LogEvent[] = [];
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxWriteQueueBytes: 64 * 1024,
+    registerTimeoutMs: 60_000,
+    log: (e) => log.push(e),
+    web: {
+      port: 0,
+      assets: { html: "", css: "", script: () => Promise.resolve({ ok: false, reason: "None." }) },
+    },
+  });
+  try {
+    // A raw socket that sends the upgrade and then never reads a byte.
+    const conn = await Deno.connect(local(server.web!.port));
+    try {
+      await conn.write(enc.encode(
+        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${server.web!.port}\r\nUpgrade: websocket\r\n` +
+          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+          "Sec-WebSocket-Version: 13\r\n\r\n",
+      ));
+      // 1,000 pings of 125 bytes per write: the pongs fill the socket buffers, then the queue.
+      const ping = encodeFrame(Opcode.Ping, new Uint8Array(125), new Uint8Array(4));
+      const batch = new Uint8Array(ping.length * 1000);
+      for (let i = 0; i < 1000; i++) batch.set(ping, i * ping.length);
+      try {
+        for (let i = 0; i < 400 && !log.some((e) => e.event === "dropped"); i++) {
+          for (let off = 0; off < batch.length;) off += await conn.write(batch.subarray(off));
+        }
+      } catch { /* reset by the server: expected */ }
+      const dropped = log.find((e) => e.event === "dropped");
+      assert.ok(dropped, `dropped: ${JSON.stringify(log)}`);
+      assert.match(
+        dropped.event === "dropped" ? dropped.reason : "",
+        /^too slow: it does not read/,
+      );
+    } finally {
+      conn.close();
+    }
+  } finally {
+    await server.close({ drain: false });
   }
 });

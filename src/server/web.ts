@@ -292,7 +292,15 @@ export class WebConnection implements Conn {
       case "data":
         return this.session.data(e.bytes);
       case "ping":
-        return this.#raw.write(encodeFrame(Opcode.Pong, e.payload));
+        this.#raw.write(encodeFrame(Opcode.Pong, e.payload));
+        // A ping flood from a peer that reads nothing must not pile up pongs without bound.
+        if (this.#raw.queuedBytes > this.#host.router.options.maxWriteQueueBytes) {
+          this.#host.router.drop(
+            this.session.link,
+            "too slow: it does not read what the server sends",
+          );
+        }
+        return;
       case "pong":
         return;
       case "close":
