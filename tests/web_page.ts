@@ -165,6 +165,7 @@ async function describe(page: Page): Promise<string> {
           ),
           online: q('ul[aria-label="Online"] [data-user]').map((e) => e.getAttribute("data-user")),
           log: q('ol[role="log"] > li').map((e) => `${attrs(e)}: ${e.textContent}`),
+          text: (body.innerText as string).slice(0, 600),
         },
         null,
         1,
