@@ -11,7 +11,7 @@ import type { RequestHead } from "../net/http_head.ts";
  * The Content-Security-Policy of every response: the page runs only its own script and styles,
  * connects only to its own origin, and is never framed.
  */
-export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; " +
+export const CONTENT_SECURITY_POLICY: string = "default-src 'none'; script-src 'self'; " +
   "style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; " +
   "form-action 'none'; frame-ancestors 'none'";
 
