@@ -8,10 +8,22 @@
  *
  * @example
  * ```ts
- * const parser = new HeadParser();
+ * import {
+ *   HeadParser,
+ *   type HeadResult,
+ *   MAX_HEAD_BYTES,
+ *   parseHead,
+ *   type RequestHead,
+ * } from "./http_head.ts";
+ *
+ * const parser = new HeadParser(MAX_HEAD_BYTES);
  * const bytes = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a:8080\r\n\r\n");
- * const result = parser.push(bytes);
- * if (result.state === "done") console.log(result.head.target, result.head.headers.get("host"));
+ * const result: HeadResult = parser.push(bytes); // or several pushes, as bytes arrive
+ * if (result.state === "done") {
+ *   const head: RequestHead = result.head;
+ *   console.log(head.target, head.headers.get("host")); // "/" "a:8080"
+ * }
+ * console.log(parseHead("GET /ws HTTP/2.0\r\n").state); // "error" (status 505)
  * ```
  *
  * @module
