@@ -457,7 +457,7 @@ Deno.test(
     }),
 );
 
-Deno.test("chat server on SIGTERM closes WebSocket users cleanly (a close frame) and exits 0", async () => {
+Deno.test("chat server on SIGTERM closes WebSocket users cleanly (close frame 1001, going away) and exits 0", async () => {
   const { server, webPort } = await startWebServer(["--memory"]);
   try {
     const web = await webUser(webPort, "web");
@@ -465,7 +465,11 @@ Deno.test("chat server on SIGTERM closes WebSocket users cleanly (a close frame)
       server.kill("SIGTERM");
       for (const ws of [web.tosend, web.torecv]) {
         const close = await ws.control("close", 10_000);
-        assert.equal(close.type === "close" && close.code, 1000);
+        assert.deepEqual(close, {
+          type: "close",
+          code: 1001,
+          reason: "The server is shutting down.",
+        });
         await ws.waitEnded(10_000);
       }
     } finally {
@@ -520,6 +524,46 @@ Deno.test("startServer's web port drops a peer that floods pings and reads none 
     } finally {
       conn.close();
     }
+  } finally {
+    await server.close({ drain: false });
+  }
+});
+
+Deno.test("startServer's web port answers /app.js with 503 and one sentence when the client cannot be bundled, logging it once", async () => {
+  const log: LogEvent[] = [];
+  let loads = 0;
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: (e) => log.push(e),
+    web: {
+      port: 0,
+      assets: {
+        html: "<!doctype html>",
+        css: "",
+        script: () => {
+          loads++;
+          return Promise.reject(new Error("esbuild is not there"));
+        },
+      },
+    },
+  });
+  try {
+    const url = `http://127.0.0.1:${server.web!.port}/`;
+    for (let i = 0; i < 2; i++) {
+      const js = await fetch(`${url}app.js`);
+      assert.equal(js.status, 503);
+      assert.equal(
+        await js.text(),
+        "The web client could not be loaded: esbuild is not there.\n",
+      );
+    }
+    const page = await fetch(url);
+    assert.equal(await page.text(), "<!doctype html>", "the page is still served");
+    assert.equal(loads, 2, "asked each time (the real assets cache their result)");
+    assert.deepEqual(log.filter((e) => e.event === "web-error"), [
+      { event: "web-error", reason: "The web client could not be loaded: esbuild is not there." },
+    ]);
   } finally {
     await server.close({ drain: false });
   }

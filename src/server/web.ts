@@ -169,10 +169,13 @@ export class WebConnection implements Conn {
     this.#pendingBytes += bytes.length;
   }
 
-  /** Sends a close frame (1000) after what is queued, then closes. */
+  /**
+   * Sends a close frame after what is queued, then closes: 1001 (going away) when the server is
+   * shutting down, else 1000.
+   */
   end(): void {
     if (this.#raw.closed) return;
-    if (this.#state === OPEN) return this.#close(1000, "");
+    if (this.#state === OPEN) return this.#closeNormally();
     if (this.#state === FINISHED) return this.#raw.end();
     // A refusal while accepting: answered once the request says what it is (the registration
     // deadline bounds the wait). Otherwise (shutting down), a connection still reading its
@@ -277,7 +280,7 @@ export class WebConnection implements Conn {
     this.#pending = [];
     this.#pendingBytes = 0;
     for (const bytes of pending) this.#binary(bytes);
-    if (this.#endAfterUpgrade) return this.#close(1000, "");
+    if (this.#endAfterUpgrade) return this.#closeNormally();
     const early = this.#early;
     this.#early = [];
     for (const chunk of early) {
@@ -325,6 +328,12 @@ export class WebConnection implements Conn {
     // A large payload is not copied: its header and itself are two writes.
     this.#raw.write(binaryHeader(payload.length));
     this.#raw.write(payload);
+  }
+
+  /** Ends with 1001 during a shutdown, else 1000. */
+  #closeNormally(): void {
+    if (this.#host.router.draining) this.#close(1001, "The server is shutting down.");
+    else this.#close(1000, "");
   }
 
   /** Sends a close frame with `code` and `reason`, then ends. */
