@@ -77,9 +77,10 @@ export interface Chromium {
 /**
  * Launches headless Chromium. `userDataDir` reuses a profile (the same "browser" coming back,
  * with its IndexedDB); without it a fresh temporary profile is made and removed on close.
+ * `acceptInsecureCerts` lets pages use a server's self-signed test certificate.
  */
 export async function launchChromium(
-  options: { userDataDir?: string } = {},
+  options: { userDataDir?: string; acceptInsecureCerts?: boolean } = {},
 ): Promise<Chromium> {
   if (chromiumPath === undefined) {
     throw new Error("No Chromium to launch: install chromium, or set CHROME_PATH to one.");
@@ -96,6 +97,7 @@ export async function launchChromium(
       userDataDir,
       defaultViewport: null,
       timeout: 30_000,
+      acceptInsecureCerts: options.acceptInsecureCerts ?? false,
     });
   } catch (error) {
     if (ownDir) await Deno.remove(userDataDir, { recursive: true }).catch(() => {});

@@ -39,7 +39,7 @@ export interface WebServer {
   process: ChatProcess;
   port: number;
   webPort: number;
-  /** The page's address, `http://127.0.0.1:WEBPORT/`. */
+  /** The page's address, `http://127.0.0.1:WEBPORT/` (`https` with TLS). */
   url: string;
 }
 
@@ -64,11 +64,16 @@ export async function startWebServer(
   try {
     const tcp = await process.waitFor(/^(?:\S+ \S+ )?Chat server listening on \S+:(\d+)\s*$/);
     const web = await process.waitFor(
-      /Web client listening on 127\.0\.0\.1:(\d+) \(open http:\/\/127\.0\.0\.1:\d+\/\)/,
+      /Web client listening on 127\.0\.0\.1:(\d+) \(open (https?):\/\/127\.0\.0\.1:\d+\/\)/,
     );
     const port = Number(/:(\d+)\s*$/.exec(tcp)![1]);
-    const webPort = Number(/Web client listening on 127\.0\.0\.1:(\d+)/.exec(web)![1]);
-    return { process, port, webPort, url: `http://127.0.0.1:${webPort}/` };
+    const [, webPort, scheme] = /listening on 127\.0\.0\.1:(\d+) \(open (https?):/.exec(web)!;
+    return {
+      process,
+      port,
+      webPort: Number(webPort),
+      url: `${scheme}://127.0.0.1:${webPort}/`,
+    };
   } catch (error) {
     process.kill("SIGKILL");
     await process.exit();
