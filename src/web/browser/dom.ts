@@ -366,14 +366,14 @@ export class PageView {
       ? `${printable(item.from)} to everyone`
       : printable(item.from);
     meta.append(el(doc, "span", "from", who));
-    meta.append(time);
+    meta.append(" ", time);
     if (item.sentAt !== undefined) {
       // It waited on the server while the user was away: when it was sent.
       const sent = el(doc, "time", "", when(item.sentAt, now));
       sent.dateTime = new Date(item.sentAt).toISOString();
       const waited = el(doc, "span", "waited", "(sent ");
       waited.append(sent, ")");
-      meta.append(waited);
+      meta.append(" ", waited);
     }
     if (item.own && item.state !== "received") {
       const [symbol, said] = MARKS[item.state];
@@ -381,7 +381,7 @@ export class PageView {
       mark.setAttribute("role", "img");
       mark.setAttribute("aria-label", said);
       mark.title = said;
-      meta.append(mark);
+      meta.append(" ", mark);
     }
     li.append(meta, el(doc, "p", "text", item.text));
     if (item.why !== undefined) li.append(el(doc, "p", "why", item.why));
