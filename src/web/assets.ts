@@ -1,7 +1,8 @@
 /**
  * What the server's web port serves besides the WebSocket: the page and its styles (page.ts),
  * and the browser client (browser/app.ts) as one script. Run from source, the script is made with
- * `deno bundle` on the first request and kept in memory; in an executable built by
+ * `deno bundle` on the first request and kept in memory (a failure is tried again after 30 s);
+ * in an executable built by
  * scripts/build.ts, it is the bundle made at build time and included in the executable.
  * A bundle that cannot be made is a one-sentence reason, never a crash.
  *
@@ -129,15 +130,31 @@ export async function includedBundle(file: URL = BUNDLE_FILE): Promise<ScriptRes
   }
 }
 
+/** How long a script that could not be made is answered from memory before it is tried again. */
+export const RETRY_AFTER_MS = 30_000;
+
 /**
  * The client script, made once and kept: the first call starts it (in a built executable,
- * reading the included bundle; from source, `deno bundle`), every call gets the same result.
+ * reading the included bundle; from source, `deno bundle`), and every call gets the same result.
+ * A failure is kept for {@link RETRY_AFTER_MS} only, then the next call tries again (the bundler
+ * may have been unreachable): never more than one attempt at a time.
  */
 export function cachedScript(
   load: () => Promise<ScriptResult> = Deno.build.standalone ? includedBundle : bundleFromSource,
+  now: () => number = () => performance.now(),
 ): () => Promise<ScriptResult> {
   let made: Promise<ScriptResult> | null = null;
-  return () => made ??= load();
+  let failedAt = 0;
+  return () => {
+    if (made === null || (failedAt !== 0 && now() - failedAt >= RETRY_AFTER_MS)) {
+      failedAt = 0;
+      made = load().then((r) => {
+        if (!r.ok) failedAt = Math.max(1, now());
+        return r;
+      });
+    }
+    return made;
+  };
 }
 
 /** The page and styles of page.ts, and the client bundled once, on the first request. */

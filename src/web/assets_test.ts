@@ -5,6 +5,7 @@ import {
   cachedScript,
   defaultWebAssets,
   includedBundle,
+  RETRY_AFTER_MS,
   type RunFn,
   type ScriptResult,
 } from "./assets.ts";
@@ -97,6 +98,25 @@ Deno.test("cachedScript loads once, on the first call, and gives every caller th
   const all = await Promise.all([script(), script(), script()]);
   assert.equal(loads, 1);
   for (const r of all) assert.equal(r, result);
+});
+
+Deno.test("cachedScript tries a failed bundle again after RETRY_AFTER_MS, and keeps a good one", async () => {
+  let time = 1000;
+  const results: ScriptResult[] = [
+    { ok: false, reason: "No." },
+    { ok: true, js: enc.encode("x") },
+  ];
+  let loads = 0;
+  const script = cachedScript(() => Promise.resolve(results[loads++]!), () => time);
+  assert.equal((await script()).ok, false);
+  time += RETRY_AFTER_MS - 1;
+  assert.equal((await script()).ok, false);
+  assert.equal(loads, 1, "not yet");
+  time += 1;
+  assert.equal((await script()).ok, true);
+  time += 10 * RETRY_AFTER_MS;
+  assert.equal((await script()).ok, true);
+  assert.equal(loads, 2);
 });
 
 Deno.test("defaultWebAssets serves page.ts's page and styles", () => {
