@@ -2,8 +2,8 @@
  * What the server's web port serves besides the WebSocket: the page and its styles (page.ts),
  * and the browser client (browser/app.ts) as one script. Run from source, the script is made with
  * `deno bundle` on the first request and kept in memory (a failure is tried again after 30 s);
- * in an executable built by
- * scripts/build.ts, it is the bundle made at build time and included in the executable.
+ * in an executable built by scripts/build.ts, it is the bundle made at build time and included in
+ * the executable.
  * A bundle that cannot be made is a one-sentence reason, never a crash.
  *
  * @module
