@@ -568,3 +568,53 @@ Deno.test("startServer's web port answers /app.js with 503 and one sentence when
     await server.close({ drain: false });
   }
 });
+
+Deno.test("startServer drops a WebSocket sender that reads none of its answers at the write-queue limit, as on TCP", async () => {
+  const log: LogEvent[] = [];
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxWriteQueueBytes: 64 * 1024,
+    rateLimit: 0,
+    maxPendingSends: 1_000_000,
+    log: (e) => log.push(e),
+    web: {
+      port: 0,
+      assets: { html: "", css: "", script: () => Promise.resolve({ ok: false, reason: "None." }) },
+    },
+  });
+  try {
+    // A raw socket (WsWire would read): it upgrades, registers, floods, and never reads.
+    const conn = await Deno.connect(local(server.web!.port));
+    try {
+      await conn.write(enc.encode(
+        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${server.web!.port}\r\nUpgrade: websocket\r\n` +
+          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+          "Sec-WebSocket-Version: 13\r\n\r\n",
+      ));
+      const mask = new Uint8Array(4);
+      await conn.write(encodeFrame(Opcode.Binary, enc.encode("REGISTER TOSEND reader\n\n"), mask));
+      // 2,000 SENDs to nobody per frame: each is answered with an ERROR 102 nobody reads.
+      const frame = encodeFrame(
+        Opcode.Binary,
+        enc.encode("SEND nobody\nContent-length: 1\n\nx".repeat(2000)),
+        mask,
+      );
+      try {
+        for (let i = 0; i < 500 && !log.some((e) => e.event === "dropped"); i++) {
+          for (let off = 0; off < frame.length;) off += await conn.write(frame.subarray(off));
+        }
+      } catch { /* reset by the server: expected */ }
+      const dropped = log.find((e) => e.event === "dropped");
+      assert.ok(dropped, `dropped: ${JSON.stringify(log.slice(-3))}`);
+      assert.match(
+        dropped.event === "dropped" ? dropped.reason : "",
+        /^too slow: it does not read/,
+      );
+    } finally {
+      conn.close();
+    }
+  } finally {
+    await server.close({ drain: false });
+  }
+});
