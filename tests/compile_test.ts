@@ -17,6 +17,8 @@ const decoder = new TextDecoder();
 /** The suites that run `chat` as a child process (through tests/cli_cmd.ts, so CHAT_CMD). */
 const E2E_SUITES = [
   "server_e2e_test.ts",
+  // The web port, and /app.js served from the bundle included in the executable.
+  "server_web_test.ts",
   "client_e2e_test.ts",
   "client_resilience_test.ts",
   "client_tty_test.ts",
