@@ -290,7 +290,8 @@ export class WebConnection implements Conn {
   }
 
   #frame(e: FrameEvent): void {
-    if (this.#closeSent) return;
+    // Closed by what an earlier event of the same chunk set off: the rest is not read.
+    if (this.#closeSent || this.#state !== OPEN) return;
     switch (e.type) {
       case "data":
         return this.session.data(e.bytes);
