@@ -31,14 +31,17 @@ const state = new PageState();
 let session: ChatSession | null = null;
 let scheduled = false;
 
-/** Draws at the next frame (many events may come in one burst). */
+/**
+ * Draws soon (events that come in one burst are drawn once); a timer rather than an animation
+ * frame, so a tab in the background still updates its title with the unread count.
+ */
 function draw(): void {
   if (scheduled) return;
   scheduled = true;
-  requestAnimationFrame(() => {
+  setTimeout(() => {
     scheduled = false;
     view.draw(state);
-  });
+  }, 0);
 }
 
 function remembered(): string {
