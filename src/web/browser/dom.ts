@@ -9,7 +9,7 @@
 import { BROADCAST } from "../../protocol/mod.ts";
 import { clock, when } from "../../client/chatlines.ts";
 import { printable } from "../../client/render.ts";
-import type { Delivery, Item, PageState } from "../state.ts";
+import type { Delivery, Item, MessageItem, PageState } from "../state.ts";
 
 /** What the user does on the page. */
 export interface PageActions {
@@ -332,13 +332,15 @@ export class PageView {
     for (const item of items) {
       const row = this.#rows.get(item.key);
       if (row !== undefined && row.version === item.version) continue;
-      const li = this.#row(item, state.self, now);
-      if (row === undefined) {
-        log.append(li);
-        if (item.kind === "message" && item.own) ownAdded = true;
-      } else {
-        row.li.replaceWith(li);
+      if (row !== undefined) {
+        // A delivery state changed: the row changes in place (the log does not announce it anew).
+        if (item.kind === "message") this.#refresh(row.li, item);
+        row.version = item.version;
+        continue;
       }
+      const li = this.#row(item, state.self, now);
+      log.append(li);
+      if (item.kind === "message" && item.own) ownAdded = true;
       this.#rows.set(item.key, { li, version: item.version });
     }
     if (atEnd || ownAdded) log.scrollTop = log.scrollHeight;
@@ -375,16 +377,28 @@ export class PageView {
       waited.append(sent, ")");
       meta.append(" ", waited);
     }
-    if (item.own && item.state !== "received") {
-      const [symbol, said] = MARKS[item.state];
-      const mark = el(doc, "span", "mark", symbol);
+    if (item.own) {
+      const mark = el(doc, "span", "mark");
       mark.setAttribute("role", "img");
-      mark.setAttribute("aria-label", said);
-      mark.title = said;
       meta.append(" ", mark);
     }
-    li.append(meta, el(doc, "p", "text", item.text));
-    if (item.why !== undefined) li.append(el(doc, "p", "why", item.why));
+    li.append(meta, el(doc, "p", "text", item.text), el(doc, "p", "why"));
+    this.#refresh(li, item);
     return li;
+  }
+
+  /** Writes the delivery state of `item` into its row `li`: the mark and the sentence. */
+  #refresh(li: HTMLLIElement, item: MessageItem): void {
+    li.dataset.state = item.state;
+    const mark = li.querySelector<HTMLElement>(".mark");
+    if (mark !== null && item.state !== "received") {
+      const [symbol, said] = MARKS[item.state];
+      mark.textContent = symbol;
+      mark.setAttribute("aria-label", said);
+      mark.title = said;
+    }
+    const why = li.querySelector<HTMLElement>(".why")!;
+    why.textContent = item.why ?? "";
+    why.hidden = item.why === undefined;
   }
 }
