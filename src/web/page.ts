@@ -37,7 +37,7 @@ export const PAGE_HTML = `<!doctype html>
       <button type="submit" id="join-button">Join</button>
       <p role="alert" id="alert" class="alert"></p>
       <p id="identity-note" class="hint"></p>
-      <noscript><p class="alert">This page needs JavaScript to chat.</p></noscript>
+      <noscript>This page needs JavaScript to chat.</noscript>
     </form>
   </section>
   <div id="chat-view" class="chat-view" hidden>
