@@ -315,7 +315,8 @@ export class PageView {
     this.#message.placeholder = id === BROADCAST ? "Message everyone" : `Message ${label(id)}`;
     const log = this.#log;
     const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
-    if (this.#shown !== id) {
+    const switched = this.#shown !== id;
+    if (switched) {
       this.#shown = id;
       this.#rows.clear();
       log.replaceChildren();
@@ -343,7 +344,7 @@ export class PageView {
       if (item.kind === "message" && item.own) ownAdded = true;
       this.#rows.set(item.key, { li, version: item.version });
     }
-    if (atEnd || ownAdded) log.scrollTop = log.scrollHeight;
+    if (atEnd || ownAdded || switched) log.scrollTop = log.scrollHeight;
   }
 
   /** The row of one message or notice. */
