@@ -11,6 +11,21 @@ import { clock, when } from "../../client/chatlines.ts";
 import { printable } from "../../client/render.ts";
 import type { Delivery, Item, MessageItem, PageState } from "../state.ts";
 
+export type {
+  ClientEvent,
+  ConnectFailure,
+  Connection,
+  Conversation,
+  Delivery,
+  Item,
+  MessageItem,
+  NoticeItem,
+  PageState,
+  Phase,
+  Sender,
+  SendOutcome,
+} from "../state.ts";
+
 /** What the user does on the page. */
 export interface PageActions {
   /** Join as the name typed. */

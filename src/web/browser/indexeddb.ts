@@ -6,6 +6,8 @@
  */
 import type { RecordBackend } from "../identity_store.ts";
 
+export type { KeyRecord, RecordBackend } from "../identity_store.ts";
+
 const DB_NAME = "chat";
 const STORE = "identities";
 
