@@ -238,6 +238,12 @@ export class PageState {
     this.connection = "connected";
   }
 
+  /** A notice of the page itself in Everyone (such as why the name stays unowned here). */
+  inform(text: string, tone: NoticeItem["tone"] = "info"): void {
+    this.#changed();
+    this.#notice(BROADCAST, text, tone);
+  }
+
   /** The session did not open: `event` says why, in the join form's alert. */
   joinFailed(event: ClientEvent): void {
     this.#changed();

@@ -339,3 +339,11 @@ Deno.test("PageState.openConversation opens one with someone offline, or says wh
   assert.equal(state.selected, "bob");
   assert.deepEqual(state.conversations.map((c) => c.id), ["ALL", "bob"]);
 });
+
+Deno.test("PageState.inform adds the page's own notice to Everyone", () => {
+  const { state } = joined();
+  state.inform("Your name stays unowned here.", "problem");
+  const last = items(state, "ALL").at(-1);
+  assert.equal(last?.kind === "notice" && last.tone, "problem");
+  assert.equal(notices(state, "ALL").at(-1), "Your name stays unowned here.");
+});

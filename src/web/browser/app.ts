@@ -26,6 +26,8 @@ const connect = webSocketConnect(chatSocketUrl(location));
 const identity = browserIdentityStore(globalThis, () => indexedDbBackend(indexedDB));
 /** Set when the identity store failed to load: the page goes on without owning names. */
 let identityBroken = false;
+/** Why, when {@link identityBroken}. */
+let identityNote = "";
 
 const state = new PageState();
 let session: ChatSession | null = null;
@@ -88,13 +90,16 @@ async function join(name: string): Promise<void> {
     if (event.type === "identity-failed" && event.reason === "not-stored" && store) {
       // The key could not be read here (storage blocked or damaged): go on without one.
       identityBroken = true;
-      view.identityNote = `${event.detail.replace(/\.$/, "")}. Joining without owning the name.`;
+      identityNote = `${event.detail.replace(/\.$/, "")}. Joining without owning the name.`;
+      view.identityNote = identityNote;
       return join(name);
     }
     state.joinFailed(event);
     return draw();
   }
   state.opened();
+  const unowned = "problem" in identity ? identity.problem : identityBroken ? identityNote : "";
+  if (unowned !== "") state.inform(unowned, "problem");
   draw();
   const end = await s.ended;
   if (session !== s) return;
