@@ -243,6 +243,8 @@ Options:
   --out FILE              Where to write the JSON (default bench/results/latest.json;
                           "-" prints it on standard output and the table on standard error)
   --no-relay              Skip the relay runs (no ceiling, no ratios)
+  --no-web                TCP only: no closed loop over the WebSocket edge, and a soak
+                          without WebSocket users or attackers (as before issue 12)
   --gen-api API           Socket API of the load generator: node or deno (default node)
   --cpu-prof DIR          Run the server with --cpu-prof, writing profiles into DIR
   --soak-seconds N        Soak: length of the baseline and of the hostile phase each
@@ -284,6 +286,8 @@ interface Options {
   transports: Transport[];
   out: string;
   relay: boolean;
+  /** Use the server's web port (the WebSocket edge's closed loop, the soak's WebSocket clients). */
+  web: boolean;
   genApi: GenApi;
   cpuProf: string | null;
   /** Soak: length of each phase, s (null: the mode's default). */
@@ -308,6 +312,7 @@ function parseOptions(args: string[]): Options | null {
         transport: { type: "string" },
         out: { type: "string" },
         "no-relay": { type: "boolean" },
+        "no-web": { type: "boolean" },
         "gen-api": { type: "string" },
         "cpu-prof": { type: "string" },
         "soak-seconds": { type: "string" },
@@ -360,6 +365,7 @@ function parseOptions(args: string[]): Options | null {
     transports: t === "both" ? ["deno", "node"] : [t],
     out: v.out ?? `${ROOT}bench/results/latest.json`,
     relay: v["no-relay"] !== true,
+    web: v["no-web"] !== true,
     genApi: api,
     cpuProf: v["cpu-prof"] ?? null,
     soakSeconds,
@@ -1125,7 +1131,7 @@ async function main(args: string[]): Promise<number> {
   const m: Machine = {
     serverFlags: limits.flags,
     soakServerFlags: limits.soak,
-    web: limits.web,
+    web: limits.web && o.web,
     clockTicks: await clockTicksPerSecond(),
     fdLimit: await openFilesHardLimit(),
     taskset,
@@ -1177,7 +1183,11 @@ async function main(args: string[]): Promise<number> {
     const on = o.transports.includes("node") ? "node" : o.transports[0];
     if (transport !== on) return;
     if (!m.web) {
-      log("chat server has no --web: the WebSocket edge is not measured");
+      log(
+        o.web
+          ? "chat server has no --web: the WebSocket edge is not measured"
+          : "--no-web: the WebSocket edge is not measured",
+      );
       return;
     }
     try {
