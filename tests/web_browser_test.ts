@@ -9,9 +9,11 @@ import assert from "node:assert/strict";
 import { browserTest } from "./browser.ts";
 import { PipedClient } from "./spawn.ts";
 import {
+  element,
   join,
   openConversation,
   openFromOnline,
+  SELECT,
   send,
   shownItems,
   waitForMessage,
@@ -30,7 +32,8 @@ async function terminalSaw(client: PipedClient, line: string): Promise<void> {
 
 browserTest(
   "web client: two browser users and a terminal user converse in every direction, @ALL " +
-    "included, with delivery marks, unread counts, join and leave notices and timestamps",
+    "included, with delivery marks, unread counts, join and leave notices, timestamps and a " +
+    "two-line message",
   async () => {
     await withWebChat(async (server, open) => {
       const alice = await open();
@@ -64,6 +67,19 @@ browserTest(
         await send(bob, "hello alice, from bob's browser", "button");
         await waitForMessage(bob, "bob", "hello alice, from bob's browser", "delivered");
         await waitForMessage(alice, "bob", "hello alice, from bob's browser");
+
+        // Shift+Enter makes a new line; Enter sends both lines as one message, shown on two.
+        const box = await element(alice, SELECT.message);
+        await box.type("first line");
+        await alice.keyboard.down("Shift");
+        await alice.keyboard.press("Enter");
+        await alice.keyboard.up("Shift");
+        await box.type("second line");
+        await alice.keyboard.press("Enter");
+        await waitForMessage(bob, "alice", "second line");
+        const twoLines = (await shownItems(bob)).filter((i) => i.text.includes("first line"));
+        assert.equal(twoLines.length, 1, "one message");
+        assert.match(twoLines[0]!.rendered, /first line\n\s*second line/);
 
         // browser → terminal.
         await openFromOnline(alice, "carol");

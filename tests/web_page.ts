@@ -127,6 +127,8 @@ export interface ShownItem {
   notice: boolean;
   /** The whole text of the item (time, sender, text, mark). */
   text: string;
+  /** The item's text as rendered (`innerText`: line breaks where the page shows them). */
+  rendered: string;
   /** The `datetime` of its `<time>`, and the time as shown. */
   datetime?: string;
   shownTime?: string;
@@ -140,6 +142,7 @@ export function shownItems(page: Page): Promise<ShownItem[]> {
       const item: Record<string, unknown> = {
         notice: li.hasAttribute("data-notice"),
         text: li.textContent ?? "",
+        rendered: li.innerText ?? "",
       };
       if (li.hasAttribute("data-from")) item.from = li.getAttribute("data-from");
       if (li.hasAttribute("data-state")) item.state = li.getAttribute("data-state");

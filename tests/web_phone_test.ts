@@ -101,6 +101,9 @@ browserTest(
             `${SELECT.conversations} [data-conversation="carol"]`,
             personSelector("carol"),
             SELECT.status,
+            '::-p-aria([name="Leave"][role="button"])',
+            '::-p-aria([name="Write to"][role="textbox"])',
+            '::-p-aria([name="Open"][role="button"])',
           ]
         ) {
           await assertReachable(page, selector);
