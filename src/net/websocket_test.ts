@@ -160,6 +160,26 @@ for (const masked of [true, false]) {
   });
 }
 
+Deno.test("FrameDecoder decodes a 64-bit-length frame split anywhere in its header and payload", () => {
+  for (const masked of [true, false]) {
+    const payload = new Uint8Array(65_541).map((_, i) => (i * 13 + 1) & 0xff);
+    const wire = concat(
+      encodeFrame(Opcode.Binary, payload, masked ? MASK : undefined),
+      encodeFrame(Opcode.Ping, text("after"), masked ? MASK : undefined),
+    );
+    const splits = [
+      ...Array.from({ length: 24 }, (_, i) => i), // every point of the header and just past it
+      ...Array.from({ length: 24 }, (_, i) => wire.length - i), // the end and the ping
+      ...Array.from({ length: 16 }, (_, i) => 24 + i * 4099), // and through the payload
+    ];
+    for (const split of splits) {
+      const decoded = decode([wire.subarray(0, split), wire.subarray(split)], masked);
+      assert.deepEqual(decoded.data, payload, `masked ${masked}, split at ${split}`);
+      assert.deepEqual(decoded.events, [{ type: "ping", payload: text("after") }]);
+    }
+  }
+});
+
 Deno.test("FrameDecoder streams a payload as it arrives, never holding the frame", () => {
   const decoder = new FrameDecoder({ masked: true });
   const seen: number[] = [];
