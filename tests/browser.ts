@@ -66,6 +66,9 @@ export function browserTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name: name + browserSkipReason, ignore: chromiumPath === undefined, fn });
 }
 
+/** How long closing Chromium may take before it is killed. */
+const CLOSE_MS = 20_000;
+
 /** A running Chromium and the user data directory (profile) it uses. */
 export interface Chromium {
   readonly browser: Browser;
@@ -113,9 +116,17 @@ export async function launchChromium(
     async close() {
       if (closed) return;
       closed = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          browser.process()?.kill("SIGKILL");
+          reject(new Error("Chromium did not close within 20 s: it was killed."));
+        }, CLOSE_MS);
+      });
       try {
-        await browser.close();
+        await Promise.race([browser.close(), stuck]);
       } finally {
+        clearTimeout(timer);
         if (ownDir) await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
       }
     },
