@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { classifySignal, drainHint, REPEAT_WINDOW_MS } from "../src/commands/server.ts";
-import { startChatServer } from "./spawn.ts";
+import { startChatServer, testEnv } from "./spawn.ts";
 import { withWires } from "./wire.ts";
 import { drainRefusesNewFinishesInFlight, messageInFlight } from "./drain.ts";
 import { shellQuote, tmuxAvailable, TmuxPane } from "./tmux.ts";
@@ -98,8 +98,10 @@ async function oneCtrlC(launch: string): Promise<string[]> {
   const pane = new TmuxPane();
   try {
     // The trap keeps the shell alive to print the exit code (its children still get SIGINT).
+    // The server's data goes to this test's own directory, never the user's.
+    const env = Object.entries(testEnv()).map(([k, v]) => `${k}=${shellQuote(v)}`).join(" ");
     await pane.start(
-      `trap true INT; ${launch} --host 127.0.0.1 --port 0 --no-web --drain-timeout 60s; ` +
+      `trap true INT; env ${env} ${launch} --host 127.0.0.1 --port 0 --no-web --drain-timeout 60s; ` +
         `echo "[exit $?]"`,
       root,
     );
@@ -113,6 +115,8 @@ async function oneCtrlC(launch: string): Promise<string[]> {
       await drainRefusesNewFinishesInFlight(abc, xyz);
     });
     await pane.waitFor(/Server stopped$/, "the server to stop");
+    // The server closes its data after that line; the shell prints the exit code once it exits.
+    await pane.waitFor(/^\[exit \d+\]$/, "the exit code");
     return await pane.history();
   } finally {
     await pane.close();
