@@ -119,7 +119,9 @@ export class HeadParser {
     }
     const end = findHeadEnd(data, start);
     if (end === -1) {
-      if (data.length > this.#max) return this.#fail(431, this.#tooLarge());
+      // Up to 3 bytes past the limit may be the start of the empty line that ends a head of
+      // exactly the limit ("\r", "\r\n\r"...): where TCP splits it must not change the answer.
+      if (data.length > this.#max + 3) return this.#fail(431, this.#tooLarge());
       if (this.#buf === null) {
         this.#grow(Math.max(512, chunk.length));
         this.#buf!.set(chunk, 0);

@@ -78,6 +78,27 @@ Deno.test("HeadParser accepts a head of exactly the limit", () => {
   assert.equal(r.state === "error" && r.status, 431);
 });
 
+Deno.test("HeadParser gives a head of exactly the limit the same answer wherever TCP splits it", () => {
+  const head = "GET / HTTP/1.1\r\nX: ";
+  for (const eol of ["\r\n", "\n"]) {
+    const text = head + "a".repeat(200 - head.length - eol.length) + eol;
+    const bytes = enc.encode(text + eol);
+    for (const max of [200, 199]) {
+      for (let a = 1; a < bytes.length; a++) {
+        for (let b = a; b < bytes.length; b++) {
+          const p = new HeadParser(max);
+          let r = p.push(bytes.subarray(0, a));
+          if (r.state === "partial") r = p.push(bytes.subarray(a, b));
+          if (r.state === "partial") r = p.push(bytes.subarray(b));
+          const where = `max ${max}, eol ${JSON.stringify(eol)}, split at ${a} and ${b}`;
+          if (max === 200) assert.equal(r.state, "done", where);
+          else assert.equal(r.state === "error" && r.status, 431, where);
+        }
+      }
+    }
+  }
+});
+
 Deno.test("HeadParser says what is wrong with a malformed head, in one sentence, status 400 or 505", () => {
   const cases: [string, number, RegExp][] = [
     ["GET /\r\n\r\n", 400, /^The request line "GET \/" is not "METHOD TARGET HTTP\/1\.1"\.$/],
