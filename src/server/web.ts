@@ -228,7 +228,8 @@ export class WebConnection implements Conn {
 
   #route(head: RequestHead, rest: Uint8Array): void {
     const r = route(head);
-    if (r.kind === "error") return this.#answer(errorResponse(r));
+    const bare = head.method === "HEAD"; // the answer to HEAD has no body, errors' neither
+    if (r.kind === "error") return this.#answer(errorResponse(r, bare));
     if (r.kind === "upgrade") {
       this.#state = UPGRADING;
       if (rest.length > 0) this.#early.push(rest);
@@ -238,7 +239,7 @@ export class WebConnection implements Conn {
       return;
     }
     if (this.session.link.refused) {
-      return this.#answer(errorResponse(unavailable()));
+      return this.#answer(errorResponse(unavailable(), bare));
     }
     if (r.kind === "page") {
       return this.#answer(response(200, "text/html; charset=utf-8", this.#site.html, {
@@ -256,7 +257,7 @@ export class WebConnection implements Conn {
       this.#answer(
         s.ok
           ? response(200, "text/javascript; charset=utf-8", s.js, { omitBody: r.head })
-          : errorResponse({ kind: "error", status: 503, reason: s.reason }),
+          : errorResponse({ kind: "error", status: 503, reason: s.reason }, r.head),
       );
     });
   }

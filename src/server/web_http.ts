@@ -196,10 +196,14 @@ export function response(
   return bytes;
 }
 
-/** The response to an error: its status and its sentence as plain text. */
-export function errorResponse(e: HttpError): Uint8Array {
+/**
+ * The response to an error: its status and its sentence as plain text (`omitBody`: the answer
+ * to HEAD, its length said but the body left out).
+ */
+export function errorResponse(e: HttpError, omitBody = false): Uint8Array {
   return response(e.status, "text/plain; charset=utf-8", encoder.encode(e.reason + "\n"), {
     ...(e.headers ? { headers: e.headers } : {}),
+    omitBody,
   });
 }
 

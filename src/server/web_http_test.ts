@@ -131,6 +131,11 @@ Deno.test("response has Connection: close, nosniff and the CSP; HEAD leaves the 
   assert.match(e, /^HTTP\/1\.1 426 Upgrade Required\r\n/);
   assert.match(e, /\r\nSec-WebSocket-Version: 13\r\n/);
   assert.ok(e.endsWith("\r\n\r\nUse 13.\n"));
+  const headOf = new TextDecoder().decode(
+    errorResponse({ kind: "error", status: 404, reason: "None." }, true),
+  );
+  assert.match(headOf, /\r\nContent-Length: 6\r\n/, "HEAD of an error: its length");
+  assert.ok(headOf.endsWith("\r\n\r\n"), "HEAD of an error: no body");
   assert.equal(
     new TextDecoder().decode(upgradeResponse("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")),
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +

@@ -1,0 +1,82 @@
+/**
+ * Edge cases of the web port's HTTP stage, over real sockets to a server started in this process
+ * (startServer with `web`): HEAD of an error, connections refused at a limit, TLS or garbage on a
+ * plain port, a client that half-closes after its request, a script that is slow to bundle, and
+ * how idle connections are logged. tests/server_web_test.ts covers the rest over the real command.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type ServerOptions, startServer } from "../src/server/server.ts";
+import type { LogEvent } from "../src/server/log.ts";
+import type { ScriptResult, WebAssets } from "../src/server/web.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Assets whose script is `script`. */
+function assets(script: () => Promise<ScriptResult> = () => Promise.resolve(JS)): WebAssets {
+  return { html: "<!doctype html>", css: "a{}", script };
+}
+const JS: ScriptResult = { ok: true, js: enc.encode("ok();") };
+
+/** A server with a web port, its log kept; `options` adds to it. */
+async function webServer(
+  options: Partial<ServerOptions> = {},
+  web: WebAssets = assets(),
+) {
+  const log: LogEvent[] = [];
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: (e) => log.push(e),
+    web: { port: 0, assets: web },
+    ...options,
+  });
+  return { server, log, webPort: server.web!.port };
+}
+
+/**
+ * Connects to `port`, sends `request` (half-closing after it when `halfClose`), and reads until
+ * the server closes: everything it sent, and how long the whole took.
+ */
+async function exchange(
+  port: number,
+  request: string | Uint8Array,
+  { halfClose = false, hostname = "127.0.0.1" } = {},
+): Promise<{ text: string; ms: number }> {
+  const started = performance.now();
+  const conn = await Deno.connect({ hostname, port });
+  const parts: Uint8Array[] = [];
+  try {
+    const bytes = typeof request === "string" ? enc.encode(request) : request;
+    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+    if (halfClose) await conn.closeWrite();
+    const buf = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      parts.push(buf.slice(0, n));
+    }
+  } finally {
+    conn.close();
+  }
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) all.set(p, (at += p.length) - p.length);
+  return { text: dec.decode(all), ms: performance.now() - started };
+}
+
+Deno.test("startServer's web port answers HEAD of an error with its headers and no body", async () => {
+  const { server, webPort } = await webServer();
+  try {
+    const { text } = await exchange(webPort, "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.match(text, /^HTTP\/1\.1 404 Not Found\r\n/);
+    assert.match(text, /\r\nContent-Length: \d+\r\n/);
+    assert.ok(text.endsWith("\r\n\r\n"), `no body after the head: ${JSON.stringify(text)}`);
+    const get = await exchange(webPort, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.match(get.text, /\r\n\r\nNothing is at "\/nope"/, "GET still has it");
+  } finally {
+    await server.close({ drain: false });
+  }
+});
