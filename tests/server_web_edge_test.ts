@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { type ServerOptions, startServer } from "../src/server/server.ts";
 import type { LogEvent } from "../src/server/log.ts";
 import type { ScriptResult, WebAssets } from "../src/server/web.ts";
+import { WsWire } from "./web_wire.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -77,6 +78,46 @@ Deno.test("startServer's web port answers HEAD of an error with its headers and 
     const get = await exchange(webPort, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
     assert.match(get.text, /\r\n\r\nNothing is at "\/nope"/, "GET still has it");
   } finally {
+    await server.close({ drain: false });
+  }
+});
+
+Deno.test("startServer's web port answers 503 and closes at once a connection refused at --max-per-address; users from elsewhere still get in", async () => {
+  // A limit of 60 in all: the 100 refused below would shut everyone out if they stayed open.
+  const { server, log, webPort } = await webServer({
+    hostname: "::",
+    maxPerAddress: 4,
+    maxConnections: 60,
+    registerTimeoutMs: 10_000,
+  });
+  const idle: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 4; i++) {
+      idle.push(await Deno.connect({ hostname: "127.0.0.1", port: webPort }));
+    }
+    const refused = await Promise.all(
+      Array.from({ length: 100 }, () => exchange(webPort, new Uint8Array(0))),
+    );
+    for (const r of refused) {
+      assert.match(r.text, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      assert.match(r.text, /too many connections now; try again later\.\n$/);
+      // Without a request sent: closed long before the 10 s registration deadline.
+      assert.ok(r.ms < 8000, `closed after ${Math.round(r.ms)} ms`);
+    }
+    assert.equal(
+      log.filter((e) => e.event === "dropped" && /^refused/.test(e.reason)).length,
+      100,
+    );
+    // Another address: its user is not shut out by the refused ones.
+    const ws = await WsWire.open({ hostname: "::1", port: webPort });
+    try {
+      assert.equal(ws.answer.status, 101, ws.answer.body);
+      await ws.register("TOSEND", "legit");
+    } finally {
+      await ws.close();
+    }
+  } finally {
+    for (const c of idle) c.close();
     await server.close({ drain: false });
   }
 });

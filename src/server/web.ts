@@ -7,8 +7,8 @@
  *
  * The session exists from the moment the connection is accepted: a connection that has not
  * upgraded yet counts against the connection limits and is closed at the registration deadline
- * like any other. What the router writes before the upgrade (only ever the refusal of a
- * connection over a limit) waits, and goes out as frames once upgraded.
+ * like any other. A connection refused at a limit is answered 503 at once and closed, without
+ * waiting for its request (as the TCP port sends ERROR 105 and closes).
  *
  * @module
  */
@@ -177,11 +177,14 @@ export class WebConnection implements Conn {
     if (this.#raw.closed) return;
     if (this.#state === OPEN) return this.#closeNormally();
     if (this.#state === FINISHED) return this.#raw.end();
-    // A refusal while accepting: answered once the request says what it is (the registration
-    // deadline bounds the wait). Otherwise (shutting down), a connection still reading its
-    // request head is ended now; one being upgraded is ended right after the upgrade.
+    // Refused at a limit as it arrived: as on the TCP port (ERROR 105, then closed), a 503 now
+    // and closed, without waiting for a request. Held until the registration deadline, refused
+    // connections would pile up and count against --max-connections themselves.
+    if (this.#accepting) return this.#answer(errorResponse(unavailable()));
+    // Shutting down: a connection still reading its request head is ended now; one being
+    // upgraded is ended right after the upgrade.
     this.#endAfterUpgrade = true;
-    if (this.#state === HEAD && !this.#accepting && !this.session.link.refused) {
+    if (this.#state === HEAD) {
       this.#state = FINISHED;
       this.#raw.end();
     }
@@ -237,9 +240,6 @@ export class WebConnection implements Conn {
         this.#fail(`the upgrade failed: ${e instanceof Error ? e.message : e}`);
       });
       return;
-    }
-    if (this.session.link.refused) {
-      return this.#answer(errorResponse(unavailable(), bare));
     }
     if (r.kind === "page") {
       return this.#answer(response(200, "text/html; charset=utf-8", this.#site.html, {
@@ -353,7 +353,7 @@ export class WebConnection implements Conn {
   }
 }
 
-/** The answer to a page request from a connection refused at a limit. */
+/** The answer to a connection refused at a limit, sent as soon as it is accepted. */
 function unavailable(): HttpError {
   return {
     kind: "error",
