@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { type ServerOptions, startServer } from "../src/server/server.ts";
 import type { LogEvent } from "../src/server/log.ts";
-import type { ScriptResult, WebAssets } from "../src/server/web.ts";
+import { acceptKeyNow, type ScriptResult, type WebAssets } from "../src/server/web.ts";
+import { acceptKey } from "../src/net/websocket.ts";
 import { WsWire } from "./web_wire.ts";
 
 const enc = new TextEncoder();
@@ -118,6 +119,34 @@ Deno.test("startServer's web port answers 503 and closes at once a connection re
     }
   } finally {
     for (const c of idle) c.close();
+    await server.close({ drain: false });
+  }
+});
+
+Deno.test("acceptKeyNow gives the codec's acceptKey, at once", async () => {
+  assert.equal(acceptKeyNow("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  for (let i = 0; i < 20; i++) {
+    const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+    assert.equal(acceptKeyNow(key), await acceptKey(key));
+  }
+});
+
+Deno.test("startServer's web port answers a client that half-closes after its request: the upgrade, and the script once made", async () => {
+  const { server, webPort } = await webServer();
+  try {
+    const upgrade = await exchange(
+      webPort,
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      { halfClose: true },
+    );
+    assert.match(upgrade.text, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    assert.match(upgrade.text, /\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/);
+    const request = "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert.match((await exchange(webPort, request)).text, /\r\n\r\nok\(\);$/, "made once");
+    const js = await exchange(webPort, request, { halfClose: true });
+    assert.match(js.text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok\(\);$/);
+  } finally {
     await server.close({ drain: false });
   }
 });

@@ -12,10 +12,10 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import type { Conn, ConnHandler } from "../net/conn.ts";
 import { HeadParser, type RequestHead } from "../net/http_head.ts";
 import {
-  acceptKey,
   closePayload,
   encodeFrame,
   FrameDecoder,
@@ -54,6 +54,8 @@ export class WebSite {
   readonly #assets: WebAssets;
   readonly #log: (event: LogEvent) => void;
   #failed = false;
+  /** The script once it was had: answered at once from then on. */
+  #ready: Uint8Array | null = null;
 
   /** The site of `assets`; a script that cannot be had is logged with `log`, once. */
   constructor(assets: WebAssets, log: (event: LogEvent) => void) {
@@ -62,6 +64,11 @@ export class WebSite {
     this.css = encoder.encode(assets.css);
     this.#assets = assets;
     this.#log = log;
+  }
+
+  /** The script if it was had already (then a request for it is answered at once), or null. */
+  get ready(): Uint8Array | null {
+    return this.#ready;
   }
 
   /** The script, or an error with one sentence (never throws). */
@@ -73,6 +80,7 @@ export class WebSite {
       const why = error instanceof Error ? error.message : String(error);
       result = { ok: false, reason: `The web client could not be loaded: ${why}.` };
     }
+    if (result.ok) this.#ready = result.js;
     if (!result.ok && !this.#failed) {
       this.#failed = true;
       this.#log({ event: "web-error", reason: result.reason });
@@ -81,11 +89,10 @@ export class WebSite {
   }
 }
 
-/** Where a connection is: reading the head, upgrading, a WebSocket, or finished. */
+/** Where a connection is: reading the head, a WebSocket, or finished. */
 const HEAD = 0;
-const UPGRADING = 1;
-const OPEN = 2;
-const FINISHED = 3;
+const OPEN = 1;
+const FINISHED = 2;
 
 /** Payloads up to this size are copied behind their header (one write); larger ones are not. */
 const COPY_BELOW = 16 * 1024;
@@ -106,10 +113,6 @@ export class WebConnection implements Conn {
   /** Bytes the router wrote before the upgrade, and their total. */
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
-  /** Input that arrived while the upgrade was being answered. */
-  #early: Uint8Array[] = [];
-  /** end() was called before the upgrade: close right after it. */
-  #endAfterUpgrade = false;
   /** True while the session is being made (the router may refuse the connection then). */
   #accepting = true;
   /** A close frame was sent: nothing more is written. */
@@ -162,7 +165,7 @@ export class WebConnection implements Conn {
 
   /** Sends `bytes` as one binary message (held until the upgrade if it has not happened). */
   write(bytes: Uint8Array): void {
-    if (this.#closeSent || this.#raw.closed || this.#endAfterUpgrade) return;
+    if (this.#closeSent || this.#raw.closed) return;
     if (this.#state === OPEN) return this.#binary(bytes);
     if (this.#state === FINISHED) return;
     this.#pending.push(bytes);
@@ -181,13 +184,9 @@ export class WebConnection implements Conn {
     // and closed, without waiting for a request. Held until the registration deadline, refused
     // connections would pile up and count against --max-connections themselves.
     if (this.#accepting) return this.#answer(errorResponse(unavailable()));
-    // Shutting down: a connection still reading its request head is ended now; one being
-    // upgraded is ended right after the upgrade.
-    this.#endAfterUpgrade = true;
-    if (this.#state === HEAD) {
-      this.#state = FINISHED;
-      this.#raw.end();
-    }
+    // Shutting down: a connection still reading its request head is ended now.
+    this.#state = FINISHED;
+    this.#raw.end();
   }
 
   /** Closes now. */
@@ -202,9 +201,6 @@ export class WebConnection implements Conn {
         return this.#decoder!.push(chunk, this.#onFrame);
       case HEAD:
         return this.#head(chunk);
-      case UPGRADING:
-        this.#early.push(chunk.slice());
-        return;
     }
   }
 
@@ -215,7 +211,6 @@ export class WebConnection implements Conn {
     this.#decoder = null;
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#early = [];
     this.session.closed(error);
   }
 
@@ -233,14 +228,7 @@ export class WebConnection implements Conn {
     const r = route(head);
     const bare = head.method === "HEAD"; // the answer to HEAD has no body, errors' neither
     if (r.kind === "error") return this.#answer(errorResponse(r, bare));
-    if (r.kind === "upgrade") {
-      this.#state = UPGRADING;
-      if (rest.length > 0) this.#early.push(rest);
-      this.#upgrade(r.key).catch((e) => {
-        this.#fail(`the upgrade failed: ${e instanceof Error ? e.message : e}`);
-      });
-      return;
-    }
+    if (r.kind === "upgrade") return this.#upgrade(r.key, rest);
     if (r.kind === "page") {
       return this.#answer(response(200, "text/html; charset=utf-8", this.#site.html, {
         omitBody: r.head,
@@ -248,6 +236,12 @@ export class WebConnection implements Conn {
     }
     if (r.kind === "css") {
       return this.#answer(response(200, "text/css; charset=utf-8", this.#site.css, {
+        omitBody: r.head,
+      }));
+    }
+    const ready = this.#site.ready;
+    if (ready !== null) {
+      return this.#answer(response(200, "text/javascript; charset=utf-8", ready, {
         omitBody: r.head,
       }));
     }
@@ -271,23 +265,19 @@ export class WebConnection implements Conn {
     this.#raw.end();
   }
 
-  async #upgrade(key: string): Promise<void> {
-    const accept = await acceptKey(key);
-    if (this.#raw.closed) return;
-    this.#raw.write(upgradeResponse(accept));
+  /**
+   * Answers the upgrade (at once, in the read that completed the request: a client that
+   * half-closes after its request still gets it) and reads `rest`, what followed the head.
+   */
+  #upgrade(key: string, rest: Uint8Array): void {
+    this.#raw.write(upgradeResponse(acceptKeyNow(key)));
     this.#state = OPEN;
     this.#decoder = new FrameDecoder({ masked: true });
     const pending = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
     for (const bytes of pending) this.#binary(bytes);
-    if (this.#endAfterUpgrade) return this.#closeNormally();
-    const early = this.#early;
-    this.#early = [];
-    for (const chunk of early) {
-      if (this.#state !== OPEN || this.#raw.closed) return;
-      this.#decoder.push(chunk, this.#onFrame);
-    }
+    if (rest.length > 0) this.#decoder.push(rest, this.#onFrame);
   }
 
   #frame(e: FrameEvent): void {
@@ -345,13 +335,18 @@ export class WebConnection implements Conn {
     this.#raw.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
     this.#raw.end();
   }
-
-  /** Something that cannot happen did: close, and say so in the log. */
-  #fail(why: string): void {
-    this.#host.log({ event: "dropped", remote: this.remote, reason: why });
-    this.#raw.close();
-  }
 }
+
+/**
+ * The `Sec-WebSocket-Accept` value for `key`, computed at once (node:crypto): the same as the
+ * codec's `acceptKey`, which uses WebCrypto (asynchronous) so that browsers can run it.
+ */
+export function acceptKeyNow(key: string): string {
+  return createHash("sha1").update(key + WEBSOCKET_GUID).digest("base64");
+}
+
+/** The GUID of RFC 6455 that a key is hashed with. */
+const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /** The answer to a connection refused at a limit, sent as soon as it is accepted. */
 function unavailable(): HttpError {
