@@ -150,3 +150,43 @@ Deno.test("startServer's web port answers a client that half-closes after its re
     await server.close({ drain: false });
   }
 });
+
+Deno.test("startServer's plain web port closes a TLS handshake at once, saying so in the log, and answers other noise 400 at once", async () => {
+  const { server, log, webPort } = await webServer({ registerTimeoutMs: 10_000 });
+  try {
+    // The start of a ClientHello, as a browser opening https:// sends.
+    const hello = Uint8Array.of(0x16, 0x03, 0x01, 0x00, 0xf4, 0x01, 0x00, 0x00, 0xf0, 0x03, 0x03);
+    const tls = await exchange(webPort, hello);
+    assert.equal(tls.text, "", "closed without an HTTP answer it could not read");
+    assert.ok(tls.ms < 8000, `closed after ${Math.round(tls.ms)} ms, not at the deadline`);
+    const dropped = log.filter((e) => e.event === "dropped");
+    assert.equal(dropped.length, 1);
+    assert.match(
+      dropped[0]!.event === "dropped" ? dropped[0]!.reason : "",
+      /speaks TLS.*http:\/\//,
+    );
+    const noise = await exchange(webPort, new Uint8Array(300).fill(0x01));
+    assert.match(noise.text, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.ok(noise.ms < 8000, `answered after ${Math.round(noise.ms)} ms, not at the deadline`);
+  } finally {
+    await server.close({ drain: false });
+  }
+});
+
+Deno.test("startServer's WebSocket takes a first payload starting 16 03 as protocol bytes, not as TLS", async () => {
+  const { server, log, webPort } = await webServer();
+  const ws = await WsWire.open({ port: webPort });
+  try {
+    assert.equal(ws.answer.status, 101);
+    await ws.send(Uint8Array.of(0x16, 0x03, 0x0a, 0x0a));
+    const m = await ws.next();
+    assert.equal(m.type, "ERROR", "answered as the protocol answers a bad message");
+    assert.ok(
+      !log.some((e) => e.event === "dropped" && /TLS/.test(e.reason)),
+      JSON.stringify(log),
+    );
+  } finally {
+    await ws.close();
+    await server.close({ drain: false });
+  }
+});

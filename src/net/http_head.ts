@@ -78,6 +78,17 @@ const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 // deno-lint-ignore no-control-regex
 const BAD_TARGET = /[\x00-\x20\x7f-\xff]/;
 const LATIN1 = new TextDecoder("latin1");
+const SP = 32;
+/** Parts of the request line, as {@link HeadParser} checks it while it arrives. */
+const LEADING = 0;
+const METHOD = 1;
+const REST = 2;
+const DONE = 3;
+/** TCHAR[b] is true for the bytes of a token. */
+const TCHAR: boolean[] = Array.from({ length: 256 }, (_, b) => TOKEN.test(String.fromCharCode(b)));
+/** The reason given for bytes that cannot begin an HTTP request. */
+const NOT_HTTP =
+  'The bytes sent do not begin an HTTP request ("METHOD TARGET HTTP/1.1"); use a web browser.';
 
 /**
  * Reads one request head from bytes pushed as they arrive. After a result other than
@@ -91,6 +102,9 @@ export class HeadParser {
   /** Where the search for the empty line resumes. */
   #scan = 0;
   #result: HeadResult = { state: "partial" };
+  /** How far the request line was checked, and in which part of it (see {@link #lineOk}). */
+  #checked = 0;
+  #part = LEADING;
 
   /** A parser that refuses a head longer than `maxBytes` (default {@link MAX_HEAD_BYTES}). */
   constructor(maxBytes: number = MAX_HEAD_BYTES) {
@@ -119,6 +133,9 @@ export class HeadParser {
     }
     const end = findHeadEnd(data, start);
     if (end === -1) {
+      // Bytes that cannot begin a request (a TLS handshake, binary noise...) are refused now,
+      // not once 8 KiB or the empty line arrive: nothing would ever make them a request.
+      if (!this.#lineOk(data)) return this.#fail(400, NOT_HTTP);
       // Up to 3 bytes past the limit may be the start of the empty line that ends a head of
       // exactly the limit ("\r", "\r\n\r"...): where TCP splits it must not change the answer.
       if (data.length > this.#max + 3) return this.#fail(431, this.#tooLarge());
@@ -138,6 +155,24 @@ export class HeadParser {
     this.#buf = null;
     this.#len = 0;
     return this.#result;
+  }
+
+  /** False once the request line so far cannot be one: `METHOD SP` then visible ASCII. */
+  #lineOk(data: Uint8Array): boolean {
+    for (let i = this.#checked; i < data.length && this.#part !== DONE; i++) {
+      const b = data[i]!;
+      if (this.#part === LEADING) {
+        if (b === CR || b === LF) continue;
+        this.#part = METHOD;
+      }
+      if (this.#part === METHOD) {
+        if (b === SP && i > 0 && data[i - 1] !== CR && data[i - 1] !== LF) this.#part = REST;
+        else if (!TCHAR[b]) return false;
+      } else if (b === LF) this.#part = DONE;
+      else if ((b < 0x20 && b !== CR) || b > 0x7e) return false;
+    }
+    this.#checked = data.length;
+    return true;
   }
 
   #grow(size: number): void {

@@ -136,3 +136,32 @@ Deno.test("HeadParser refuses a never-ending head sent byte by byte once it pass
   }
   assert.fail("a head of 12 KB must not stay partial");
 });
+
+Deno.test("HeadParser refuses at once bytes that cannot begin a request, and waits for a request line that can", () => {
+  const refused = [
+    Uint8Array.of(0x16, 0x03, 0x01, 0x02, 0x00, 0x01), // a TLS ClientHello's start
+    new Uint8Array(300).fill(0x01),
+    enc.encode(" GET / HTTP/1.1\r\n"),
+    enc.encode("GET /\x00"),
+    enc.encode("G(T"),
+  ];
+  for (const bytes of refused) {
+    const r = new HeadParser().push(bytes);
+    assert.equal(r.state, "error", JSON.stringify([...bytes.subarray(0, 8)]));
+    assert.equal(r.state === "error" && r.status, 400);
+    assert.match(
+      r.state === "error" ? r.reason : "",
+      /^The bytes sent do not begin an HTTP request/,
+    );
+  }
+  // Byte by byte, the same: refused at its first bad byte.
+  const p = new HeadParser();
+  assert.equal(p.push(enc.encode("GE")).state, "partial");
+  assert.equal(p.push(Uint8Array.of(0x16)).state, "error");
+  for (const start of ["\r\n", "GET", "GET / HT", "\r\nGET /x?a=b HTTP/1.1\r\nHost: x\r\n"]) {
+    const q = new HeadParser();
+    for (const b of enc.encode(start)) {
+      assert.equal(q.push(Uint8Array.of(b)).state, "partial", start);
+    }
+  }
+});

@@ -39,7 +39,10 @@ export class Session implements ConnHandler {
   readonly #host: SessionHost;
   readonly #router: Router;
   readonly #decoder: Decoder;
-  /** True when the listener it came from speaks TLS. */
+  /**
+   * True when its bytes cannot be a stray TLS handshake: they come from a TLS listener, or they
+   * are a WebSocket's payloads (the web edge checks the raw bytes itself).
+   */
   readonly #tls: boolean;
   /** True until the first bytes arrive. */
   #firstRead = true;
@@ -51,7 +54,10 @@ export class Session implements ConnHandler {
     else this.#router.decodeError(this.link, e.error);
   };
 
-  /** Takes `conn`, from a TLS listener or not, into `host`'s router (which may refuse it). */
+  /**
+   * Takes `conn` into `host`'s router (which may refuse it); `tls`: its bytes need no check for a
+   * TLS handshake (a TLS listener, or a WebSocket).
+   */
   constructor(host: SessionHost, conn: Conn, tls: boolean) {
     this.#host = host;
     this.#router = host.router;

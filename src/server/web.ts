@@ -108,6 +108,8 @@ export class WebConnection implements Conn {
   readonly #host: WebHost;
   readonly #site: WebSite;
   #state = HEAD;
+  /** True when the port speaks TLS; false until the first bytes arrive on a plain one. */
+  #tlsOrSeen: boolean;
   #parser: HeadParser | null = new HeadParser();
   #decoder: FrameDecoder | null = null;
   /** Bytes the router wrote before the upgrade, and their total. */
@@ -129,7 +131,10 @@ export class WebConnection implements Conn {
     this.#raw = raw;
     this.#host = host;
     this.#site = site;
-    this.session = new Session(host, this, tls);
+    this.#tlsOrSeen = tls;
+    // The session sees WebSocket payloads, never the raw bytes: its own TLS check (for the TCP
+    // port) would take a payload starting 16 03 for a handshake. This edge checks them (#head).
+    this.session = new Session(host, this, true);
     this.#accepting = false;
   }
 
@@ -215,6 +220,19 @@ export class WebConnection implements Conn {
   }
 
   #head(chunk: Uint8Array): void {
+    if (!this.#tlsOrSeen) {
+      this.#tlsOrSeen = true;
+      // 0x16: a TLS handshake record (a browser opening https:// on this plain port). Say so
+      // and close, rather than answer it in HTTP it cannot read.
+      if (chunk[0] === 0x16) {
+        this.#parser = null;
+        this.#state = FINISHED;
+        return this.#host.router.drop(
+          this.session.link,
+          "it speaks TLS, but this web port does not (no --tls-cert): open the page with http://",
+        );
+      }
+    }
     const result = this.#parser!.push(chunk);
     if (result.state === "partial") return;
     this.#parser = null;
