@@ -190,3 +190,21 @@ Deno.test("startServer's WebSocket takes a first payload starting 16 03 as proto
     await server.close({ drain: false });
   }
 });
+
+Deno.test("startServer's web port answers /app.js when the script is made after the registration deadline, and 503 if it fails then", async () => {
+  for (const late of [JS, { ok: false, reason: "The bundler stopped." } as ScriptResult]) {
+    const slow = () => new Promise<ScriptResult>((r) => setTimeout(() => r(late), 2500));
+    const { server, log, webPort } = await webServer({ registerTimeoutMs: 1000 }, assets(slow));
+    try {
+      const { text } = await exchange(webPort, "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n");
+      if (late.ok) assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok\(\);$/);
+      else {assert.match(
+          text,
+          /^HTTP\/1\.1 503 Service Unavailable\r\n[^]*The bundler stopped\.\n$/,
+        );}
+      assert.ok(!log.some((e) => e.event === "dropped"), JSON.stringify(log));
+    } finally {
+      await server.close({ drain: false });
+    }
+  }
+});

@@ -119,6 +119,8 @@ export class WebConnection implements Conn {
   #accepting = true;
   /** A close frame was sent: nothing more is written. */
   #closeSent = false;
+  /** Asked for the script: an HTTP exchange the router no longer watches (see `closed`). */
+  #script = false;
   readonly #onFrame = (e: FrameEvent) => this.#frame(e);
   /** The handler of the raw connection. */
   readonly handler: ConnHandler = {
@@ -158,9 +160,14 @@ export class WebConnection implements Conn {
     return this.#raw.sentBytes;
   }
 
-  /** See {@link Conn.closed}. */
+  /**
+   * See {@link Conn.closed}. True too, to the router, from the moment the script is asked for:
+   * the connection will never carry the protocol, and the registration deadline must not cut
+   * it while the script is made (bounded by the bundler's timeout) and sent (bounded by the
+   * grace of `end()`). It still counts against the connection limits until it really closes.
+   */
   get closed(): boolean {
-    return this.#raw.closed;
+    return this.#raw.closed || this.#script;
   }
 
   /** See {@link Conn.done}. */
@@ -264,6 +271,7 @@ export class WebConnection implements Conn {
       }));
     }
     this.#state = FINISHED; // waiting for the script: further input is ignored
+    this.#script = true;
     this.#site.script().then((s) => {
       if (this.#raw.closed) return;
       this.#answer(

@@ -27,7 +27,7 @@ export const APP_ENTRY: URL = new URL("src/web/browser/app.ts", ROOT);
 export const BUNDLE_FILE: URL = new URL("src/web/app.bundle.js", ROOT);
 
 /** How long `deno bundle` may take before it is given up. */
-const BUNDLE_TIMEOUT_MS = 60_000;
+export const BUNDLE_TIMEOUT_MS = 60_000;
 
 /** A file URL as a path for a command line (Windows drive letters included). */
 export function pathOf(url: URL): string {
@@ -58,27 +58,57 @@ export type RunFn = (
   cwd: string,
 ) => Promise<{ success: boolean; stdout: Uint8Array; stderr: Uint8Array }>;
 
-/** Runs `command` with a timeout, its output captured. */
-const runCommand: RunFn = async (command, args, cwd) => {
-  const child = new Deno.Command(command, {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const timer = setTimeout(() => {
+/**
+ * A {@link RunFn} that gives a program `timeoutMs`: then it is killed, its pipes are closed on
+ * our side and the run fails, whatever the pipes do (`deno bundle` runs esbuild, which shares
+ * its error output and may hold it open after deno is killed).
+ */
+export function runWithTimeout(timeoutMs: number = BUNDLE_TIMEOUT_MS): RunFn {
+  return async (command, args, cwd) => {
+    const child = new Deno.Command(command, {
+      args,
+      cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const readers = [child.stdout.getReader(), child.stderr.getReader()];
+    const [stdout, stderr] = readers.map(readAll);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), timeoutMs));
+    const done = Promise.all([child.status, stdout, stderr]);
+    const first = await Promise.race([done, late]);
+    clearTimeout(timer);
+    if (first !== "late") {
+      return { success: first[0].success, stdout: first[1]!, stderr: first[2]! };
+    }
     try {
       child.kill("SIGKILL");
     } catch { /* already gone */ }
-  }, BUNDLE_TIMEOUT_MS);
-  try {
-    return await child.output();
-  } finally {
-    clearTimeout(timer);
+    // Stop reading: cancelling the streams closes our ends of the pipes.
+    await Promise.allSettled(readers.map((r) => r.cancel()));
+    await Promise.allSettled([child.status, stdout, stderr]);
+    throw new Error(`it took longer than ${timeoutMs / 1000} s and was stopped`);
+  };
+}
+
+/** Everything `reader` gives, until its end or until it is cancelled. */
+async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
   }
-};
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
 
 /** The last meaningful line of a command's error output, without colours. */
 function lastLine(stderr: Uint8Array): string {
@@ -93,7 +123,7 @@ function lastLine(stderr: Uint8Array): string {
  * (`Deno.execPath()`), or says in one sentence why it could not.
  */
 export async function bundleFromSource(
-  run: RunFn = runCommand,
+  run: RunFn = runWithTimeout(),
   entry: URL = APP_ENTRY,
 ): Promise<ScriptResult> {
   let out: { success: boolean; stdout: Uint8Array; stderr: Uint8Array };
@@ -148,7 +178,10 @@ export function cachedScript(
   return () => {
     if (made === null || (failedAt !== 0 && now() - failedAt >= RETRY_AFTER_MS)) {
       failedAt = 0;
-      made = load().then((r) => {
+      made = load().catch((error): ScriptResult => {
+        const why = error instanceof Error ? error.message : String(error);
+        return { ok: false, reason: `The web client could not be loaded: ${why}.` };
+      }).then((r) => {
         if (!r.ok) failedAt = Math.max(1, now());
         return r;
       });

@@ -7,11 +7,13 @@ import {
   includedBundle,
   RETRY_AFTER_MS,
   type RunFn,
+  runWithTimeout,
   type ScriptResult,
 } from "./assets.ts";
 import { PAGE_CSS, PAGE_HTML } from "./page.ts";
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 
 Deno.test("bundleArgs bundles for browsers, quietly, with the repository's deno.json whatever the cwd", () => {
   const args = bundleArgs();
@@ -123,4 +125,40 @@ Deno.test("defaultWebAssets serves page.ts's page and styles", () => {
   const assets = defaultWebAssets();
   assert.equal(assets.html, PAGE_HTML);
   assert.equal(assets.css, PAGE_CSS);
+});
+
+Deno.test("runWithTimeout kills a bundler that takes too long and stops waiting, even while a child of it holds the pipes", async () => {
+  // A "bundler" that leaves a child holding its output open for 20 s, as esbuild may.
+  const run = runWithTimeout(300);
+  const started = performance.now();
+  await assert.rejects(
+    run("sh", ["-c", "sleep 20 & sleep 20"], "/"),
+    /^Error: it took longer than 0\.3 s and was stopped$/,
+  );
+  const ms = performance.now() - started;
+  assert.ok(ms < 15_000, `gave up after ${Math.round(ms)} ms, not when the pipes closed`);
+  const quick = await runWithTimeout(10_000)("sh", ["-c", "echo out; echo err >&2; exit 3"], "/");
+  assert.deepEqual(
+    { ...quick, stdout: dec.decode(quick.stdout), stderr: dec.decode(quick.stderr) },
+    { success: false, stdout: "out\n", stderr: "err\n" },
+  );
+});
+
+Deno.test("cachedScript turns a loader that rejects into a failure, and tries it again later", async () => {
+  let time = 1000;
+  let loads = 0;
+  const script = cachedScript(() => {
+    loads++;
+    return loads === 1 ? Promise.reject(new Error("no esbuild")) : Promise.resolve({
+      ok: true,
+      js: enc.encode("x"),
+    });
+  }, () => time);
+  assert.deepEqual(await script(), {
+    ok: false,
+    reason: "The web client could not be loaded: no esbuild.",
+  });
+  time += RETRY_AFTER_MS;
+  assert.equal((await script()).ok, true, "not kept for ever");
+  assert.equal(loads, 2);
 });
