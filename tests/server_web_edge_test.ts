@@ -208,3 +208,19 @@ Deno.test("startServer's web port answers /app.js when the script is made after 
     }
   }
 });
+
+Deno.test("startServer's web port closes a connection that sent nothing at the registration deadline, as unused rather than as not registered", async () => {
+  const { server, log, webPort } = await webServer({ registerTimeoutMs: 1000 });
+  try {
+    const unused = exchange(webPort, new Uint8Array(0));
+    const half = exchange(webPort, "GET / HTTP/1.1\r\nHost: x\r\n");
+    assert.equal((await unused).text, "", "closed without an answer");
+    assert.equal((await half).text, "", "closed without an answer");
+    const reasons = log.flatMap((e) => e.event === "dropped" ? [e.reason] : []).sort();
+    assert.equal(reasons.length, 2, JSON.stringify(reasons));
+    assert.match(reasons[0]!, /^did not register within 1000 ms$/, "a half request: as before");
+    assert.match(reasons[1]!, /^unused: no HTTP request within 1000 ms \(browsers open/);
+  } finally {
+    await server.close({ drain: false });
+  }
+});

@@ -63,6 +63,9 @@ export class Hub implements WebHost {
   /** The router's clock, ticked as input arrives. */
   readonly clock = new InputClock();
 
+  /** See {@link WebHost.unusedWeb}. */
+  readonly unusedWeb = new Set<WebConnection>();
+
   /** A hub with no listener yet; its deadlines run from now until {@link close}. */
   constructor(options: HubOptions) {
     this.#options = options;
@@ -81,8 +84,20 @@ export class Hub implements WebHost {
     const every = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
     this.#timer = setInterval(() => {
       clock.tick();
-      this.router.sweep(clock.now());
+      const now = clock.now();
+      this.#closeUnusedWeb(now);
+      this.router.sweep(now);
     }, every);
+  }
+
+  /** Closes, at the registration deadline, web connections that sent nothing (see web.ts). */
+  #closeUnusedWeb(now: number): void {
+    const limit = this.#options.registerTimeoutMs;
+    // In the order they were accepted: the first one not yet due ends the search.
+    for (const c of this.unusedWeb) {
+      if (now - c.session.link.openedAt < limit) break;
+      c.closeUnused();
+    }
   }
 
   /** The addresses listened on, in the order they were added. */

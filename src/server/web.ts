@@ -8,7 +8,9 @@
  * The session exists from the moment the connection is accepted: a connection that has not
  * upgraded yet counts against the connection limits and is closed at the registration deadline
  * like any other. A connection refused at a limit is answered 503 at once and closed, without
- * waiting for its request (as the TCP port sends ERROR 105 and closes).
+ * waiting for its request (as the TCP port sends ERROR 105 and closes). One that sent nothing
+ * by the deadline is closed by the hub as unused (browsers open spare connections ahead), in
+ * neutral words; one waiting for the script is not cut by the deadline (see `closed`).
  *
  * @module
  */
@@ -43,6 +45,12 @@ export interface WebAssets {
 export interface WebHost extends SessionHost {
   /** Logs an event of the web edge. */
   log(event: LogEvent): void;
+  /**
+   * Web connections that have sent nothing yet, which a connection joins as it is accepted and
+   * leaves at its first byte: the hub closes them at the registration deadline (see
+   * {@link WebConnection.closeUnused}) before the router would drop them as not registered.
+   */
+  readonly unusedWeb: Set<WebConnection>;
 }
 
 /** The resources of one web port, encoded once; a script that failed is logged once. */
@@ -138,6 +146,7 @@ export class WebConnection implements Conn {
     // port) would take a payload starting 16 03 for a handshake. This edge checks them (#head).
     this.session = new Session(host, this, true);
     this.#accepting = false;
+    if (this.#state === HEAD) host.unusedWeb.add(this);
   }
 
   /** See {@link Conn.remote}. */
@@ -206,8 +215,25 @@ export class WebConnection implements Conn {
     this.#raw.close();
   }
 
+  /**
+   * Closes a connection that sent nothing before the registration deadline, saying so in
+   * neutral words: browsers open connections ahead of need and often leave them unused.
+   */
+  closeUnused(): void {
+    if (this.#raw.closed) return;
+    this.#host.unusedWeb.delete(this);
+    const ms = this.#host.router.options.registerTimeoutMs;
+    this.#host.log({
+      event: "dropped",
+      remote: this.remote,
+      reason: `unused: no HTTP request within ${ms} ms (browsers open spare connections ahead)`,
+    });
+    this.#raw.close();
+  }
+
   /** Bytes arrived on the raw connection. */
   #data(chunk: Uint8Array): void {
+    if (this.#state === HEAD) this.#host.unusedWeb.delete(this);
     switch (this.#state) {
       case OPEN:
         return this.#decoder!.push(chunk, this.#onFrame);
@@ -218,6 +244,7 @@ export class WebConnection implements Conn {
 
   /** The raw connection closed: so did the session's. */
   #rawClosed(error?: Error): void {
+    this.#host.unusedWeb.delete(this);
     this.#state = FINISHED;
     this.#parser = null;
     this.#decoder = null;
