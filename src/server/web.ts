@@ -362,7 +362,8 @@ export class WebConnection implements Conn {
         );
         return this.#raw.end();
       case "error":
-        this.#host.router.protocolError(this.session.link, e.reason, true);
+        // The log line adds "; connection closed": the sentence goes in without its period.
+        this.#host.router.protocolError(this.session.link, e.reason.replace(/\.$/, ""), true);
         return this.#close(e.code, e.reason);
     }
   }
