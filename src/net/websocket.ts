@@ -87,8 +87,8 @@ export async function acceptKey(key: string): Promise<string> {
  * - `data`: payload bytes of a text or binary message (any fragment of it), unmasked, as they
  *   arrived: possibly a part of a frame. The event and its array are valid **only during the
  *   `emit` call**: the decoder reuses the event object, and the array is a view of its reusable
- *   buffer (masked input) or of the pushed chunk (unmasked input); copy what you keep. Message and frame boundaries are not reported: they mean nothing
- *   to the chat protocol.
+ *   buffer (masked input) or of the pushed chunk (unmasked input); copy what you keep. Message
+ *   and frame boundaries are not reported: they mean nothing to the chat protocol.
  * - `ping` / `pong`: a whole control frame's payload (at most 125 bytes), a copy the caller owns.
  * - `close`: the peer's close frame: its code (absent when the payload was empty) and UTF-8 reason.
  *   The decoder ignores input after it.
@@ -131,8 +131,9 @@ const TWO_32 = 0x1_0000_0000;
  *
  * With `masked: true` (a server reading a client) every frame must be masked, and the payload is
  * unmasked into a reusable 64 KiB buffer shared by all decoders (a chunk carrying more is emitted
- * in several `data` events), so a decoder costs a few hundred bytes, not 64 KiB; with `masked: false` (a client reading a server) a masked frame is an error and `data`
- * events are views of the pushed chunk. The pushed chunk is never modified.
+ * in several `data` events), so a decoder costs a few hundred bytes, not 64 KiB; with
+ * `masked: false` (a client reading a server) a masked frame is an error and `data` events are
+ * views of the pushed chunk. The pushed chunk is never modified.
  */
 export class FrameDecoder {
   readonly #masked: boolean;
