@@ -11,7 +11,7 @@
  * @module
  */
 import denoJson from "../deno.json" with { type: "json" };
-import { BUNDLE_FILE, bundleFromSource, pathOf } from "../src/web/assets.ts";
+import { BUNDLE_FILE, bundleFromSource, pathOf, type ScriptResult } from "../src/web/assets.ts";
 
 /** Targets of `deno task release`: every platform `deno compile` supports. */
 export const RELEASE_TARGETS = [
@@ -126,16 +126,49 @@ async function verify(output: string): Promise<string | null> {
     `(\`${output} --version\` printed "${lastLine(text)}", not "${expected}").`;
 }
 
+/** Where the bundle goes and what makes it (tests replace both). */
+export interface BundleOptions {
+  /** The file `deno compile` includes (default {@link BUNDLE_FILE}). */
+  file?: URL;
+  /** The bundler (default `bundleFromSource`). */
+  bundle?: () => Promise<ScriptResult>;
+}
+
 /**
  * Bundles the web client (src/web/browser/app.ts) into {@link BUNDLE_FILE}, which `deno compile`
  * includes and the server serves from the executable. Resolves to an error sentence, or null.
- * The caller deletes the file after compiling (see {@link withBundle}).
+ * The file is created exclusively: it is the build's lock, so that two builds at once do not
+ * rewrite or delete the file while the other compiles it in (the executable reads it at a path
+ * fixed when assets.ts is compiled, so it cannot take a unique name). The caller deletes it
+ * after compiling (see {@link withBundle}); it is left alone when another build holds it.
  */
-export async function writeBundle(): Promise<string | null> {
-  const bundle = await bundleFromSource();
-  if (!bundle.ok) return `Cannot build: ${lowerFirst(bundle.reason)}`;
-  await Deno.writeFile(BUNDLE_FILE, bundle.js);
-  return null;
+export async function writeBundle(options: BundleOptions = {}): Promise<string | null> {
+  return (await makeBundle(options)).error;
+}
+
+/** {@link writeBundle}, saying also whether this build created the file (and must delete it). */
+async function makeBundle(
+  { file = BUNDLE_FILE, bundle = bundleFromSource }: BundleOptions,
+): Promise<{ error: string | null; created: boolean }> {
+  let out: Deno.FsFile;
+  try {
+    out = await Deno.open(file, { createNew: true, write: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    return {
+      created: false,
+      error: `Cannot build: "${pathOf(file)}" exists, so another build is running; wait for ` +
+        `it to finish (or, if none is, delete the file left by an interrupted one).`,
+    };
+  }
+  try {
+    const made = await bundle();
+    if (!made.ok) return { created: true, error: `Cannot build: ${lowerFirst(made.reason)}` };
+    for (let off = 0; off < made.js.length;) off += await out.write(made.js.subarray(off));
+    return { created: true, error: null };
+  } finally {
+    out.close();
+  }
 }
 
 function lowerFirst(s: string): string {
@@ -149,11 +182,16 @@ function lowerFirst(s: string): string {
  */
 export async function withBundle(
   build: () => Promise<string | null | number>,
+  options: BundleOptions = {},
 ): Promise<string | null | number> {
+  const file = options.file ?? BUNDLE_FILE;
+  let created = false;
   try {
-    return await writeBundle() ?? await build();
+    const made = await makeBundle(options);
+    created = made.created; // not when another build holds it: theirs to delete
+    return made.error ?? await build();
   } finally {
-    await Deno.remove(BUNDLE_FILE).catch(() => {});
+    if (created) await Deno.remove(file).catch(() => {});
   }
 }
 
