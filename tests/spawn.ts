@@ -212,13 +212,18 @@ export async function startChatServer(
 export const WEB_LINE = /Web client listening on (\S+):(\d+) \(open (https?:\/\/\S+?\/)[;)]/;
 
 /**
- * Starts `chat server` on free loopback ports for chat and for the web client (`--web 0`) and
- * returns the process, both ports and the URL to open, read from its startup lines.
+ * Starts `chat server` on loopback ports for chat and for the web client (free ones, or the
+ * `ports` of a server that ran before, to restart it there) and returns the process, both ports
+ * and the URL to open, read from its startup lines.
  */
 export async function startWebServer(
   extra: string[] = [],
+  ports: { port?: number; webPort?: number } = {},
 ): Promise<{ server: ChatProcess; port: number; webPort: number; url: string }> {
-  const { server, port } = await startChatServer(["--web", "0", ...extra]);
+  const { server, port } = await startChatServer(
+    ["--web", String(ports.webPort ?? 0), ...extra],
+    ports.port ?? 0,
+  );
   let line: string;
   try {
     line = await server.waitFor(/Web client listening on|"event":"web-listening"/);

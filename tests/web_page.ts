@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { ElementHandle, Page } from "puppeteer-core";
-import { ChatProcess } from "./spawn.ts";
+import { type ChatProcess, startWebServer as startServerWithWeb } from "./spawn.ts";
 import { DESKTOP, openPage, type Viewport, withChromium } from "./browser.ts";
 
 /**
@@ -51,34 +51,8 @@ export async function startWebServer(
   extra: string[] = [],
   ports: { port?: number; webPort?: number } = {},
 ): Promise<WebServer> {
-  const process = new ChatProcess([
-    "server",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(ports.port ?? 0),
-    "--web",
-    String(ports.webPort ?? 0),
-    ...extra,
-  ]);
-  try {
-    const tcp = await process.waitFor(/^(?:\S+ \S+ )?Chat server listening on \S+:(\d+)\s*$/);
-    const web = await process.waitFor(
-      /Web client listening on 127\.0\.0\.1:(\d+) \(open (https?):\/\/127\.0\.0\.1:\d+\/\)/,
-    );
-    const port = Number(/:(\d+)\s*$/.exec(tcp)![1]);
-    const [, webPort, scheme] = /listening on 127\.0\.0\.1:(\d+) \(open (https?):/.exec(web)!;
-    return {
-      process,
-      port,
-      webPort: Number(webPort),
-      url: `${scheme}://127.0.0.1:${webPort}/`,
-    };
-  } catch (error) {
-    process.kill("SIGKILL");
-    await process.exit();
-    throw error;
-  }
+  const { server, port, webPort, url } = await startServerWithWeb(extra, ports);
+  return { process: server, port, webPort, url };
 }
 
 /** Stops the server with SIGTERM and waits for it to exit; returns its exit code. */
