@@ -224,3 +224,18 @@ Deno.test("startServer's web port closes a connection that sent nothing at the r
     await server.close({ drain: false });
   }
 });
+
+Deno.test("startServer closes a connection waiting for the script when it shuts down", async () => {
+  let release: (r: ScriptResult) => void = () => {};
+  const never = new Promise<ScriptResult>((r) => release = r);
+  const { server, webPort } = await webServer({ registerTimeoutMs: 500 }, assets(() => never));
+  try {
+    const waiting = exchange(webPort, "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 1200)); // past the registration deadline: still there
+    await server.close({ drain: true });
+    assert.equal((await waiting).text, "", "closed without an answer by the shutdown");
+  } finally {
+    release(JS);
+    await server.close({ drain: false });
+  }
+});
