@@ -6,35 +6,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { BenchResults } from "../bench/main.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
+import { runBench } from "./bench_run.ts";
 
 Deno.test("bench --scenario offline --quick stores, restarts and delivers a whole mailbox", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "bench/main.ts",
-      "--scenario",
-      "offline",
-      "--quick",
-      "--out",
-      "-",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, `bench exited with ${out.code}:\n${stderr}`);
-  const res = JSON.parse(new TextDecoder().decode(out.stdout)) as BenchResults;
+  const { res, stderr } = await runBench(["--scenario", "offline", "--quick"]);
   assert.deepEqual(res.runs, [], "offline alone: no relay runs");
   const [r] = res.offline ?? [];
   assert.ok(r, "an offline result");

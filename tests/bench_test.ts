@@ -9,7 +9,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { BenchResults, RunResult } from "../bench/main.ts";
+import { runBench } from "./bench_run.ts";
+import type { RunResult } from "../bench/main.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -22,28 +23,7 @@ function nonNegative(value: unknown, what: string): void {
 }
 
 Deno.test("bench --quick runs every scenario and reports its figures as JSON", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "bench/main.ts",
-      "--quick",
-      "--out",
-      "-",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, `bench exited with ${out.code}:\n${stderr}`);
-  const res = JSON.parse(new TextDecoder().decode(out.stdout)) as BenchResults;
+  const { res } = await runBench(["--quick"]);
 
   assert.equal(res.schema, 1);
   assert.equal(res.mode, "quick");

@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { BenchResults } from "../bench/main.ts";
+import { runBench } from "./bench_run.ts";
 import type { ConnectReply, EdgeCounts, GenReport } from "../bench/gen.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -132,33 +132,14 @@ Deno.test("bench generator speaks the protocol over WebSocket, every message cro
 });
 
 Deno.test("bench --quick measures the closed loop over the WebSocket edge beside the TCP edge", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "bench/main.ts",
-      "--quick",
-      "--scenario",
-      "closed",
-      "--transport",
-      "node",
-      "--no-relay",
-      "--out",
-      "-",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env,
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, `bench exited with ${out.code}:\n${stderr}`);
-  const res = JSON.parse(new TextDecoder().decode(out.stdout)) as BenchResults;
+  const { res, stderr } = await runBench([
+    "--quick",
+    "--scenario",
+    "closed",
+    "--transport",
+    "node",
+    "--no-relay",
+  ]);
   assert.equal(res.edges?.length, 1, `no WebSocket edge figures:\n${stderr}`);
   const [edges] = res.edges!;
   assert.equal(edges!.transport, "node");
@@ -181,32 +162,7 @@ Deno.test("bench --quick measures the closed loop over the WebSocket edge beside
 });
 
 Deno.test("bench soak --quick keeps every message of TCP and WebSocket users beside WebSocket attackers", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "bench/main.ts",
-      "--quick",
-      "--scenario",
-      "soak",
-      "--soak-seconds",
-      "4",
-      "--out",
-      "-",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env,
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, `bench exited with ${out.code}:\n${stderr}`);
-  const res = JSON.parse(new TextDecoder().decode(out.stdout)) as BenchResults;
+  const { res } = await runBench(["--quick", "--scenario", "soak", "--soak-seconds", "4"]);
   const [soak] = res.soak ?? [];
   assert.ok(soak, "no soak result");
   assert.equal(soak.web, true, "the soak ran with a web port");
