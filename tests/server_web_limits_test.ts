@@ -43,6 +43,15 @@ Deno.test("startServer's web port does not hold a frame: 64 MiB into a 1 GiB fra
   assert.ok(during - baseline < 8 * 1024 * 1024, `memory ${baseline} -> ${during} bytes`);
 });
 
+/** A WebSocket upgrade request for `/ws` on `port`, as a browser on this host sends it. */
+function upgradeRequest(port: number): Uint8Array {
+  return enc.encode(
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+      "Sec-WebSocket-Version: 13\r\n\r\n",
+  );
+}
+
 Deno.test("startServer's web port drops a peer that floods pings and reads none of the pongs", async () => {
   const log: LogEvent[] = [];
   const server = await startServer({
@@ -60,11 +69,7 @@ Deno.test("startServer's web port drops a peer that floods pings and reads none 
     // A raw socket that sends the upgrade and then never reads a byte.
     const conn = await Deno.connect(local(server.web!.port));
     try {
-      await conn.write(enc.encode(
-        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${server.web!.port}\r\nUpgrade: websocket\r\n` +
-          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-          "Sec-WebSocket-Version: 13\r\n\r\n",
-      ));
+      await conn.write(upgradeRequest(server.web!.port));
       // 1,000 pings of 125 bytes per write: the pongs fill the socket buffers, then the queue.
       const ping = encodeFrame(Opcode.Ping, new Uint8Array(125), new Uint8Array(4));
       const batch = new Uint8Array(ping.length * 1000);
@@ -146,11 +151,7 @@ Deno.test("startServer drops a WebSocket sender that reads none of its answers a
     // A raw socket (WsWire would read): it upgrades, registers, floods, and never reads.
     const conn = await Deno.connect(local(server.web!.port));
     try {
-      await conn.write(enc.encode(
-        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${server.web!.port}\r\nUpgrade: websocket\r\n` +
-          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-          "Sec-WebSocket-Version: 13\r\n\r\n",
-      ));
+      await conn.write(upgradeRequest(server.web!.port));
       const mask = new Uint8Array(4);
       await conn.write(encodeFrame(Opcode.Binary, enc.encode("REGISTER TOSEND reader\n\n"), mask));
       // 2,000 SENDs to nobody per frame: each is answered with an ERROR 102 nobody reads.
