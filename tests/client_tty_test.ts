@@ -422,6 +422,16 @@ Deno.test({
         assert.equal(late.at(-1), "alice [2 online]>");
 
         await t.tmux("resize-window", "-t", "t", "-x", "60", "-y", "24");
+        // The client reads the width before showing each message, so once the pane is 60 wide
+        // the next message wraps to it, whenever the "resize" event arrives.
+        for (
+          let i = 0;
+          (await t.tmux("display", "-p", "-t", "t", "#{pane_width}")).trim() !== "60";
+          i++
+        ) {
+          assert.ok(i < 50, "the pane never became 60 columns wide");
+          await new Promise((r) => setTimeout(r, 100));
+        }
         const long = "a message long enough to wrap round in a pane of sixty columns, " +
           "under its first word each time";
         await sendFrom(bob, "alice", long);

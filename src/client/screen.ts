@@ -62,13 +62,24 @@ export class Screen {
     this.#out.on("resize", this.#onResize);
   }
 
+  /**
+   * Takes the terminal's width now. The "resize" event can come late (a message may arrive
+   * first), so the width is also read before each effect is shown.
+   */
   #onResize = (): void => {
-    this.#view.width = this.#columns();
+    const width = this.#columns();
+    if (width === this.#view.width) return;
+    this.#view.width = width;
     this.#tracked.clear(); // rows may have rewrapped: marks change by a follow-up line instead
   };
 
+  /** The terminal's width as it is now (not as of the last "resize" event). */
   #columns(): number {
-    return this.#out.columns || 80;
+    try {
+      return Deno.consoleSize().columns || 80;
+    } catch {
+      return this.#out.columns || 80;
+    }
   }
 
   /** Ctrl-C: clears the line being typed; on an empty line, leaves. */
@@ -160,11 +171,13 @@ export class Screen {
 
   /** Does what each effect says. */
   apply(effects: readonly Effect[]): void {
+    this.#onResize();
     for (const e of effects) this.#apply(e);
   }
 
   /** Shows an event the session reports. */
   sessionEvent(event: ClientEvent): void {
+    this.#onResize();
     this.apply(this.#view.event(event));
   }
 
