@@ -227,8 +227,8 @@ function identityLine(
           : `; your key is in ${file}. Keep it safe: only it can use the name there.`);
     }
     case "unclaimed":
-      return `The server ${event.server} no longer knows "${name}" as yours (its operator ` +
-        "released it, or its data was lost): claiming it again.";
+      return `The server ${event.server} does not know "${name}" as yours (an earlier claim ` +
+        "did not finish, its operator released the name, or its data was lost): claiming it again.";
   }
 }
 
