@@ -1,14 +1,28 @@
 /**
- * Real headless Chromium for tests: Debian's `chromium` (or `chromium-browser`, or the program
- * named by `CHROME_PATH`) driven by `puppeteer-core` over the DevTools protocol. Each launch
- * gets a fresh user data directory (removed afterwards unless the test passed its own), and
- * closes cleanly so that `--sanitize-ops --sanitize-resources` pass. Tests that need it are
- * ignored, and say why in their names, when no Chromium is installed (as tests/tmux.ts does for
- * tmux).
+ * Real headless browsers for tests, driven by `puppeteer-core`: Chromium (Debian's `chromium`,
+ * or `chromium-browser`, or the program named by `CHROME_PATH`) over the DevTools protocol, and
+ * Firefox (Debian's `firefox-esr`, or `firefox`, or the program named by `FIREFOX_PATH`) over
+ * WebDriver BiDi. Each launch gets a fresh profile directory (removed afterwards unless the test
+ * passed its own), and closes cleanly so that `--sanitize-ops --sanitize-resources` pass.
+ * `TEST_BROWSERS` (a comma-separated list, `chromium,firefox` by default) chooses the browsers
+ * the tests run in. Tests that need a browser that is missing or not chosen are ignored, and
+ * say why in their names (as tests/tmux.ts does for tmux).
  *
  * @module
  */
 import puppeteer, { type Browser, type BrowserContext, type Page } from "puppeteer-core";
+
+/** A browser the tests can drive. */
+export type BrowserKind = "chromium" | "firefox";
+
+/** Every browser the tests know, in the order their tests are registered. */
+export const BROWSER_KINDS: readonly BrowserKind[] = ["chromium", "firefox"];
+
+/** How each browser is called in test names and messages. */
+export const BROWSER_NAMES: Readonly<Record<BrowserKind, string>> = {
+  chromium: "Chromium",
+  firefox: "Firefox",
+};
 
 /** The launch flags that work on these machines (../shared/platform-facts.md). */
 export const CHROMIUM_FLAGS: readonly string[] = [
@@ -21,6 +35,45 @@ export const CHROMIUM_FLAGS: readonly string[] = [
   "--disable-component-update",
   "--disable-sync",
 ];
+
+/**
+ * Firefox preferences added to puppeteer's own (which already keep Firefox off the network for
+ * updates, safe browsing, telemetry and the like): no captive portal or connectivity probes, no
+ * prefetching, no session restore, so that a test's only traffic is its own page's.
+ */
+export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
+  "network.captive-portal-service.enabled": false,
+  "network.connectivity-service.enabled": false,
+  "network.dns.disablePrefetch": true,
+  "network.prefetch-next": false,
+  "browser.sessionstore.resume_from_crash": false,
+};
+
+/**
+ * The browsers named by `value` (a comma-separated list such as `TEST_BROWSERS`'s; empty or
+ * undefined: all of them).
+ */
+export function parseBrowserList(value: string | undefined): BrowserKind[] {
+  const names = (value ?? "").split(",").map((n) => n.trim().toLowerCase()).filter((n) => n);
+  if (names.length === 0) return [...BROWSER_KINDS];
+  const kinds: BrowserKind[] = [];
+  for (const name of names) {
+    if (!(BROWSER_KINDS as readonly string[]).includes(name)) {
+      throw new Error(
+        `Unknown browser "${name}" in TEST_BROWSERS: use ${
+          BROWSER_KINDS.map((k) => `"${k}"`).join(" or ")
+        }, comma-separated.`,
+      );
+    }
+    if (!kinds.includes(name as BrowserKind)) kinds.push(name as BrowserKind);
+  }
+  return kinds;
+}
+
+/** The browsers chosen for this test run (`TEST_BROWSERS`), read once per test file. */
+export const chosenBrowsers: readonly BrowserKind[] = parseBrowserList(
+  Deno.env.get("TEST_BROWSERS"),
+);
 
 /** The absolute path of `program` found on `PATH` (as the shell would run it), if any. */
 function onPath(program: string): string | undefined {
@@ -35,28 +88,58 @@ function onPath(program: string): string | undefined {
   return undefined;
 }
 
+/** For each browser: the variable that names its program, and the programs looked for. */
+const PROGRAMS: Readonly<Record<BrowserKind, { env: string; names: string[]; apt: string }>> = {
+  chromium: { env: "CHROME_PATH", names: ["chromium", "chromium-browser"], apt: "chromium" },
+  firefox: { env: "FIREFOX_PATH", names: ["firefox-esr", "firefox"], apt: "firefox-esr" },
+};
+
 /**
- * The Chromium program to drive: `CHROME_PATH` when set (even if it is wrong, so that a wrong
- * setting fails loudly instead of skipping), else `chromium` or `chromium-browser` on `PATH`,
- * else undefined.
+ * The program of browser `kind` to drive: its variable (`CHROME_PATH`, `FIREFOX_PATH`) when set
+ * (even if it is wrong, so that a wrong setting fails loudly instead of skipping), else the
+ * first of its usual names on `PATH` (`chromium`, `chromium-browser`; `firefox-esr`,
+ * `firefox`), else undefined.
  */
-export function findChromium(): string | undefined {
-  const fromEnv = Deno.env.get("CHROME_PATH")?.trim();
+export function findBrowser(kind: BrowserKind): string | undefined {
+  const { env, names } = PROGRAMS[kind];
+  const fromEnv = Deno.env.get(env)?.trim();
   if (fromEnv) return fromEnv;
-  for (const program of ["chromium", "chromium-browser"]) {
+  for (const program of names) {
     const path = onPath(program);
     if (path !== undefined) return path;
   }
   return undefined;
 }
 
-/** The Chromium these tests use, found once per test file. */
-export const chromiumPath: string | undefined = findChromium();
+/** The Chromium program to drive ({@link findBrowser} for `"chromium"`). */
+export function findChromium(): string | undefined {
+  return findBrowser("chromium");
+}
 
-/** Appended to a browser test's name: empty, or why the test is ignored. */
-export const browserSkipReason: string = chromiumPath === undefined
-  ? " (IGNORED: chromium is not installed; apt-get install chromium, or set CHROME_PATH)"
-  : "";
+/**
+ * The program of each browser these tests use, found once per test file: undefined when it is
+ * not installed or not chosen by `TEST_BROWSERS`.
+ */
+export const browserPaths: Readonly<Record<BrowserKind, string | undefined>> = {
+  chromium: chosenBrowsers.includes("chromium") ? findBrowser("chromium") : undefined,
+  firefox: chosenBrowsers.includes("firefox") ? findBrowser("firefox") : undefined,
+};
+
+/** The Chromium these tests use (undefined: none, or not chosen by `TEST_BROWSERS`). */
+export const chromiumPath: string | undefined = browserPaths.chromium;
+
+/** Appended to the name of a test in browser `kind`: empty, or why the test is ignored. */
+export function skipReason(kind: BrowserKind): string {
+  if (browserPaths[kind] !== undefined) return "";
+  if (!chosenBrowsers.includes(kind)) {
+    return ` (IGNORED: ${kind} is not in TEST_BROWSERS=${chosenBrowsers.join(",")})`;
+  }
+  const { env, apt } = PROGRAMS[kind];
+  return ` (IGNORED: ${kind} is not installed; apt-get install ${apt}, or set ${env})`;
+}
+
+/** Appended to a Chromium test's name: empty, or why the test is ignored. */
+export const browserSkipReason: string = skipReason("chromium");
 
 /**
  * Registers a test that needs Chromium: ignored, with the reason in its name, when there is
@@ -66,7 +149,37 @@ export function browserTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name: name + browserSkipReason, ignore: chromiumPath === undefined, fn });
 }
 
-/** How long closing Chromium may take before it is killed. */
+/** `name` saying which browser it runs in: `NAME, in Firefox`. */
+export function nameIn(kind: BrowserKind, name: string): string {
+  return `${name}, in ${BROWSER_NAMES[kind]}`;
+}
+
+/**
+ * Registers one test per browser of `kinds` (default: all): `NAME, in Chromium`, `NAME, in
+ * Firefox`, each given its browser; ignored, with the reason in its name, when that browser is
+ * missing or not chosen.
+ */
+export function browserTests(
+  name: string,
+  fn: (kind: BrowserKind) => Promise<void>,
+  kinds: readonly BrowserKind[] = BROWSER_KINDS,
+): void {
+  for (const kind of kinds) {
+    Deno.test({
+      name: nameIn(kind, name) + skipReason(kind),
+      ignore: browserPaths[kind] === undefined,
+      fn: () => fn(kind),
+    });
+  }
+}
+
+/**
+ * The Firefoxes {@link launchBrowser} started: {@link openPage} opens each of their pages in a
+ * window of its own (see there).
+ */
+const firefoxes = new WeakSet<Browser>();
+
+/** How long closing a browser may take before it is killed. */
 const CLOSE_MS = 20_000;
 
 /** A running Chromium and the user data directory (profile) it uses. */
@@ -77,40 +190,68 @@ export interface Chromium {
   close(): Promise<void>;
 }
 
+/** A running browser of either kind, and the profile directory it uses. */
+export interface TestBrowser extends Chromium {
+  readonly kind: BrowserKind;
+}
+
+/** What a launch may be given. */
+export interface LaunchOptions {
+  /**
+   * Reuse this profile (the same "browser" coming back, with its IndexedDB); without it a fresh
+   * temporary profile is made and removed on close.
+   */
+  userDataDir?: string;
+  /** Let pages use a server's self-signed test certificate. */
+  acceptInsecureCerts?: boolean;
+}
+
 /**
- * Launches headless Chromium. `userDataDir` reuses a profile (the same "browser" coming back,
- * with its IndexedDB); without it a fresh temporary profile is made and removed on close.
- * `acceptInsecureCerts` lets pages use a server's self-signed test certificate.
+ * Launches headless browser `kind` on a profile of its own (or `options.userDataDir`): Chromium
+ * over the DevTools protocol, Firefox over WebDriver BiDi.
  */
-export async function launchChromium(
-  options: { userDataDir?: string; acceptInsecureCerts?: boolean } = {},
-): Promise<Chromium> {
-  if (chromiumPath === undefined) {
-    throw new Error("No Chromium to launch: install chromium, or set CHROME_PATH to one.");
+export async function launchBrowser(
+  kind: BrowserKind,
+  options: LaunchOptions = {},
+): Promise<TestBrowser> {
+  const path = browserPaths[kind];
+  const label = BROWSER_NAMES[kind];
+  if (path === undefined) {
+    throw new Error(
+      `No ${label} to launch${skipReason(kind).replace(/^ \(IGNORED: /, ": ").replace(/\)$/, "")}.`,
+    );
   }
   const ownDir = options.userDataDir === undefined;
   const userDataDir = options.userDataDir ??
-    await Deno.makeTempDir({ prefix: "chat-test-chromium-" });
+    await Deno.makeTempDir({ prefix: `chat-test-${kind}-` });
   let browser: Browser;
   try {
-    browser = await puppeteer.launch({
-      executablePath: chromiumPath,
+    const common = {
+      executablePath: path,
       headless: true,
-      args: [...CHROMIUM_FLAGS],
       userDataDir,
       defaultViewport: null,
       timeout: 30_000,
       acceptInsecureCerts: options.acceptInsecureCerts ?? false,
-    });
+    };
+    browser = kind === "chromium"
+      ? await puppeteer.launch({ ...common, browser: "chrome", args: [...CHROMIUM_FLAGS] })
+      : await puppeteer.launch({
+        ...common,
+        browser: "firefox",
+        extraPrefsFirefox: { ...FIREFOX_PREFS },
+      });
   } catch (error) {
     if (ownDir) await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
     throw new Error(
-      `Could not launch Chromium ("${chromiumPath}"): ${(error as Error).message}`,
+      `Could not launch ${label} ("${path}"): ${(error as Error).message}`,
       { cause: error },
     );
   }
+  if (kind === "firefox") firefoxes.add(browser);
   let closed = false;
   return {
+    kind,
     browser,
     userDataDir,
     async close() {
@@ -120,7 +261,7 @@ export async function launchChromium(
       const stuck = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           browser.process()?.kill("SIGKILL");
-          reject(new Error("Chromium did not close within 20 s: it was killed."));
+          reject(new Error(`${label} did not close within 20 s: it was killed.`));
         }, CLOSE_MS);
       });
       try {
@@ -133,14 +274,31 @@ export async function launchChromium(
   };
 }
 
-/** Runs `body` with a fresh Chromium and closes it afterwards whatever happens. */
-export async function withChromium<T>(body: (chromium: Chromium) => Promise<T>): Promise<T> {
-  const chromium = await launchChromium();
+/**
+ * Launches headless Chromium ({@link launchBrowser} for `"chromium"`). `userDataDir` reuses a
+ * profile; `acceptInsecureCerts` lets pages use a server's self-signed test certificate.
+ */
+export function launchChromium(options: LaunchOptions = {}): Promise<Chromium> {
+  return launchBrowser("chromium", options);
+}
+
+/** Runs `body` with a fresh browser of `kind` and closes it afterwards whatever happens. */
+export async function withBrowser<T>(
+  kind: BrowserKind,
+  body: (browser: TestBrowser) => Promise<T>,
+  options: LaunchOptions = {},
+): Promise<T> {
+  const launched = await launchBrowser(kind, options);
   try {
-    return await body(chromium);
+    return await body(launched);
   } finally {
-    await chromium.close();
+    await launched.close();
   }
+}
+
+/** Runs `body` with a fresh Chromium and closes it afterwards whatever happens. */
+export function withChromium<T>(body: (chromium: Chromium) => Promise<T>): Promise<T> {
+  return withBrowser("chromium", body);
 }
 
 /** A viewport: CSS pixels and the device pixel ratio. */
@@ -167,7 +325,11 @@ export async function openPage(
   url: string,
   viewport: Viewport = DESKTOP,
 ): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage();
+  // Firefox shows one tab of a window at a time and the others are hidden (their
+  // `document.visibilityState` is "hidden", so the chat page counts what arrives as unread), as
+  // a person's browser would; Chromium's headless tabs are all visible. Each person is a window.
+  const owner = "defaultBrowserContext" in browser ? browser : browser.browser();
+  const page = await browser.newPage(firefoxes.has(owner) ? { type: "window" } : undefined);
   const problems: string[] = [];
   const origin = new URL(url).origin;
   page.on("pageerror", (error) => problems.push(`page error: ${String(error)}`));

@@ -1,12 +1,13 @@
 /**
- * The web client end to end in real headless Chromium: a real `chat server` with its web port,
+ * The web client end to end in real headless Chromium and Firefox: a real `chat server` with its web port,
  * two browser users (each in a browser context of its own, so with storage of its own) and a
  * terminal user (`chat client`, piped) converse in every direction, `@ALL` included; marks,
  * unread counts, join and leave notices and timestamps are checked through the DOM contract
- * (tests/web_page.ts). Ignored, with the reason in the name, when Chromium is missing.
+ * (tests/web_page.ts). Each browser's test is ignored, with the reason in its name, when that
+ * browser is missing.
  */
 import assert from "node:assert/strict";
-import { browserTest } from "./browser.ts";
+import { browserTests } from "./browser.ts";
 import { PipedClient } from "./spawn.ts";
 import {
   element,
@@ -20,7 +21,7 @@ import {
   waitForNotice,
   waitForOnline,
   waitForUnread,
-  withWebChat,
+  withWebChatIn,
 } from "./web_page.ts";
 
 /** Waits until the terminal user's stdout has a line equal to `line`. */
@@ -30,12 +31,12 @@ async function terminalSaw(client: PipedClient, line: string): Promise<void> {
   });
 }
 
-browserTest(
+browserTests(
   "web client: two browser users and a terminal user converse in every direction, @ALL " +
     "included, with delivery marks, unread counts, join and leave notices, timestamps and a " +
     "two-line message",
-  async () => {
-    await withWebChat(async (server, open) => {
+  async (kind) => {
+    await withWebChatIn(kind, async (server, open) => {
       const alice = await open();
       await join(alice, "alice");
       const bob = await open();

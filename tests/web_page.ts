@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import type { ElementHandle, Page } from "puppeteer-core";
 import { type ChatProcess, startWebServer as startServerWithWeb } from "./spawn.ts";
-import { DESKTOP, openPage, type Viewport, withChromium } from "./browser.ts";
+import { type BrowserKind, DESKTOP, openPage, type Viewport, withBrowser } from "./browser.ts";
 
 /**
  * The browser's global object inside functions that run in the page (puppeteer sends their
@@ -66,17 +66,29 @@ export type OpenUser = (viewport?: Viewport) => Promise<Page>;
 
 /**
  * Runs `body` with a server (in memory unless `serverArgs` say otherwise) and a Chromium, and
- * stops both whatever happens. Each page `open` makes is in a browser context of its own (its
- * own storage and IndexedDB: another person's browser). Afterwards no page may have thrown or
- * logged a console error.
+ * stops both whatever happens ({@link withWebChatIn} for Chromium).
  */
-export async function withWebChat(
+export function withWebChat(
+  body: (server: WebServer, open: OpenUser) => Promise<void>,
+  serverArgs: string[] = ["--memory"],
+): Promise<void> {
+  return withWebChatIn("chromium", body, serverArgs);
+}
+
+/**
+ * Runs `body` with a server (in memory unless `serverArgs` say otherwise) and a browser of
+ * `kind`, and stops both whatever happens. Each page `open` makes is in a browser context of
+ * its own (its own storage and IndexedDB: another person's browser). Afterwards no page may
+ * have thrown or logged a console error.
+ */
+export async function withWebChatIn(
+  kind: BrowserKind,
   body: (server: WebServer, open: OpenUser) => Promise<void>,
   serverArgs: string[] = ["--memory"],
 ): Promise<void> {
   const server = await startWebServer(serverArgs);
   try {
-    await withChromium(async ({ browser }) => {
+    await withBrowser(kind, async ({ browser }) => {
       const problems: string[] = [];
       const open: OpenUser = async (viewport = DESKTOP) => {
         const context = await browser.createBrowserContext();

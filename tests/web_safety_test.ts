@@ -1,12 +1,12 @@
 /**
  * Text from others is shown as text, never as HTML: markup sent from a terminal and from
  * another browser appears literally in the page, and no element (an image whose error handler
- * would run, a bold) is created from it. Real Chromium; ignored, with the reason in the name,
- * when it is missing.
+ * would run, a bold) is created from it. Real Chromium and Firefox; each ignored, with the
+ * reason in its name, when missing.
  */
 import assert from "node:assert/strict";
 import type { Page } from "puppeteer-core";
-import { browserTest } from "./browser.ts";
+import { browserTests } from "./browser.ts";
 import { PipedClient } from "./spawn.ts";
 import {
   type InPage,
@@ -18,7 +18,7 @@ import {
   shownItems,
   waitForMessage,
   waitForOnline,
-  withWebChat,
+  withWebChatIn,
 } from "./web_page.ts";
 
 const HOSTILE = [
@@ -27,11 +27,11 @@ const HOSTILE = [
   `<svg onload="window.__pwned=3"></svg><a href="javascript:alert(1)">link</a>`,
 ];
 
-browserTest(
+browserTests(
   "web client shows markup from a terminal and from another browser as literal text, and " +
     "creates no element from it",
-  async () => {
-    await withWebChat(async (server, open) => {
+  async (kind) => {
+    await withWebChatIn(kind, async (server, open) => {
       const alice = await open();
       await join(alice, "alice");
       const bob = await open();
