@@ -43,6 +43,8 @@ export interface MessageItem {
   why?: string;
   /** A message that waited on the server: when it was sent (milliseconds since the epoch). */
   readonly sentAt?: number;
+  /** One of the user's messages stored for someone offline: its mail number on the server. */
+  mail?: number;
 }
 
 /** A notice in a conversation: someone joined or left, the connection, a problem. */
@@ -73,6 +75,42 @@ export interface Conversation {
   /** Messages from others that came while it was not being read. */
   unread: number;
 }
+
+/** An item as kept across a reload: without its key and version, which the page hands out. */
+export type SavedItem = Omit<MessageItem, "key" | "version"> | Omit<NoticeItem, "key" | "version">;
+
+/** A conversation as kept across a reload. */
+export interface SavedConversation {
+  /** `ALL` or the person's name. */
+  readonly id: string;
+  /** Its items, oldest first. */
+  readonly items: readonly SavedItem[];
+  /** Its unread count. */
+  readonly unread: number;
+}
+
+/**
+ * What of the page is kept across a reload (`history.ts` writes it to the tab's storage): the
+ * conversations with their items, unread counts and marks, the selected one, and who the user
+ * was told is offline. Not the connection, the Online list or the join form.
+ */
+export interface SavedPage {
+  /** The user's name. */
+  readonly self: string;
+  /** The server as `host:port`. */
+  readonly server: string;
+  /** The conversation shown. */
+  readonly selected: string;
+  /** People the user was told are offline. */
+  readonly toldOffline: readonly string[];
+  /** The conversations, Everyone first. */
+  readonly conversations: readonly SavedConversation[];
+}
+
+/** Why a message restored after a reload has the "?" mark: it had no answer yet. */
+export const RELOAD_UNCONFIRMED: string =
+  "Not confirmed: the page was reloaded before the server answered. It was not sent again; " +
+  "send it again if it did not arrive.";
 
 /** The page's screens: the join form, waiting for the registration, the chat. */
 export type Phase = "join" | "joining" | "chat";
@@ -138,6 +176,8 @@ export class PageState {
   readonly #mine = new Map<number, MessageItem>();
   /** People the user was told are offline (and that messages wait for them). */
   readonly #toldOffline = new Set<string>();
+  /** The user's messages stored for someone offline, by recipient and mail number. */
+  readonly #waiting = new Map<string, MessageItem>();
   readonly #now: () => number;
   #key = 0;
 
@@ -228,7 +268,66 @@ export class PageState {
     this.#conversation(BROADCAST);
     this.selected = BROADCAST;
     this.#toldOffline.clear();
+    this.#waiting.clear();
     this.online = null;
+  }
+
+  /**
+   * What is kept across a reload ({@link SavedPage}): plain data, shared with nothing the page
+   * still changes.
+   */
+  saved(): SavedPage {
+    const conversations = this.conversations.map((c) => ({
+      id: c.id,
+      unread: c.unread,
+      items: c.items.map(({ key: _key, version: _version, ...rest }) => ({ ...rest })),
+    }));
+    return {
+      self: this.self,
+      server: this.server,
+      selected: this.selected,
+      toldOffline: [...this.#toldOffline],
+      conversations,
+    };
+  }
+
+  /**
+   * Brings back a page kept across a reload (before joining again): its conversations, marks,
+   * unread counts and selection replace the page's. The user's messages that had no answer yet
+   * (`pending`) get the "?" mark with {@link RELOAD_UNCONFIRMED}: the page cannot know whether
+   * the server had them, and never sends them again by itself. Messages stored for someone
+   * offline keep their mark, and turn ✓✓ when their receipt comes. Items get new keys, after
+   * every key handed out so far.
+   */
+  restore(page: SavedPage): void {
+    this.#changed();
+    this.#reset();
+    this.#mine.clear();
+    this.self = page.self;
+    this.server = page.server;
+    for (const saved of page.conversations) {
+      const c = this.#conversation(saved.id);
+      c.items.length = 0;
+      for (const item of saved.items.slice(-MAX_ITEMS)) {
+        if (item.kind === "notice") {
+          c.items.push({ ...item, key: ++this.#key, version: 0 });
+          continue;
+        }
+        const restored: MessageItem = { ...item, key: ++this.#key, version: 0 };
+        if (restored.own && restored.state === "pending") {
+          restored.state = "unconfirmed";
+          restored.why = RELOAD_UNCONFIRMED;
+        }
+        if (restored.own && restored.state === "stored" && restored.mail !== undefined) {
+          this.#waiting.set(storedKey(restored.to, restored.mail), restored);
+        }
+        c.items.push(restored);
+      }
+      c.unread = saved.unread;
+    }
+    for (const name of page.toldOffline) this.#toldOffline.add(name);
+    this.selected = this.#conversations.has(page.selected) ? page.selected : BROADCAST;
+    if (this.visible) this.#conversation(this.selected).unread = 0;
   }
 
   /** The session opened: the chat is shown. */
@@ -440,10 +539,7 @@ export class PageState {
       if (why !== undefined) this.#notice(to, why, state === "failed" ? "problem" : "info");
       return;
     }
-    item.state = state;
-    if (why === undefined) delete item.why;
-    else item.why = why;
-    item.version++;
+    settle(item, state, why);
   }
 
   #answer(
@@ -483,6 +579,11 @@ export class PageState {
   /** A message stored for someone offline: one tick, and the first time what it means. */
   #stored(event: Extract<ClientEvent, { type: "stored" }>): void {
     const to = printable(event.to);
+    const item = this.#mine.get(event.id);
+    if (item !== undefined) {
+      item.mail = event.mail;
+      this.#waiting.set(storedKey(event.to, event.mail), item);
+    }
     this.#mark(event.id, event.to, "stored", `Stored for ${to}, who is offline.`, true);
     if (!this.#toldOffline.has(event.to)) {
       this.#toldOffline.add(event.to);
@@ -498,24 +599,36 @@ export class PageState {
    * earlier gets a notice in the person's conversation.
    */
   #receipt(event: Extract<ClientEvent, { type: "receipt" }>): void {
-    const item = event.id === undefined ? undefined : this.#mine.get(event.id);
+    const stored = storedKey(event.to, event.mail);
+    const item = (event.id === undefined ? undefined : this.#mine.get(event.id)) ??
+      this.#waiting.get(stored);
     const delivered = event.event === "delivered";
     if (delivered) this.#toldOffline.delete(event.to);
     const at = when(event.sentAt, new Date(this.#now()));
     const to = printable(event.to);
-    if (item === undefined || event.id === undefined) {
+    if (item === undefined) {
       const text = receiptText(event.event, to, at);
       this.#notice(event.to, `${delivered ? "✓✓" : "✗"} ${text}`, delivered ? "good" : "problem");
       return;
     }
+    this.#waiting.delete(stored);
+    if (event.id !== undefined) this.#mine.delete(event.id);
     const text = receiptText(event.event, to, at, item.text);
-    this.#mark(
-      event.id,
-      event.to,
-      delivered ? "delivered" : "failed",
-      delivered ? undefined : text,
-    );
+    settle(item, delivered ? "delivered" : "failed", delivered ? undefined : text);
   }
+}
+
+/** Gives `item` its delivery `state` (and sentence, if any): its row is drawn again. */
+function settle(item: MessageItem, state: Delivery, why?: string): void {
+  item.state = state;
+  if (why === undefined) delete item.why;
+  else item.why = why;
+  item.version++;
+}
+
+/** The key of a stored message: its recipient and mail number. */
+function storedKey(to: string, mail: number): string {
+  return `${to} ${mail}`;
 }
 
 /** Names sorted by letter ignoring case, as the server sorts them. */

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { type MessageItem, type NoticeItem, PageState, type Sender } from "./state.ts";
+import {
+  type MessageItem,
+  type NoticeItem,
+  PageState,
+  RELOAD_UNCONFIRMED,
+  type Sender,
+} from "./state.ts";
 
 const T0 = new Date(2026, 11, 3, 9, 30).getTime();
 
@@ -346,4 +352,81 @@ Deno.test("PageState.inform adds the page's own notice to Everyone", () => {
   const last = items(state, "ALL").at(-1);
   assert.equal(last?.kind === "notice" && last.tone, "problem");
   assert.equal(notices(state, "ALL").at(-1), "Your name stays unowned here.");
+});
+
+Deno.test("PageState.saved is plain data the page does not change afterwards", () => {
+  const { state, sender } = joined();
+  state.select("bob");
+  state.send("hello", sender);
+  const saved = state.saved();
+  state.apply({ type: "sent", id: 1, to: "bob" });
+  const mine = saved.conversations[1]?.items[0];
+  assert.equal(mine?.kind === "message" && mine.state, "pending");
+  assert.ok(!("key" in (mine ?? {})) && !("version" in (mine ?? {})));
+  assert.equal(saved.self, "alice");
+  assert.equal(saved.selected, "bob");
+});
+
+Deno.test("PageState.restore brings back conversations, selection, unread counts and marks", () => {
+  const { state, sender } = joined();
+  state.apply({ type: "message", from: "bob", text: "one" });
+  state.apply({ type: "message", from: "bob", text: "two" });
+  state.select("carol");
+  state.send("delivered", sender);
+  state.apply({ type: "sent", id: 1, to: "carol" });
+  state.send("no answer yet", sender);
+  const before = state.revision;
+  const lastKey = Math.max(...state.conversations.flatMap((c) => c.items.map((i) => i.key)));
+
+  const again = new PageState();
+  again.restore(state.saved());
+  assert.equal(again.self, "alice");
+  assert.equal(again.selected, "carol");
+  assert.equal(again.conversation("bob")?.unread, 2);
+  assert.deepEqual(messages(again, "carol").map((m) => [m.text, m.state, m.why]), [
+    ["delivered", "delivered", undefined],
+    ["no answer yet", "unconfirmed", RELOAD_UNCONFIRMED],
+  ]);
+  // Restored into the same page, items get keys after every key handed out.
+  state.restore(state.saved());
+  assert.ok(state.revision > before);
+  assert.ok(state.conversations.every((c) => c.items.every((i) => i.key > lastKey)));
+  // A message restored as unconfirmed is not the answer to a new session's message 2.
+  assert.ok(state.join("alice", "127.0.0.1:8080"));
+  state.opened();
+  state.apply({ type: "sent", id: 2, to: "carol" });
+  assert.equal(messages(state, "carol")[1]?.state, "unconfirmed");
+});
+
+Deno.test("PageState.restore: a message stored for someone offline turns ✓✓ on its receipt", () => {
+  const { state, sender } = joined();
+  state.select("dave");
+  state.send("for later", sender);
+  state.apply({ type: "stored", id: 1, to: "dave", mail: 41 });
+  assert.equal(messages(state, "dave")[0]?.mail, 41);
+
+  const again = new PageState(() => T0);
+  again.restore(state.saved());
+  assert.ok(again.join("alice", "127.0.0.1:8080"));
+  again.opened();
+  assert.equal(messages(again, "dave")[0]?.state, "stored");
+  // The receipt of another stored message is a notice; this one's changes the mark.
+  again.apply({ type: "receipt", mail: 40, to: "dave", event: "delivered", sentAt: T0 });
+  again.apply({ type: "receipt", mail: 41, to: "dave", event: "delivered", sentAt: T0 });
+  assert.equal(messages(again, "dave")[0]?.state, "delivered");
+  assert.equal(messages(again, "dave")[0]?.why, undefined);
+  assert.equal(notices(again, "dave").filter((n) => n.startsWith("✓✓")).length, 1);
+});
+
+Deno.test("PageState.restore selects Everyone when the selected conversation is gone", () => {
+  const state = new PageState();
+  state.restore({
+    self: "alice",
+    server: "h:1",
+    selected: "zed",
+    toldOffline: [],
+    conversations: [{ id: "ALL", unread: 0, items: [] }],
+  });
+  assert.equal(state.selected, "ALL");
+  assert.deepEqual(state.conversations.map((c) => c.id), ["ALL"]);
 });
