@@ -12,6 +12,7 @@ import { Session, type SessionLimits } from "./session.ts";
 import type { ServerData } from "../store/data.ts";
 import type { LogEvent } from "./log.ts";
 import { type WebAssets, WebConnection, type WebHost, WebSite } from "./web.ts";
+import { hostName, webNames } from "./web_names.ts";
 
 /** One address to listen on. */
 export interface ListenSpec {
@@ -111,13 +112,20 @@ export class Hub implements WebHost {
   }
 
   /**
-   * Starts the web port on `spec`: HTTP answered with `assets`, and WebSocket connections on
-   * `/ws` joining this hub as sessions (see web.ts). A connection counts against the connection
+   * Starts the web port on `spec`: HTTP answered with `assets` to requests for one of `names`
+   * (`"*"`: any; IP literals, localhost and the name listened on always: see web_names.ts), and
+   * WebSocket connections on `/ws` joining this hub as sessions (see web.ts). A connection counts against the connection
    * limits, and is closed at the registration deadline, from the moment it is accepted.
    */
-  async listenWeb(spec: ListenSpec, assets: WebAssets): Promise<BoundAddress> {
+  async listenWeb(
+    spec: ListenSpec,
+    assets: WebAssets,
+    names: readonly string[] = [],
+  ): Promise<BoundAddress> {
     const tls = spec.tls !== undefined;
-    const site = new WebSite(assets, (e) => this.log(e));
+    // The name listened on (--host chat.lan) is one of the port's names; an address needs none.
+    const own = hostName(spec.hostname) === null ? [] : [spec.hostname];
+    const site = new WebSite(assets, (e) => this.log(e), webNames([...names, ...own]));
     const listener = await listen(
       spec,
       (raw: Conn) => new WebConnection(this, raw, tls, site).handler,

@@ -48,6 +48,12 @@ export interface WebOptions {
   tls?: { cert: string; key: string };
   /** The page, its styles and its script. */
   assets: WebAssets;
+  /**
+   * Host names the web port answers to (`--web-name`; `"*"`: any), besides IP literals,
+   * `localhost` and the name it listens on; requests for another name are refused with 403,
+   * against DNS rebinding (see web_names.ts). Default none.
+   */
+  names?: readonly string[];
 }
 
 /**
@@ -136,12 +142,16 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     const w = opts.web;
     const tls = w.tls ?? opts.tls;
     try {
-      web = await hub.listenWeb({
-        hostname: w.hostname ?? opts.hostname,
-        port: w.port,
-        transport: opts.transport,
-        ...(tls ? { tls } : {}),
-      }, w.assets);
+      web = await hub.listenWeb(
+        {
+          hostname: w.hostname ?? opts.hostname,
+          port: w.port,
+          transport: opts.transport,
+          ...(tls ? { tls } : {}),
+        },
+        w.assets,
+        w.names,
+      );
     } catch (error) {
       webError = error instanceof Error ? error : new Error(String(error));
     }

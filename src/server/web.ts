@@ -27,6 +27,7 @@ import {
 import { Session, type SessionHost } from "./session.ts";
 import type { LogEvent } from "./log.ts";
 import { errorResponse, type HttpError, response, route, upgradeResponse } from "./web_http.ts";
+import { RefusedNames, type WebNames, webNames } from "./web_names.ts";
 
 /** The bundled browser client, or why it cannot be had (one sentence). */
 export type ScriptResult = { ok: true; js: Uint8Array } | { ok: false; reason: string };
@@ -53,25 +54,55 @@ export interface WebHost extends SessionHost {
   readonly unusedWeb: Set<WebConnection>;
 }
 
-/** The resources of one web port, encoded once; a script that failed is logged once. */
+/**
+ * The resources of one web port, encoded once, and the names it answers to; a script that
+ * failed is logged once, and so is each name refused (see {@link WebSite.refused}).
+ */
 export class WebSite {
   /** The page's bytes. */
   readonly html: Uint8Array;
   /** The styles' bytes. */
   readonly css: Uint8Array;
+  /** The host names answered to besides IP literals and localhost (web_names.ts). */
+  readonly names: WebNames;
   readonly #assets: WebAssets;
   readonly #log: (event: LogEvent) => void;
+  readonly #refused = new RefusedNames();
   #failed = false;
   /** The script once it was had: answered at once from then on. */
   #ready: Uint8Array | null = null;
 
-  /** The site of `assets`; a script that cannot be had is logged with `log`, once. */
-  constructor(assets: WebAssets, log: (event: LogEvent) => void) {
+  /**
+   * The site of `assets` answering to `names`; a script that cannot be had is logged with `log`,
+   * once.
+   */
+  constructor(assets: WebAssets, log: (event: LogEvent) => void, names: WebNames = webNames([])) {
     const encoder = new TextEncoder();
     this.html = encoder.encode(assets.html);
     this.css = encoder.encode(assets.css);
+    this.names = names;
     this.#assets = assets;
     this.#log = log;
+  }
+
+  /**
+   * Logs that `remote` asked for a host name this site does not answer to: once per name, and
+   * for at most 100 names an hour (see {@link RefusedNames}), so that a page making up names
+   * floods neither the log nor the memory.
+   */
+  refused(name: string, remote: string): void {
+    const note = this.#refused.note(name, performance.now());
+    if (note === null) return;
+    this.#log({
+      event: "dropped",
+      remote,
+      reason: `asked the web port for the host name "${name}", which this server does not ` +
+        `answer to (a page of another site, by DNS rebinding; if it is this server's name, start ` +
+        `it with --web-name ${name}); ` +
+        (note === "last"
+          ? "no more refused names are logged for an hour"
+          : "further requests for this name are not logged"),
+    });
   }
 
   /** The script if it was had already (then a request for it is answered at once), or null. */
@@ -277,9 +308,12 @@ export class WebConnection implements Conn {
   }
 
   #route(head: RequestHead, rest: Uint8Array): void {
-    const r = route(head);
+    const r = route(head, this.#site.names);
     const bare = head.method === "HEAD"; // the answer to HEAD has no body, errors' neither
-    if (r.kind === "error") return this.#answer(errorResponse(r, bare));
+    if (r.kind === "error") {
+      if (r.refusedName !== undefined) this.#site.refused(r.refusedName, this.remote);
+      return this.#answer(errorResponse(r, bare));
+    }
     if (r.kind === "upgrade") return this.#upgrade(r.key, rest);
     if (r.kind === "page") {
       return this.#answer(response(200, "text/html; charset=utf-8", this.#site.html, {

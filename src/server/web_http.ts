@@ -1,11 +1,13 @@
 /**
  * The web port's HTTP, pure: which answer a request head gets (the page, the script, the
- * styles, a WebSocket upgrade, or an error status with a one-sentence reason), the Origin and
- * WebSocket checks of an upgrade, and the bytes of a response. web.ts does the I/O.
+ * styles, a WebSocket upgrade, or an error status with a one-sentence reason), the Host check
+ * of every request (web_names.ts), the Origin and WebSocket checks of an upgrade, and the bytes
+ * of a response. web.ts does the I/O.
  *
  * @module
  */
 import type { RequestHead } from "../net/http_head.ts";
+import { checkHost, type WebNames } from "./web_names.ts";
 
 /**
  * The Content-Security-Policy of every response: the page runs only its own script and styles,
@@ -31,6 +33,8 @@ export interface HttpError {
   reason: string;
   /** Extra response headers (`Allow`, `Sec-WebSocket-Version`...). */
   headers?: Record<string, string>;
+  /** The host name refused, when the Host is why (a 403 the server logs once per name). */
+  refusedName?: string;
 }
 
 /** The paths of the web port and what each serves. */
@@ -42,8 +46,12 @@ const PATHS: Record<string, "page" | "css" | "script" | "ws"> = {
   "/ws": "ws",
 };
 
-/** Which answer `head` gets: a resource, an upgrade, or an error. */
-export function route(head: RequestHead): Route {
+/**
+ * Which answer `head` gets: a resource, an upgrade, or an error. A request whose Host is not
+ * one of `names` (nor an IP literal or localhost: see web_names.ts) is refused with 403 whatever
+ * it asks for; one without Host (HTTP/1.0) is not checked.
+ */
+export function route(head: RequestHead, names: WebNames): Route {
   if (!head.target.startsWith("/")) {
     return error(400, `The request target "${clip(head.target)}" is not a path.`);
   }
@@ -51,6 +59,13 @@ export function route(head: RequestHead): Route {
   if ((head.counts.get("host") ?? 0) > 1) return error(400, "The request has more than one Host.");
   if (host === undefined && head.version === "HTTP/1.1") {
     return error(400, "The request has no Host header; HTTP/1.1 requires one.");
+  }
+  if (host !== undefined) {
+    const check = checkHost(names, host);
+    if (check.kind === "invalid") {
+      return error(400, `The Host "${clip(host)}" is not a host name with an optional port.`);
+    }
+    if (check.kind === "unknown") return refusedHost(check.name);
   }
   const path = head.target.split("?")[0]!;
   const what = PATHS[path];
@@ -138,6 +153,22 @@ export function sameOrigin(origin: string, host: string): boolean {
   }
   return host !== "" && page.host === asked.host && asked.pathname === "/" &&
     asked.username === "" && asked.search === "";
+}
+
+/**
+ * The 403 of a request for `name`, a host name this server does not answer to: a page whose
+ * DNS name was rebound to this server's address, or a name to give with `--web-name`.
+ */
+export function refusedHost(name: string): HttpError {
+  // hostName() leaves only letters, digits, "-", "_", "." and ":": nothing to escape.
+  const shown = name.length > 253 ? `${name.slice(0, 250)}...` : name;
+  return {
+    kind: "error",
+    status: 403,
+    reason: `This server does not answer to the name "${shown}"; if that is its name, ` +
+      `start it with --web-name ${shown}.`,
+    refusedName: name,
+  };
 }
 
 /** An error route. */

@@ -5,12 +5,14 @@ import {
   errorResponse,
   hasToken,
   isWebSocketKey,
+  refusedHost,
   response,
   route,
   sameOrigin,
   upgradeResponse,
 } from "./web_http.ts";
 import { formatLogEvent, webUrl } from "./log.ts";
+import { webNames } from "./web_names.ts";
 
 function head(text: string): RequestHead {
   const r = parseHead(text.replaceAll("\n", "\r\n"));
@@ -18,38 +20,46 @@ function head(text: string): RequestHead {
   return r.head;
 }
 
+/** The names the routes below answer to, besides addresses and localhost. */
+const NAMES = webNames(["h", "chat.lan"]);
+
+/** The route of the request head `text` (LF line ends) on a port answering to {@link NAMES}. */
+function routed(text: string) {
+  return route(head(text), NAMES);
+}
+
 const WS =
   "GET /ws HTTP/1.1\nHost: chat.lan:8080\nUpgrade: websocket\nConnection: keep-alive, Upgrade\n" +
   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n";
 
 Deno.test("route serves the page, its styles and script to GET and HEAD, and nothing else", () => {
-  assert.deepEqual(route(head("GET / HTTP/1.1\nHost: h\n")), { kind: "page", head: false });
-  assert.deepEqual(route(head("HEAD /?x=1 HTTP/1.1\nHost: h\n")), { kind: "page", head: true });
-  assert.deepEqual(route(head("GET /app.css HTTP/1.1\nHost: h\n")), { kind: "css", head: false });
-  assert.deepEqual(route(head("GET /app.js HTTP/1.1\nHost: h\n")), { kind: "script", head: false });
-  assert.deepEqual(route(head("GET /app.js HTTP/1.0\n")), { kind: "script", head: false });
-  const missing = route(head("GET /etc/passwd HTTP/1.1\nHost: h\n"));
+  assert.deepEqual(routed("GET / HTTP/1.1\nHost: h\n"), { kind: "page", head: false });
+  assert.deepEqual(routed("HEAD /?x=1 HTTP/1.1\nHost: h\n"), { kind: "page", head: true });
+  assert.deepEqual(routed("GET /app.css HTTP/1.1\nHost: h\n"), { kind: "css", head: false });
+  assert.deepEqual(routed("GET /app.js HTTP/1.1\nHost: h\n"), { kind: "script", head: false });
+  assert.deepEqual(routed("GET /app.js HTTP/1.0\n"), { kind: "script", head: false });
+  const missing = routed("GET /etc/passwd HTTP/1.1\nHost: h\n");
   assert.deepEqual(missing, {
     kind: "error",
     status: 404,
     reason: 'Nothing is at "/etc/passwd"; the chat page is at "/".',
   });
-  const post = route(head("POST / HTTP/1.1\nHost: h\n"));
+  const post = routed("POST / HTTP/1.1\nHost: h\n");
   assert.equal(post.kind === "error" && post.status, 405);
   assert.deepEqual(post.kind === "error" && post.headers, { Allow: "GET, HEAD" });
-  const noHost = route(head("GET / HTTP/1.1\n"));
+  const noHost = routed("GET / HTTP/1.1\n");
   assert.equal(
     noHost.kind === "error" && noHost.reason,
     "The request has no Host header; HTTP/1.1 requires one.",
   );
-  const twoHosts = route(head("GET / HTTP/1.1\nHost: a\nHost: b\n"));
+  const twoHosts = routed("GET / HTTP/1.1\nHost: a\nHost: b\n");
   assert.equal(twoHosts.kind === "error" && twoHosts.status, 400);
-  const absolute = route(head("GET http://h/ HTTP/1.1\nHost: h\n"));
+  const absolute = routed("GET http://h/ HTTP/1.1\nHost: h\n");
   assert.equal(absolute.kind === "error" && absolute.status, 400);
 });
 
 Deno.test("route upgrades /ws with the WebSocket headers, and says which is missing", () => {
-  assert.deepEqual(route(head(WS)), { kind: "upgrade", key: "dGhlIHNhbXBsZSBub25jZQ==" });
+  assert.deepEqual(routed(WS), { kind: "upgrade", key: "dGhlIHNhbXBsZSBub25jZQ==" });
   const cases: [string, number, RegExp][] = [
     [WS.replace("Upgrade: websocket\n", ""), 426, /takes WebSocket connections only/],
     [
@@ -75,13 +85,70 @@ Deno.test("route upgrades /ws with the WebSocket headers, and says which is miss
     ],
   ];
   for (const [text, status, reason] of cases) {
-    const r = route(head(text));
+    const r = routed(text);
     assert.equal(r.kind, "error", text);
     if (r.kind !== "error") continue;
     assert.equal(r.status, status, text);
     assert.match(r.reason, reason);
   }
-  assert.equal(route(head(WS + "Origin: http://chat.lan:8080\n")).kind, "upgrade");
+  assert.equal(routed(WS + "Origin: http://chat.lan:8080\n").kind, "upgrade");
+});
+
+Deno.test("route refuses a Host this server does not answer to with 403, on every path", () => {
+  const sentence = 'This server does not answer to the name "evil.example"; if that is its name, ' +
+    "start it with --web-name evil.example.";
+  for (const path of ["/", "/app.js", "/app.css", "/nope"]) {
+    for (const host of ["evil.example", "EVIL.example.:8080"]) {
+      assert.deepEqual(routed(`GET ${path} HTTP/1.1\nHost: ${host}\n`), {
+        kind: "error",
+        status: 403,
+        reason: sentence,
+        refusedName: "evil.example",
+      });
+    }
+  }
+  const ws = routed(
+    WS.replace("chat.lan:8080", "evil.example:8080") + "Origin: http://evil.example:8080\n",
+  );
+  assert.deepEqual(ws, refusedHost("evil.example"), "the Origin matches the Host: still refused");
+  assert.deepEqual(routed(WS.replace("chat.lan", "evil.example")), refusedHost("evil.example"));
+});
+
+Deno.test("route answers IP literals, localhost and its names, and HTTP/1.0 without Host", () => {
+  for (
+    const host of [
+      "127.0.0.1:8080",
+      "[::1]:8080",
+      "192.168.1.10",
+      "localhost",
+      "a.localhost:80",
+      "H",
+      "chat.lan.",
+    ]
+  ) {
+    assert.deepEqual(
+      routed(`GET / HTTP/1.1\nHost: ${host}\n`),
+      { kind: "page", head: false },
+      host,
+    );
+  }
+  assert.deepEqual(routed("GET / HTTP/1.0\n"), { kind: "page", head: false });
+  assert.equal(routed(WS.replace("chat.lan:8080", "[::1]:8080")).kind, "upgrade");
+  const any = route(head("GET / HTTP/1.1\nHost: evil.example\n"), webNames(["*"]));
+  assert.deepEqual(any, { kind: "page", head: false }, '--web-name "*" answers any name');
+});
+
+Deno.test("route answers a Host that is not a host name with 400", () => {
+  for (const host of ["a b", "u@h", "h/x", "h:99999", "%68", "h:port"]) {
+    const r = routed(`GET / HTTP/1.1\nHost: ${host}\n`);
+    assert.equal(r.kind === "error" && r.status, 400, host);
+    assert.match(
+      r.kind === "error" ? r.reason : "",
+      /^The Host ".*" is not a host name with an optional port\.$/,
+    );
+  }
+  const empty = routed("GET / HTTP/1.1\nHost: \n");
+  assert.equal(empty.kind === "error" && empty.status, 400, "an empty Host");
 });
 
 Deno.test("sameOrigin compares the page's host and port with Host, default ports filled in", () => {
