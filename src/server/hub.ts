@@ -114,8 +114,9 @@ export class Hub implements WebHost {
   /**
    * Starts the web port on `spec`: HTTP answered with `assets` to requests for one of `names`
    * (`"*"`: any; IP literals, localhost and the name listened on always: see web_names.ts), and
-   * WebSocket connections on `/ws` joining this hub as sessions (see web.ts). A connection counts against the connection
-   * limits, and is closed at the registration deadline, from the moment it is accepted.
+   * WebSocket connections on `/ws` joining this hub as sessions (see web.ts). A connection
+   * counts against the connection limits, and is closed at the registration deadline, from the
+   * moment it is accepted.
    */
   async listenWeb(
     spec: ListenSpec,
