@@ -28,10 +28,11 @@ export const RELEASE_TARGETS = [
  * starting programs (only ever the client named after `--` in `chat conformance client --
  * COMMAND`); writing files (only ever the server's data directory, `--data` or
  * `$XDG_DATA_HOME/chat`, and the client's identities under `$XDG_CONFIG_HOME/chat`); and reading
- * the three environment variables that locate those (HOME, XDG_CONFIG_HOME, XDG_DATA_HOME).
- * Files and programs are named at run time, so the grants cannot be narrowed at build time. No
- * other env access, no sys or ffi access. The launcher `chat` and deno.json's tasks give the
- * source the same (tests/launcher_test.ts checks it).
+ * the three environment variables that locate those (HOME, XDG_CONFIG_HOME, XDG_DATA_HOME);
+ * and the machine's host name (the web port answers requests for it: see
+ * src/server/web_names.ts). Files and programs are named at run time, so the grants cannot be
+ * narrowed at build time. No other env or sys access, no ffi access. The launcher `chat` and
+ * deno.json's tasks give the source the same (tests/launcher_test.ts checks it).
  */
 export const PERMISSIONS = [
   "--allow-net",
@@ -41,6 +42,9 @@ export const PERMISSIONS = [
   // (--data, XDG_DATA_HOME, XDG_CONFIG_HOME, HOME), so writing cannot be scoped at build time.
   "--allow-write",
   "--allow-env=HOME,XDG_CONFIG_HOME,XDG_DATA_HOME",
+  // Deno.hostname() alone: the web port answers to the machine's name (and NAME.local), and
+  // refuses other names against DNS rebinding. Without it the server goes on without the name.
+  "--allow-sys=hostname",
 ];
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname)

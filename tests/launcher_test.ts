@@ -207,3 +207,10 @@ Deno.test("the launcher, deno.json's tasks and the compiled binary have the same
     assert.deepEqual(words.filter((w) => w.startsWith("--allow-")), PERMISSIONS, `task ${name}`);
   }
 });
+
+Deno.test("the shipped permissions read the host name and no other system information", () => {
+  // The web port answers requests for the machine's name (Deno.hostname()); nothing else of
+  // --allow-sys (network interfaces, uid, memory...) is granted.
+  const sys = PERMISSIONS.filter((p) => p.startsWith("--allow-sys"));
+  assert.deepEqual(sys, ["--allow-sys=hostname"]);
+});

@@ -17,6 +17,7 @@ import { openServerData } from "../store/open.ts";
 import { defaultWebAssets } from "../web/assets.ts";
 import { serverDataMain } from "./server_data.ts";
 import { formatAddress } from "../net/address.ts";
+import { hostName, machineNames } from "../server/web_names.ts";
 import { EVERY_ADDRESS } from "../net/transport.ts";
 import { formatLogLine, LineSink, type Logger, SILENT, webUrl } from "../server/log.ts";
 import {
@@ -37,10 +38,10 @@ export const SERVER_HELP = `${SERVER_USAGE}
        chat server names | release NAME   (owned names: see --help of each)
 
 Options:
-  --host ADDRESS       Address to listen on (default "::", every IPv4 and IPv6
-                       address; "127.0.0.1" for this machine only)
+  --host ADDRESS       Address to listen on: "::" all (default), 127.0.0.1 local
   --port PORT          Port to listen on, 0 for any free one (default 5500)
   --web PORT|--no-web  Web client's port, 0 for any free one (default 8080)
+  --web-name NAME      The web page's DNS name too (repeatable); "*": any
   --data DIR           Where owned names and waiting mail are kept (default
                        ~/.local/share/chat); --memory keeps them in memory only
   --tls-cert, --tls-key FILE  Serve TLS with this PEM certificate and key
@@ -64,6 +65,7 @@ export const SERVER_OPTIONS = {
   port: { type: "string" },
   web: { type: "string" },
   "no-web": { type: "boolean" },
+  "web-name": { type: "string", multiple: true },
   "ack-timeout": { type: "string" },
   "max-header-bytes": { type: "string" },
   "max-body-bytes": { type: "string" },
@@ -135,8 +137,16 @@ export async function serverMain(args: string[]): Promise<number> {
   }
 
   const web = parseWeb(str("web"), v["no-web"] === true);
+  const webNameFlags = (v["web-name"] ?? []) as unknown as string[];
+  if (web === null && webNameFlags.length > 0) {
+    throw new UsageError(
+      "--web-name names the web port, but --no-web serves none: leave one of them out.",
+      SERVER_USAGE,
+    );
+  }
   if (web !== null) {
-    options.web = { port: web, assets: defaultWebAssets() };
+    const names = [...parseWebNames(webNameFlags), ...machineNames(machineName())];
+    options.web = { port: web, assets: defaultWebAssets(), names };
   }
 
   const quiet = v.quiet === true;
@@ -188,6 +198,34 @@ function parseWeb(value: string | undefined, off: boolean): number | null {
     );
   }
   return port;
+}
+
+/** The values of `--web-name`, each checked to be a host name or `*`. */
+function parseWebNames(values: string[]): string[] {
+  for (const value of values) {
+    if (value !== "*" && hostName(value) === null) {
+      throw new UsageError(
+        `Invalid --web-name "${value}": give the host name the web page is opened by, such as ` +
+          `"chat.example.com", or "*" for any.`,
+        SERVER_USAGE,
+      );
+    }
+  }
+  return values;
+}
+
+/**
+ * This machine's host name (the web port answers to it and to its `.local` mDNS name), or null
+ * if it cannot be had: without `--allow-sys=hostname` (asked first, so that Deno never prompts)
+ * or if the system does not say. The server goes on without it.
+ */
+function machineName(): string | null {
+  try {
+    const state = Deno.permissions.querySync({ name: "sys", kind: "hostname" }).state;
+    return state === "granted" ? Deno.hostname() : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The web client's port when `--web` is not given. */
