@@ -2,13 +2,17 @@
  * The web client's entry (bundled as `/app.js` by the server): the unchanged client engine
  * (`ChatSession`, with every default extension and reconnecting on) over WebSockets to the page's
  * own server, keys kept in IndexedDB, the page's state in {@link PageState} and its drawing in
- * {@link PageView}. Only the wiring is here.
+ * {@link PageView}. Only the wiring is here, and the tab's `sessionStorage`: the conversations
+ * are kept there (`history.ts`) so that a reload brings them back and joins again with the same
+ * name.
  *
  * @module
  */
 import { ChatSession, DEFAULT_EXTENSIONS } from "../../client/engine.ts";
 import type { ClientEvent } from "../../client/events.ts";
 import { formatAddress } from "../../net/address.ts";
+import { ErrorCode } from "../../protocol/mod.ts";
+import { decodeHistory, encodeHistory, HISTORY, historyKey, rejoinName } from "../history.ts";
 import { PageView } from "./dom.ts";
 import { browserIdentityStore } from "../identity_store.ts";
 import { indexedDbBackend } from "./indexeddb.ts";
@@ -19,6 +23,10 @@ import { chatSocketUrl, pageServer, webSocketConnect } from "../ws_conn.ts";
 const TIMEOUT_MS = 10_000;
 /** Where the last name joined with is remembered. */
 const NAME_KEY = "chat.name";
+/** How long after a change the conversations are saved (at most once per this). */
+const SAVE_MS = 1_000;
+/** Tries, a second apart, when the name is still taken as the page joins again after a reload. */
+const REJOIN_TRIES = 5;
 
 const { host, port } = pageServer(location);
 const server = formatAddress(host, port);
@@ -44,6 +52,104 @@ function draw(): void {
     scheduled = false;
     view.draw(state);
   }, 0);
+  saveSoon();
+}
+
+/** The tab's storage, or null where the browser blocks it. */
+function tabStorage(): Storage | null {
+  let storage: Storage | null = null;
+  try {
+    storage = globalThis.sessionStorage; // the getter throws where storage is blocked
+  } catch { /* blocked */ }
+  return storage;
+}
+
+/** Set once the page said the tab cannot keep the conversations. */
+let unsavedSaid = false;
+/** The state's revision last saved. */
+let savedRevision = -1;
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+/** Set while the page goes away (its session ending then is not the user's doing). */
+let hiding = false;
+
+/** Saves the conversations soon (one save for a burst of changes). */
+function saveSoon(): void {
+  if (saveTimer !== undefined) return;
+  saveTimer = setTimeout(save, SAVE_MS);
+}
+
+/**
+ * Keeps the conversations of the name joined with in the tab's storage (and only those: the
+ * history of a name used before in this tab goes). Storage that is full or blocked is said once
+ * in Everyone; the page goes on in memory.
+ */
+function save(): void {
+  clearTimeout(saveTimer);
+  saveTimer = undefined;
+  if (state.self === "" || state.revision === savedRevision) return;
+  savedRevision = state.revision;
+  const key = historyKey(location.origin, state.self);
+  const page = state.saved();
+  const storage = tabStorage();
+  let kept = false;
+  try {
+    if (storage !== null) {
+      for (const chars of [HISTORY.maxChars, HISTORY.maxChars / 10]) {
+        const text = encodeHistory(page, { chars });
+        if (text === null) break;
+        try {
+          storage.setItem(key, text);
+          kept = true;
+          break;
+        } catch { /* full: try a shorter history */ }
+      }
+      if (!kept) storage.removeItem(key); // an older history would bring back stale marks
+      for (let i = storage.length - 1; i >= 0; i--) {
+        const other = storage.key(i);
+        if (other?.startsWith(HISTORY.prefix) && other !== key) storage.removeItem(other);
+      }
+    }
+  } catch { /* storage blocked */ }
+  if (kept || unsavedSaid) return;
+  unsavedSaid = true;
+  state.inform(
+    "This tab cannot keep the conversations (the browser's storage is full or blocked): " +
+      "they stay while the page is open, and a reload starts it empty.",
+  );
+  savedRevision = state.revision;
+  draw();
+}
+
+/** Brings back the conversations `name` had in this tab before a reload, if they were kept. */
+function restore(name: string): void {
+  const storage = tabStorage();
+  try {
+    const key = historyKey(location.origin, name);
+    const text = storage?.getItem(key) ?? null;
+    if (text === null) return;
+    const page = decodeHistory(text, { server, name });
+    // Damaged, or of another version of the page: the page starts clean.
+    if (page === null) storage?.removeItem(key);
+    else state.restore(page);
+  } catch { /* storage blocked: nothing to bring back */ }
+}
+
+/** Remembers in the tab that a reload joins again as `name` (null: it does not). */
+function rejoinAs(name: string | null): void {
+  if (hiding) return;
+  try {
+    if (name === null) tabStorage()?.removeItem(HISTORY.rejoinKey);
+    else tabStorage()?.setItem(HISTORY.rejoinKey, name);
+  } catch { /* storage blocked: a reload shows the join form */ }
+}
+
+/** The name to join again with after a reload, if the page was in the chat. */
+function rejoining(): string | null {
+  try {
+    return rejoinName(tabStorage()?.getItem(HISTORY.rejoinKey));
+  } catch {
+    return null;
+  }
 }
 
 function remembered(): string {
@@ -60,10 +166,17 @@ function remember(name: string): void {
   } catch { /* storage blocked: not remembered */ }
 }
 
-async function join(name: string): Promise<void> {
+/**
+ * Joins as `name`, with the conversations the tab kept for it. `tries` above 1 (joining again
+ * after a reload) waits and tries again while the server still holds the name for the page
+ * that went away.
+ */
+async function join(name: string, tries = 1): Promise<void> {
   if (session !== null) return;
+  if (state.self !== name) restore(name);
   if (!state.join(name, server)) return draw();
   remember(name);
+  rejoinAs(name);
   draw();
   const store = "store" in identity && !identityBroken ? identity.store : undefined;
   const s: ChatSession = new ChatSession({
@@ -92,8 +205,13 @@ async function join(name: string): Promise<void> {
       identityBroken = true;
       identityNote = `${event.detail.replace(/\.$/, "")}. Joining without owning the name.`;
       view.identityNote = identityNote;
-      return join(name);
+      return join(name, tries);
     }
+    if (tries > 1 && event.type === "name-refused" && event.code === ErrorCode.UsernameTaken) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return join(name, tries - 1);
+    }
+    rejoinAs(null);
     state.joinFailed(event);
     return draw();
   }
@@ -104,6 +222,7 @@ async function join(name: string): Promise<void> {
   const end = await s.ended;
   if (session !== s) return;
   session = null;
+  rejoinAs(null);
   state.ended(end === "left");
   draw();
 }
@@ -123,9 +242,11 @@ const view = new PageView(document, {
   open(name) {
     const opened = state.openConversation(name);
     view.draw(state);
+    saveSoon();
     return opened;
   },
   leave() {
+    rejoinAs(null);
     void session?.leave();
   },
 });
@@ -138,13 +259,26 @@ document.addEventListener("keydown", (e) => {
   state.select(id);
   view.draw(state);
   view.followSelection(id);
+  saveSoon();
 });
 document.addEventListener("visibilitychange", () => {
   state.setVisible(document.visibilityState === "visible");
   draw();
+  // A phone may discard a tab in the background without another word: save now.
+  if (document.visibilityState === "hidden") save();
+});
+addEventListener("pagehide", () => {
+  hiding = true;
+  save();
+});
+addEventListener("pageshow", () => {
+  hiding = false;
 });
 state.setVisible(document.visibilityState === "visible");
 if ("problem" in identity) view.identityNote = identity.problem;
-view.username = remembered();
+const again = rejoining();
+view.username = again ?? remembered();
 view.draw(state);
 view.focusStart();
+// After a reload in the chat: the same name, the same conversations.
+if (again !== null) void join(again, REJOIN_TRIES);
