@@ -160,13 +160,12 @@ export function sameOrigin(origin: string, host: string): boolean {
  * DNS name was rebound to this server's address, or a name to give with `--web-name`.
  */
 export function refusedHost(name: string): HttpError {
-  // hostName() leaves only letters, digits, "-", "_", "." and ":": nothing to escape.
-  const shown = name.length > 253 ? `${name.slice(0, 250)}...` : name;
+  // From hostName(): at most 253 letters, digits, "-", "_" and ".", nothing to clip or escape.
   return {
     kind: "error",
     status: 403,
-    reason: `This server does not answer to the name "${shown}"; if that is its name, ` +
-      `start it with --web-name ${shown}.`,
+    reason: `This server does not answer to the name "${name}"; if that is its name, ` +
+      `start it with --web-name ${name}.`,
     refusedName: name,
   };
 }

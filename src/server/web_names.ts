@@ -71,7 +71,8 @@ const HOST_CHARS = /^[A-Za-z0-9._\-[\]:]+$/;
  * The host name in `host` (a Host header value, `name[:port]`, `IPv4[:port]` or
  * `[IPv6][:port]`): lowercase, port and one trailing dot dropped, an IPv4 address in any form
  * browsers read (`127.1`, `0x7f.0.0.1`) as dotted decimal, an IPv6 address in brackets in its
- * shortest form. Null if `host` is not one (empty, a path, user info, a bad port...).
+ * shortest form. Null if `host` is not one (empty, a path, user info, a bad port, a name over
+ * 253 characters...).
  */
 export function hostName(host: string): string | null {
   if (!HOST_CHARS.test(host)) return null;
@@ -84,7 +85,8 @@ export function hostName(host: string): string | null {
   }
   if (url.pathname !== "/" || url.search !== "" || url.username !== "") return null;
   const name = url.hostname.endsWith(".") ? url.hostname.slice(0, -1) : url.hostname;
-  return name === "" ? null : name;
+  // 253: the longest DNS name. Longer ones no browser sends; refused names stay short in logs.
+  return name === "" || name.length > 253 ? null : name;
 }
 
 /** True if `name` (from {@link hostName}) is an IPv4 or IPv6 address: DNS cannot rebind it. */

@@ -27,6 +27,7 @@ Deno.test("hostName lowercases, drops the port and one trailing dot, and reads I
     ["[::FFFF:127.0.0.1]", "[::ffff:7f00:1]"],
     ["xn--bcher-kva.example", "xn--bcher-kva.example"],
     ["chat.lan:", "chat.lan"],
+    [`${"a".repeat(249)}.com.:80`, `${"a".repeat(249)}.com`],
   ];
   for (const [host, name] of cases) assert.equal(hostName(host), name, host);
 });
@@ -52,6 +53,7 @@ Deno.test("hostName is null for what is not a host with an optional port", () =>
     "evil.123",
     "bücher.example",
     "a\tb",
+    `${"a".repeat(250)}.com`,
   ];
   for (const host of garbage) assert.equal(hostName(host), null, JSON.stringify(host));
 });
