@@ -3,12 +3,12 @@
  * (IndexedDB), so nobody else can take the name while it is away; a terminal user's message to
  * it meanwhile is stored, and so is another browser user's (one tick, then two); the same
  * browser profile, started again, joins under the name, is shown both messages, and both
- * senders get the delivered receipt. Real Chromium; ignored, with
- * the reason in the name, when it is missing.
+ * senders get the delivered receipt. Real Chromium and Firefox (WebCrypto Ed25519 keys in
+ * IndexedDB in each); each ignored, with the reason in its name, when missing.
  */
 import assert from "node:assert/strict";
 import type { Page } from "puppeteer-core";
-import { browserTest, launchChromium, openPage, withChromium } from "./browser.ts";
+import { type BrowserKind, browserTests, launchBrowser, openPage, withBrowser } from "./browser.ts";
 import { PipedClient, runChat } from "./spawn.ts";
 import {
   element,
@@ -23,23 +23,24 @@ import {
 } from "./web_page.ts";
 
 /**
- * Launches Chromium on `profile`, opens the page, joins as `name`, runs `body`, checks the page
- * had no problem, and closes the browser (the profile stays).
+ * Launches browser `kind` on `profile`, opens the page, joins as `name`, runs `body`, checks
+ * the page had no problem, and closes the browser (the profile stays).
  */
 async function visit(
+  kind: BrowserKind,
   profile: string,
   url: string,
   name: string,
   body: (page: Page) => Promise<void>,
 ): Promise<void> {
-  const chromium = await launchChromium({ userDataDir: profile });
+  const launched = await launchBrowser(kind, { userDataDir: profile });
   try {
-    const { page, problems } = await openPage(chromium.browser, url);
+    const { page, problems } = await openPage(launched.browser, url);
     await join(page, name);
     await body(page);
     assert.deepEqual(problems, []);
   } finally {
-    await chromium.close();
+    await launched.close();
   }
 }
 
@@ -54,18 +55,18 @@ async function writeTo(page: Page, name: string): Promise<void> {
 const STORED =
   /^Message stored for alice, who is offline: it will be delivered when they come back$/;
 
-browserTest(
+browserTests(
   "web client: a browser owns its name; messages to it while the browser is closed, from a " +
     "terminal and from another browser, are stored, shown when the same profile comes back, " +
     "and their senders get the receipts",
-  async () => {
+  async (kind) => {
     const data = await Deno.makeTempDir({ prefix: "chat-test-web-owned-data-" });
     const profile = await Deno.makeTempDir({ prefix: "chat-test-web-owned-profile-" });
     const server = await startWebServer(["--data", data]);
     const carol = new PipedClient("carol", server.port, ["--wait", "30s"]);
     try {
       // First visit: join, and the name is claimed with a key this browser keeps.
-      await visit(profile, server.url, "alice", async (page) => {
+      await visit(kind, profile, server.url, "alice", async (page) => {
         await waitForNotice(page, /"alice" now belongs to you/);
         const databases = await page.evaluate(
           "indexedDB.databases().then((all) => all.map((d) => d.name))",
@@ -86,7 +87,7 @@ browserTest(
       await carol.process.waitFor(STORED);
       await carol.endInput();
 
-      await withChromium(async ({ browser }) => {
+      await withBrowser(kind, async ({ browser }) => {
         const opened = await openPage(browser, server.url);
         const bob = opened.page;
         await join(bob, "bob");
@@ -95,7 +96,7 @@ browserTest(
         await waitForMessage(bob, "bob", "from bob's browser", "stored");
 
         // Back, in the same profile: the key proves the name and the mail comes.
-        await visit(profile, server.url, "alice", async (page) => {
+        await visit(kind, profile, server.url, "alice", async (page) => {
           await waitForUnread(page, "carol", 1);
           await waitForUnread(page, "bob", 1);
           await openConversation(page, "carol");

@@ -328,12 +328,31 @@ export async function waitForOnline(page: Page, names: string[]): Promise<void> 
   );
 }
 
-/** Presses Tab until the element for `selector` has the focus (at most `max` times). */
+/**
+ * Presses Tab (or Shift+Tab, when `selector`'s element comes before the focused one) until the
+ * element for `selector` has the focus (at most `max` presses). Going back instead of wrapping
+ * round keeps the focus in the page: past its last control Tab goes to the browser's own
+ * controls, and in headless Firefox the page then gets key presses without the focus, so Enter
+ * no longer presses a button.
+ */
 export async function tabTo(page: Page, selector: string, max = 40): Promise<void> {
   const target = await element(page, selector);
   for (let i = 0; i <= max; i++) {
-    if (await target.evaluate((e: InPage) => e === e.ownerDocument.activeElement)) return;
-    await page.keyboard.press("Tab");
+    const where = await target.evaluate((e: InPage) => {
+      const active = e.ownerDocument.activeElement;
+      if (e === active) return 0;
+      if (active === null || active === e.ownerDocument.body) return 1;
+      // 4: Node.DOCUMENT_POSITION_FOLLOWING, the target is after the focused element.
+      return (active.compareDocumentPosition(e) & 4) !== 0 ? 1 : -1;
+    }) as number;
+    if (where === 0) return;
+    if (where > 0) {
+      await page.keyboard.press("Tab");
+    } else {
+      await page.keyboard.down("Shift");
+      await page.keyboard.press("Tab");
+      await page.keyboard.up("Shift");
+    }
   }
   throw new Error(`Tab did not reach ${selector} in ${max} presses: it is not keyboard-reachable.`);
 }

@@ -2,11 +2,11 @@
  * The web client at phone width (360 CSS pixels) and by keyboard alone: nothing scrolls
  * sideways, even with long unbroken words; every control is on screen, not covered, and
  * reachable with Tab; a user joins, picks a person and sends with Tab and Enter only, never the
- * mouse. Real Chromium; ignored, with the reason in the name, when it is missing.
+ * mouse. Real Chromium and Firefox; each ignored, with the reason in its name, when missing.
  */
 import assert from "node:assert/strict";
 import type { Page } from "puppeteer-core";
-import { browserTest, PHONE } from "./browser.ts";
+import { browserTests, PHONE } from "./browser.ts";
 import { PipedClient } from "./spawn.ts";
 import {
   element,
@@ -17,7 +17,7 @@ import {
   waitForOnline,
   waitForStatus,
   waitInPage,
-  withWebChat,
+  withWebChatIn,
 } from "./web_page.ts";
 
 /** Fails if the page scrolls sideways at its width. */
@@ -68,11 +68,11 @@ async function focusablePerson(page: Page, name: string): Promise<string> {
   return await page.$(inner) ? inner : personSelector(name);
 }
 
-browserTest(
+browserTests(
   "web client at phone width (360 px) by keyboard alone: no sideways scroll, every control " +
     "on screen, join, pick a person and send with Tab and Enter",
-  async () => {
-    await withWebChat(async (server, open) => {
+  async (kind) => {
+    await withWebChatIn(kind, async (server, open) => {
       const page = await open(PHONE);
       await assertNoSideScroll(page, "the join form");
       await assertReachable(page, SELECT.username);
