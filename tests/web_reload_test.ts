@@ -20,6 +20,7 @@ import {
   send,
   shownItems,
   waitForMessage,
+  waitForNotice,
   waitForOnline,
   waitForStatus,
   waitForUnread,
@@ -226,4 +227,117 @@ browserTests(
       }
     });
   },
+);
+
+/** The history the page saved in the tab, once it has saved one that has `text`. */
+async function savedHistory(
+  page: Page,
+  key: string,
+  text: string,
+): Promise<Record<string, unknown>> {
+  await page.waitForFunction(
+    (k: string, t: string) => ((globalThis as InPage).sessionStorage.getItem(k) ?? "").includes(t),
+    { polling: 100, timeout: 15_000 },
+    key,
+    text,
+  );
+  return JSON.parse(
+    await page.evaluate((k: string) => (globalThis as InPage).sessionStorage.getItem(k), key),
+  );
+}
+
+browserTests(
+  "web client: a message still sending when the page went away comes back after the reload " +
+    "as not confirmed (?) with a note, and is not sent again",
+  async (kind) => {
+    await withWebChatIn(kind, async (server, open) => {
+      const alice = await open();
+      await join(alice, "alice");
+      const carol = new PipedClient("carol", server.port);
+      try {
+        await carol.registered();
+        await waitForOnline(alice, ["alice", "carol"]);
+        await openFromOnline(alice, "carol");
+        await send(alice, "this one arrived");
+        await waitForMessage(alice, "alice", "this one arrived", "delivered");
+        // The page went away between sending and the server's answer: its history then holds
+        // the message as sending (·). Written as the page goes away, as the page would have.
+        const key = "chat.history " + new URL(server.url).origin + " alice";
+        const saved = '"text":"this one arrived","own":true,"state":"delivered"';
+        const history = await savedHistory(alice, key, saved) as {
+          conversations: { id: string; items: Record<string, unknown>[] }[];
+        };
+        const withCarol = history.conversations.find((c) => c.id === "carol")!;
+        withCarol.items.push({
+          ...withCarol.items.find((i) => i.own === true),
+          text: "this one had no answer",
+          state: "pending",
+        });
+        await spoilOnLeaving(alice, key, JSON.stringify(history));
+        await reloadAndRejoin(alice, "alice");
+
+        await waitForMessage(alice, "alice", "this one arrived", "delivered");
+        await waitForMessage(alice, "alice", "this one had no answer", "unconfirmed");
+        const unconfirmed = (await shownItems(alice)).find((i) =>
+          i.text.includes("this one had no answer")
+        );
+        assert.match(unconfirmed?.text ?? "", /\?/);
+        assert.match(unconfirmed?.text ?? "", /the page was reloaded before the server answered/);
+
+        // Later messages go out; the unconfirmed one never does.
+        await send(alice, "and this one after the reload");
+        await terminalSaw(carol, "alice: and this one after the reload");
+        await waitForMessage(alice, "alice", "and this one after the reload", "delivered");
+        assert.deepEqual(carol.stdout.filter((l) => l.includes("had no answer")), []);
+        assert.equal(await carol.exit(), 0, carol.stderr.join("\n"));
+      } finally {
+        await carol.dispose();
+      }
+    });
+  },
+);
+
+browserTests(
+  "web client: when the tab's storage is full the page says so once and goes on in memory",
+  async (kind) => {
+    await withWebChatIn(kind, async (server, open) => {
+      const alice = await open();
+      await join(alice, "alice");
+      const carol = new PipedClient("carol", server.port);
+      try {
+        await carol.registered();
+        await alice.evaluate(() => {
+          const window = globalThis as InPage;
+          window.fullTries = 0;
+          window.Storage.prototype.setItem = () => {
+            window.fullTries++;
+            throw new window.DOMException("The quota has been exceeded.", "QuotaExceededError");
+          };
+        });
+        await carol.type("@alice one", "@alice two");
+        await waitForUnread(alice, "carol", 2);
+        await openConversation(alice, "ALL");
+        const full = /This tab cannot keep the conversations/;
+        await waitForNotice(alice, full);
+        const tries = await alice.evaluate(() => (globalThis as InPage).fullTries as number);
+        await openConversation(alice, "carol");
+        await send(alice, "still working");
+        await terminalSaw(carol, "alice: still working");
+        await waitForMessage(alice, "alice", "still working", "delivered");
+        // The page tried to save again since, and said nothing more.
+        await alice.waitForFunction(
+          (n: number) => (globalThis as InPage).fullTries > n,
+          { polling: 100, timeout: 15_000 },
+          tries,
+        );
+        await openConversation(alice, "ALL");
+        const said = (await shownItems(alice)).filter((i) => full.test(i.text));
+        assert.equal(said.length, 1, "said once");
+        assert.equal(await carol.exit(), 0, carol.stderr.join("\n"));
+      } finally {
+        await carol.dispose();
+      }
+    });
+  },
+  ["chromium"],
 );
