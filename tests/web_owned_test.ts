@@ -63,7 +63,10 @@ browserTests(
     const data = await Deno.makeTempDir({ prefix: "chat-test-web-owned-data-" });
     const profile = await Deno.makeTempDir({ prefix: "chat-test-web-owned-profile-" });
     const server = await startWebServer(["--data", data]);
-    const carol = new PipedClient("carol", server.port, ["--wait", "30s"]);
+    // carol's input ends before alice comes back; she then waits for alice's receipt. Two
+    // browser launches come between (Firefox takes over 10 s each on a loaded machine), so the
+    // wait is long: she leaves as soon as the receipt comes.
+    const carol = new PipedClient("carol", server.port, ["--wait", "120s"]);
     try {
       // First visit: join, and the name is claimed with a key this browser keeps.
       await visit(kind, profile, server.url, "alice", async (page) => {
