@@ -1,10 +1,11 @@
 /**
- * The browser harness itself: headless Chromium launches under `deno test` with the sanitizers
- * on, renders a page at a given viewport, and its screenshot decodes (tests/png.ts) to the
- * colours drawn.
+ * The browser harness itself: headless Chromium and Firefox launch under `deno test` with the
+ * sanitizers on, render a page at a given viewport, their screenshots decode (tests/png.ts) to
+ * the colours drawn, and each browser context's page is visible (as a person's own browser
+ * window is); `TEST_BROWSERS` is read as documented.
  */
 import assert from "node:assert/strict";
-import { browserTest, openPage, withChromium } from "./browser.ts";
+import { browserTests, openPage, parseBrowserList, withBrowser } from "./browser.ts";
 import { decodePng, pixel, pixelsDiffering } from "./png.ts";
 
 const PAGE = "data:text/html," + encodeURIComponent(
@@ -15,10 +16,22 @@ const PAGE = "data:text/html," + encodeURIComponent(
   </style><div id="box"></div><p id="text">Hello</p>`,
 );
 
-browserTest(
-  "launchChromium renders a page at a viewport and its screenshot decodes to what was drawn",
-  async () => {
-    await withChromium(async ({ browser }) => {
+Deno.test("parseBrowserList reads TEST_BROWSERS: unset or empty is every browser, names in any case and order, each once", () => {
+  assert.deepEqual(parseBrowserList(undefined), ["chromium", "firefox"]);
+  assert.deepEqual(parseBrowserList(" "), ["chromium", "firefox"]);
+  assert.deepEqual(parseBrowserList("firefox"), ["firefox"]);
+  assert.deepEqual(parseBrowserList("Firefox, chromium,firefox"), ["firefox", "chromium"]);
+  assert.throws(
+    () => parseBrowserList("chromium,safari"),
+    /Unknown browser "safari" in TEST_BROWSERS: use "chromium" or "firefox", comma-separated\./,
+  );
+});
+
+browserTests(
+  "launchBrowser renders a page at a viewport, its screenshot decodes to what was drawn, and " +
+    "the pages of two browser contexts are both visible",
+  async (kind) => {
+    await withBrowser(kind, async ({ browser }) => {
       const { page, problems } = await openPage(browser, PAGE, {
         width: 200,
         height: 100,
@@ -42,6 +55,12 @@ browserTest(
       };
       assert.ok(pixelsDiffering(image, scaled, [255, 255, 255, 255]) > 20, "text is drawn");
       assert.deepEqual(problems, []);
+      // Two people, each in a browser context of their own: neither page is a hidden tab.
+      const other = await openPage(await browser.createBrowserContext(), PAGE);
+      for (const shown of [page, other.page]) {
+        assert.equal(await shown.evaluate("document.visibilityState"), "visible");
+      }
+      assert.deepEqual(other.problems, []);
       await page.close();
     });
   },
