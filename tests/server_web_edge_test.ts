@@ -73,11 +73,11 @@ async function exchange(
 Deno.test("startServer's web port answers HEAD of an error with its headers and no body", async () => {
   const { server, webPort } = await webServer();
   try {
-    const { text } = await exchange(webPort, "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    const { text } = await exchange(webPort, "HEAD /nope HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert.match(text, /^HTTP\/1\.1 404 Not Found\r\n/);
     assert.match(text, /\r\nContent-Length: \d+\r\n/);
     assert.ok(text.endsWith("\r\n\r\n"), `no body after the head: ${JSON.stringify(text)}`);
-    const get = await exchange(webPort, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    const get = await exchange(webPort, "GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert.match(get.text, /\r\n\r\nNothing is at "\/nope"/, "GET still has it");
   } finally {
     await server.close({ drain: false });
@@ -138,13 +138,13 @@ Deno.test("startServer's web port answers a client that half-closes after its re
   try {
     const upgrade = await exchange(
       webPort,
-      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
       { halfClose: true },
     );
     assert.match(upgrade.text, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
     assert.match(upgrade.text, /\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/);
-    const request = "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n";
+    const request = "GET /app.js HTTP/1.1\r\nHost: localhost\r\n\r\n";
     assert.match((await exchange(webPort, request)).text, /\r\n\r\nok\(\);$/, "made once");
     const js = await exchange(webPort, request, { halfClose: true });
     assert.match(js.text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok\(\);$/);
@@ -198,7 +198,7 @@ Deno.test("startServer's web port answers /app.js when the script is made after 
     const slow = () => new Promise<ScriptResult>((r) => setTimeout(() => r(late), 2500));
     const { server, log, webPort } = await webServer({ registerTimeoutMs: 1000 }, assets(slow));
     try {
-      const { text } = await exchange(webPort, "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n");
+      const { text } = await exchange(webPort, "GET /app.js HTTP/1.1\r\nHost: localhost\r\n\r\n");
       if (late.ok) assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok\(\);$/);
       else {assert.match(
           text,
@@ -215,7 +215,7 @@ Deno.test("startServer's web port closes a connection that sent nothing at the r
   const { server, log, webPort } = await webServer({ registerTimeoutMs: 1000 });
   try {
     const unused = exchange(webPort, new Uint8Array(0));
-    const half = exchange(webPort, "GET / HTTP/1.1\r\nHost: x\r\n");
+    const half = exchange(webPort, "GET / HTTP/1.1\r\nHost: localhost\r\n");
     assert.equal((await unused).text, "", "closed without an answer");
     assert.equal((await half).text, "", "closed without an answer");
     const reasons = log.flatMap((e) => e.event === "dropped" ? [e.reason] : []).sort();
@@ -232,7 +232,7 @@ Deno.test("startServer closes a connection waiting for the script when it shuts 
   const never = new Promise<ScriptResult>((r) => release = r);
   const { server, webPort } = await webServer({ registerTimeoutMs: 500 }, assets(() => never));
   try {
-    const waiting = exchange(webPort, "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n");
+    const waiting = exchange(webPort, "GET /app.js HTTP/1.1\r\nHost: localhost\r\n\r\n");
     await new Promise((r) => setTimeout(r, 1200)); // past the registration deadline: still there
     await server.close({ drain: true });
     assert.equal((await waiting).text, "", "closed without an answer by the shutdown");

@@ -261,7 +261,7 @@ Deno.test("chat server's web port serves the page, its styles and script with th
     assert.equal(huge.status, 431);
     const old = await rawHttp(
       webPort,
-      "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n" +
+      "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n" +
         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
     );
     assert.equal(old.status, 426);
@@ -275,7 +275,7 @@ Deno.test("chat server's web port serves the page, its styles and script with th
 Deno.test("chat server closes a web connection that sends nothing, or half a request, at the registration deadline", async () => {
   const { server, webPort } = await startWebServer(["--memory", "--register-timeout", "1s"]);
   try {
-    for (const first of ["", "GET / HTTP/1.1\r\nHost: x\r\n"]) {
+    for (const first of ["", "GET / HTTP/1.1\r\nHost: localhost\r\n"]) {
       const conn = await Deno.connect(local(webPort));
       try {
         if (first) await conn.write(enc.encode(first));
@@ -312,7 +312,7 @@ Deno.test("chat server counts web connections that have not upgraded against --m
     } finally {
       await ws.close();
     }
-    const page = await rawHttp(webPort, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const page = await rawHttp(webPort, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert.equal(page.status, 503);
     assert.match(page.body, /too many connections/);
     assert.equal(page.headers.get("retry-after"), "10");
@@ -365,7 +365,7 @@ Deno.test("chat server --no-web opens no web port; --web 0 opens one more (count
         const line = await server.waitFor(/Web client listening on/);
         // Whether or not ss can count them: the web port is there and serves the page.
         const webPort = Number(WEB_LINE.exec(line)?.[2]);
-        const page = await rawHttp(webPort, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        const page = await rawHttp(webPort, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
         assert.equal(page.status, 200, `${flag}: the web port at ${webPort}`);
       }
       const ports = await listeningPorts(server.child.pid);
