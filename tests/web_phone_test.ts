@@ -1,8 +1,9 @@
 /**
  * The web client at phone width (360 CSS pixels) and by keyboard alone: nothing scrolls
  * sideways, even with long unbroken words; every control is on screen, not covered, and
- * reachable with Tab; a user joins, picks a person and sends with Tab and Enter only, never the
- * mouse. Real Chromium and Firefox; each ignored, with the reason in its name, when missing.
+ * reachable with Tab; a user joins, switches conversations with Alt+↓, picks a person and sends
+ * with Tab and Enter only, never the mouse. Real Chromium and Firefox; each ignored, with the
+ * reason in its name, when missing.
  */
 import assert from "node:assert/strict";
 import type { Page } from "puppeteer-core";
@@ -70,7 +71,7 @@ async function focusablePerson(page: Page, name: string): Promise<string> {
 
 browserTests(
   "web client at phone width (360 px) by keyboard alone: no sideways scroll, every control " +
-    "on screen, join, pick a person and send with Tab and Enter",
+    "on screen, join, switch conversations with Alt+↓, pick a person and send with Tab and Enter",
   async (kind) => {
     await withWebChatIn(kind, async (server, open) => {
       const page = await open(PHONE);
@@ -108,6 +109,19 @@ browserTests(
         ) {
           await assertReachable(page, selector);
         }
+
+        // Alt+↓ selects the next conversation, carol's; so choosing Everyone below is a change.
+        await page.keyboard.down("Alt");
+        await page.keyboard.press("ArrowDown");
+        await page.keyboard.up("Alt");
+        await waitInPage(
+          page,
+          "carol's conversation selected with Alt+↓",
+          (sel: string) =>
+            (globalThis as InPage).document.querySelector(sel)?.getAttribute("aria-current") ===
+              "true",
+          [`${SELECT.conversations} [data-conversation="carol"]`],
+        );
 
         // Everyone, by keyboard: Tab to its conversation, Enter, Tab to Message, type, Enter.
         const everyone = `${SELECT.conversations} [data-conversation="ALL"]`;
