@@ -35,7 +35,7 @@ import { type IdentityFailed, identityFailed } from "./proof.ts";
 import { readChunk, type ReadHost, unexpected } from "./reading.ts";
 
 export type { OpenResult } from "./link.ts";
-export type { ChatSessionOptions, IdentityStore } from "./options.ts";
+export type { ChatSessionOptions, IdentityStore, SeenMail } from "./options.ts";
 export type { ClientKey } from "./identity.ts";
 export type { ClientEvent, ConnectFailure } from "./events.ts";
 export type { Backoff } from "./backoff.ts";
@@ -84,7 +84,7 @@ export class ChatSession {
   /** What became of the messages sent. */
   readonly #tally = new Tally((e) => this.#emit(e));
   /** Messages stored for offline users, their receipts, and the mail ids seen. */
-  readonly #mail = new MailBook();
+  readonly #mail: MailBook;
   /** The user's key, what each registration proved, and the claim of the name. */
   readonly #owner: Ownership;
   /** What reading the connections may do to this session. */
@@ -98,6 +98,8 @@ export class ChatSession {
     this.#opts = options;
     this.#ext = new Negotiation(options.name, options.extensions, (e) => this.#emit(e));
     this.#server = formatAddress(options.host, options.port);
+    const store = options.identity;
+    this.#mail = new MailBook(() => store?.seenMail?.(this.#server, options.name) ?? null);
     this.#reader = {
       name: options.name,
       tls: options.tls !== undefined,

@@ -9,6 +9,7 @@
 import type { ClientKey } from "./identity.ts";
 import { importClientKey } from "./identity.ts";
 import type { IdentityStore } from "./options.ts";
+import { seenMailFile } from "./seen_file.ts";
 
 /** The version of the file's format this client writes and reads. */
 export const IDENTITY_FILE_VERSION = 1;
@@ -222,7 +223,8 @@ export function newRecord(server: string, name: string, key: ClientKey): Identit
 /**
  * The identity store of `chat client`: the files in the config directory (one per server and
  * name), or with `file` (`--identity FILE`) that one file, whatever the server (it must be for
- * the same name), never written.
+ * the same name), never written. The mail shown is kept beside the config directory's identity
+ * file (`<name>.seen`, see `seen_file.ts`), with `file` too.
  */
 export function fileIdentityStore(file?: string): IdentityStore {
   return {
@@ -252,6 +254,11 @@ export function fileIdentityStore(file?: string): IdentityStore {
         );
       }
       await writeIdentityFile(path, newRecord(server, name, key));
+    },
+    seenMail(server, name) {
+      // Beside the identity in the config directory, also with --identity FILE (never written).
+      const path = identityPath(server, name);
+      return path === undefined ? null : seenMailFile(path.replace(/\.json$/, ".seen"));
     },
   };
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ClientEvent } from "./events.ts";
+import type { SeenMail } from "./options.ts";
 
 /** Most ids remembered of each kind; the oldest are forgotten past it. */
 const REMEMBERED = 100_000;
@@ -38,6 +39,32 @@ export class MailBook {
   readonly #early = new RecentIds();
   /** Messages stored for offline users in this session. */
   stored = 0;
+  /** Opens the mail shown in earlier runs (once, when the first mail arrives). */
+  readonly #open: (() => SeenMail | null) | undefined;
+  #earlier: SeenMail | null | undefined;
+
+  /**
+   * A book for one session; `earlier` opens what was shown in earlier runs (see
+   * `IdentityStore.seenMail`), so that mail delivered again after a crash is dropped there too.
+   */
+  constructor(earlier?: () => SeenMail | null) {
+    this.#open = earlier;
+  }
+
+  /** True if `key` was shown in an earlier run; notes it as shown otherwise. */
+  #shownBefore(key: string): boolean {
+    if (this.#earlier === undefined) {
+      try {
+        this.#earlier = this.#open?.() ?? null;
+      } catch {
+        this.#earlier = null; // no record of earlier runs: duplicates are dropped in this run only
+      }
+    }
+    if (this.#earlier === null) return false;
+    if (this.#earlier.has(key)) return true;
+    this.#earlier.add(key);
+    return false;
+  }
 
   /** Stored messages of this session still without a receipt. */
   get awaitingReceipts(): number {
@@ -56,10 +83,12 @@ export class MailBook {
         if (this.#early.add(event.mail)) this.#waiting.set(event.mail, event.id);
         return event;
       case "message":
-        if (event.mail === undefined || this.#messages.add(event.mail)) return event;
-        return null;
+        if (event.mail === undefined) return event;
+        if (!this.#messages.add(event.mail)) return null;
+        return this.#shownBefore(`m ${event.mail} ${event.sentAt ?? ""}`) ? null : event;
       case "receipt": {
         if (!this.#receipts.add(event.mail)) return null;
+        if (this.#shownBefore(`r ${event.mail} ${event.sentAt}`)) return null;
         const id = this.#waiting.get(event.mail) ?? this.#answered.get(event.mail);
         this.#waiting.delete(event.mail);
         if (id === undefined) {

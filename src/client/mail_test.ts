@@ -6,7 +6,14 @@
  */
 import assert from "node:assert/strict";
 import type { ClientEvent } from "./engine.ts";
-import { identityScript, ScriptServer, session, until } from "./script_server_testing.ts";
+import type { SeenMail } from "./options.ts";
+import {
+  identityScript,
+  memoryStore,
+  ScriptServer,
+  session,
+  until,
+} from "./script_server_testing.ts";
 
 const AT = "2026-12-02T23:10:00.000Z";
 
@@ -79,6 +86,47 @@ Deno.test("ChatSession shows mail with its time once, however many times it is d
       { type: "message", from: "bob", text: "two", mail: 4, sentAt: Date.parse(AT) },
       { type: "message", from: "bob", text: "live" },
     ]);
+  } finally {
+    await s.close();
+    await server.close();
+  }
+});
+
+Deno.test("ChatSession drops mail and receipts an earlier run showed (IdentityStore.seenMail), and notes what it shows", async () => {
+  const server = mailServer();
+  const before = Date.parse("2026-11-01T00:00:00.000Z");
+  // Mail 3 and receipt 9 were shown; mail 5 of another time was another message (the server's
+  // data was replaced since, and its ids began again).
+  const shown = new Set([`m 3 ${Date.parse(AT)}`, `r 9 ${Date.parse(AT)}`, `m 5 ${before}`]);
+  const asked: string[] = [];
+  const seen: SeenMail = { has: (k) => shown.has(k), add: (k) => void shown.add(k) };
+  const { store } = memoryStore();
+  const identity = {
+    ...store,
+    seenMail: (server: string, name: string) => {
+      asked.push(`${server} ${name}`);
+      return seen;
+    },
+  };
+  const { session: s, events } = session(server, { identity });
+  try {
+    await s.open();
+    await until(() => s.extensions.has("mail"), "the negotiation");
+    const torecv = server.half("alice", "TORECV")!;
+    torecv.write(forward("bob", "one", "Mail: 3", `Sent-at: ${AT}`)); // shown before the crash
+    torecv.write(forward("bob", "two", "Mail: 4", `Sent-at: ${AT}`));
+    torecv.write(forward("bob", "three", "Mail: 5", `Sent-at: ${AT}`));
+    torecv.write(forward("server", "bob", "Event: delivered", "Mail: 9", `Sent-at: ${AT}`));
+    torecv.write(forward("server", "bob", "Event: delivered", "Mail: 10", `Sent-at: ${AT}`));
+    await until(() => torecv.lines.filter((l) => l.startsWith("RECEIVED ")).length === 5, "acks");
+    await until(() => only(events, "message", "receipt").length === 3, "the new mail");
+    assert.deepEqual(only(events, "message"), [
+      { type: "message", from: "bob", text: "two", mail: 4, sentAt: Date.parse(AT) },
+      { type: "message", from: "bob", text: "three", mail: 5, sentAt: Date.parse(AT) },
+    ]);
+    assert.deepEqual(only(events, "receipt").map((e) => e.type === "receipt" && e.mail), [10]);
+    assert.ok(shown.has(`m 4 ${Date.parse(AT)}`) && shown.has(`r 10 ${Date.parse(AT)}`));
+    assert.deepEqual(asked, [`127.0.0.1:${server.port} alice`], "opened once");
   } finally {
     await s.close();
     await server.close();

@@ -25,6 +25,24 @@ export interface IdentityStore {
    * sentence for the user; the session then does not claim the name.
    */
   save(server: string, name: string, key: ClientKey): Promise<void>;
+  /**
+   * The mail already shown to `name` on `server` in earlier runs, to drop a message or receipt
+   * the server delivers again after a crash (delivery is at least once), or null to remember
+   * only within this session. Called at most once per session, when the first mail arrives.
+   */
+  seenMail?(server: string, name: string): SeenMail | null;
+}
+
+/**
+ * Mail shown to one user, kept across runs: keys such as `m 17 1764716400000` (a message,
+ * its mail id and when it was stored) or `r 17 1764716400000` (a receipt). Synchronous, so a
+ * key is noted before its event reaches the face.
+ */
+export interface SeenMail {
+  /** True if `key` was shown in an earlier run. */
+  has(key: string): boolean;
+  /** Notes that `key` is shown now. */
+  add(key: string): void;
 }
 
 /** Options of `ChatSession`. */

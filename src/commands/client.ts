@@ -147,6 +147,7 @@ function identitySettings(parsed: ClientArgs): Pick<Settings, "identity" | "keyF
         return loads.get(key)!;
       },
       save: (server, name, key) => store.save(server, name, key),
+      seenMail: (server, name) => store.seenMail?.(server, name) ?? null,
     },
     keyFile: (server, name) => file ?? identityFileFor(server, name),
   };

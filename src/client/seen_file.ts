@@ -1,0 +1,61 @@
+/**
+ * The mail `chat client` has shown, kept across runs beside the identity files:
+ * `identities/<host>_<port>/<name>.seen`, one key per line (see `SeenMail`). The server delivers
+ * mail at least once: after a crash between showing a message and the server deleting it, the
+ * next run gets it again with the same mail id, and this file lets that run drop it. Only the
+ * latest keys matter (a redelivery repeats the last few), so the file keeps {@link SEEN_KEPT}.
+ *
+ * Nothing here stops the client: a file that cannot be read or written only means duplicates
+ * are dropped within one run, as without it.
+ *
+ * @module
+ */
+import type { SeenMail } from "./options.ts";
+
+/** How many keys the file keeps (the newest); it is rewritten once it holds twice as many. */
+export const SEEN_KEPT = 1000;
+
+/** A key as {@link SeenMail} takes it: `m` or `r`, a mail id, a time in milliseconds. */
+const KEY = /^[mr] \d{1,15} \d{0,16}$/;
+
+/**
+ * The mail shown to one user, in the file at `path` (made with mode 0600 in a folder made with
+ * mode 0700 on the first key). Lines that are not keys (a damaged file) are ignored.
+ */
+export function seenMailFile(path: string): SeenMail {
+  const keys: string[] = [];
+  try {
+    for (const line of Deno.readTextFileSync(path).split("\n")) if (KEY.test(line)) keys.push(line);
+  } catch {
+    // Missing (a first run) or unreadable: nothing was shown before, as far as we can tell.
+  }
+  const set = new Set(keys);
+  let lines = keys.length;
+  let writable = true;
+  return {
+    has: (key) => set.has(key),
+    add(key) {
+      if (!KEY.test(key) || set.has(key)) return;
+      set.add(key);
+      keys.push(key);
+      if (!writable) return;
+      try {
+        if (++lines > 2 * SEEN_KEPT) {
+          keys.splice(0, keys.length - SEEN_KEPT);
+          const tmp = `${path}.tmp`;
+          Deno.writeTextFileSync(tmp, keys.join("\n") + "\n", { mode: 0o600 });
+          Deno.renameSync(tmp, path);
+          lines = keys.length;
+        } else {
+          const slash = path.lastIndexOf("/");
+          if (lines === 1 && slash > 0) {
+            Deno.mkdirSync(path.slice(0, slash), { recursive: true, mode: 0o700 });
+          }
+          Deno.writeTextFileSync(path, key + "\n", { append: true, mode: 0o600 });
+        }
+      } catch {
+        writable = false; // remembered in memory for this run only
+      }
+    },
+  };
+}
