@@ -5,8 +5,9 @@
  * WebDriver BiDi. Each launch gets a fresh profile directory (removed afterwards unless the test
  * passed its own), and closes cleanly so that `--sanitize-ops --sanitize-resources` pass.
  * `TEST_BROWSERS` (a comma-separated list, `chromium,firefox` by default) chooses the browsers
- * the tests run in. Tests that need a browser that is missing or not chosen are ignored, and
- * say why in their names (as tests/tmux.ts does for tmux).
+ * the tests run in; a few tests run in Firefox only when it names `firefox` (see
+ * {@link browserTests}). Tests that need a browser that is missing or not chosen are ignored,
+ * and say why in their names (as tests/tmux.ts does for tmux).
  *
  * @module
  */
@@ -74,6 +75,11 @@ export function parseBrowserList(value: string | undefined): BrowserKind[] {
 export const chosenBrowsers: readonly BrowserKind[] = parseBrowserList(
   Deno.env.get("TEST_BROWSERS"),
 );
+
+/** The browsers `TEST_BROWSERS` names (none when it is unset: every browser by default). */
+const namedBrowsers: readonly BrowserKind[] = (Deno.env.get("TEST_BROWSERS") ?? "").trim()
+  ? chosenBrowsers
+  : [];
 
 /** The absolute path of `program` found on `PATH` (as the shell would run it), if any. */
 function onPath(program: string): string | undefined {
@@ -157,20 +163,39 @@ export function nameIn(kind: BrowserKind, name: string): string {
 /**
  * Registers one test per browser of `kinds` (default: all): `NAME, in Chromium`, `NAME, in
  * Firefox`, each given its browser; ignored, with the reason in its name, when that browser is
- * missing or not chosen.
+ * missing or not chosen. The browsers of `whenNamed` run only when `TEST_BROWSERS` names them:
+ * for the tests whose run in that browser is worth less than the time it adds to every run
+ * (a Firefox launch costs 5 to 15 s on these machines, a Chromium one 2 to 3 s).
  */
 export function browserTests(
   name: string,
   fn: (kind: BrowserKind) => Promise<void>,
   kinds: readonly BrowserKind[] = BROWSER_KINDS,
+  whenNamed: readonly BrowserKind[] = [],
 ): void {
   for (const kind of kinds) {
-    Deno.test({
-      name: nameIn(kind, name) + skipReason(kind),
-      ignore: browserPaths[kind] === undefined,
-      fn: () => fn(kind),
-    });
+    const { runs, reason } = browserRuns(kind, whenNamed.includes(kind));
+    Deno.test({ name: nameIn(kind, name) + reason, ignore: !runs, fn: () => fn(kind) });
   }
+}
+
+/**
+ * Whether a test in browser `kind` runs, and the reason it does not (appended to its name; ""
+ * when it runs). `whenNamed`: it runs only when `TEST_BROWSERS` names `kind` (see
+ * {@link browserTests}).
+ */
+export function browserRuns(
+  kind: BrowserKind,
+  whenNamed = false,
+): { runs: boolean; reason: string } {
+  if (browserPaths[kind] === undefined) return { runs: false, reason: skipReason(kind) };
+  if (whenNamed && !namedBrowsers.includes(kind)) {
+    return {
+      runs: false,
+      reason: ` (IGNORED: in ${BROWSER_NAMES[kind]} only when TEST_BROWSERS names ${kind})`,
+    };
+  }
+  return { runs: true, reason: "" };
 }
 
 /**

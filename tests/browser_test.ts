@@ -5,7 +5,7 @@
  * window is); `TEST_BROWSERS` is read as documented.
  */
 import assert from "node:assert/strict";
-import { browserTests, openPage, parseBrowserList, withBrowser } from "./browser.ts";
+import { BROWSER_KINDS, browserTests, openPage, parseBrowserList, withBrowser } from "./browser.ts";
 import { decodePng, pixel, pixelsDiffering } from "./png.ts";
 
 const PAGE = "data:text/html," + encodeURIComponent(
@@ -64,4 +64,7 @@ browserTests(
       await page.close();
     });
   },
+  BROWSER_KINDS,
+  // Every Firefox test shows the same; run on its own when TEST_BROWSERS names firefox.
+  ["firefox"],
 );

@@ -5,7 +5,7 @@
  * and Firefox; each ignored, with the reason in its name, when missing.
  */
 import assert from "node:assert/strict";
-import { browserTests, openPage, withBrowser } from "./browser.ts";
+import { BROWSER_KINDS, browserTests, openPage, withBrowser } from "./browser.ts";
 import { PipedClient } from "./spawn.ts";
 import {
   join,
@@ -72,4 +72,7 @@ browserTests(
       await Deno.remove(data, { recursive: true });
     }
   },
+  BROWSER_KINDS,
+  // Firefox adds a launch (5 to 15 s) for what the conversation test already shows works there.
+  ["firefox"],
 );
