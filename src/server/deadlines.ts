@@ -47,3 +47,35 @@ export function sweepLink(router: Router, s: Link, now: number): void {
     router.done(d, false, `"${d.to}" did not answer within ${o.ackTimeoutMs} ms`, "no-ack");
   }
 }
+
+/**
+ * Decides whether each tick of the deadline timer sweeps. A tick far later than its interval
+ * means this process did not run in between (its own long work, or a machine short of CPU):
+ * bytes that clients sent meanwhile may still wait unread, and a sweep at once would blame them
+ * for the server's delay (a half-sent message, an acknowledgement not yet read). Such a tick is
+ * skipped, so that the event loop reads first; never two in a row, so that a server kept busy
+ * still enforces its deadlines, one interval later at most.
+ */
+export class SweepPacer {
+  readonly #everyMs: number;
+  #last: number;
+  #skipped = false;
+
+  /** A pacer for a timer that ticks every `everyMs`, started at time `now`. */
+  constructor(everyMs: number, now: number) {
+    this.#everyMs = everyMs;
+    this.#last = now;
+  }
+
+  /** The timer ticked at time `now`: true if this tick sweeps. */
+  due(now: number): boolean {
+    const late = now - this.#last >= 2 * this.#everyMs;
+    this.#last = now;
+    if (late && !this.#skipped) {
+      this.#skipped = true;
+      return false;
+    }
+    this.#skipped = false;
+    return true;
+  }
+}

@@ -8,6 +8,7 @@
 import { type Conn, listen, type Listener, type TransportKind } from "../net/transport.ts";
 import { InputClock, WALL_CLOCK } from "./clock.ts";
 import { Router, type RouterOptions } from "./router.ts";
+import { SweepPacer } from "./deadlines.ts";
 import { Session, type SessionLimits } from "./session.ts";
 import type { ServerData } from "../store/data.ts";
 import type { LogEvent } from "./log.ts";
@@ -83,9 +84,11 @@ export class Hub implements WebHost {
       options.stallTimeoutMs,
     );
     const every = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    const pacer = new SweepPacer(every, clock.now());
     this.#timer = setInterval(() => {
       clock.tick();
       const now = clock.now();
+      if (!pacer.due(now)) return;
       this.#closeUnusedWeb(now);
       this.router.sweep(now);
     }, every);
