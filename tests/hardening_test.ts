@@ -523,9 +523,11 @@ Deno.test("startServer keeps one sender's messages in order for each recipient a
 });
 
 Deno.test("startServer closes a connection whose unread output does not move for the stall timeout", async () => {
-  // A write queue large enough that only the stall deadline can act.
+  // A write queue large enough that only the stall deadline can act. Not shorter: the client
+  // writes 7 MB from this same process, and handling one 64 KiB read of it (2,000 SENDs) took
+  // up to 1.5 s at load 14 on two cores, while the client could not write on.
   await withServer(
-    { stallTimeoutMs: 400, rateLimit: 0, maxWriteQueueBytes: 256 * 1024 * 1024 },
+    { stallTimeoutMs: 1500, rateLimit: 0, maxWriteQueueBytes: 256 * 1024 * 1024 },
     async (server, w, log) => {
       const xyz = await w.user("xyz");
       // A raw client that registers, asks for ~6 MB of answers and never reads one.
@@ -549,7 +551,7 @@ Deno.test("startServer closes a connection whose unread output does not move for
       }
       const dropped = log.find((e) => e.event === "dropped");
       assert.ok(dropped && dropped.event === "dropped", "the non-reader was not dropped");
-      assert.match(dropped.reason, /has read nothing the server sent for 400 ms/);
+      assert.match(dropped.reason, /has read nothing the server sent for 1500 ms/);
       assert.equal(xyz.tosend.ended, false);
     },
   );
