@@ -339,11 +339,11 @@ export const DESKTOP: Viewport = { width: 1024, height: 700, deviceScaleFactor: 
 export const PHONE: Viewport = { width: 360, height: 740, deviceScaleFactor: 2 };
 
 /**
- * Opens a page (in `browser`, or in one of its contexts) at `viewport` and goes to `url`
- * (waiting for its load event). Errors the page throws, console errors (a blocked resource,
- * a CSP violation), and any request to another origin than `url`'s (the page must fetch
- * nothing from elsewhere) are collected in `problems`, so that a test can check there were
- * none.
+ * Opens a page (in `browser`, or in one of its contexts; in Firefox in a window of its own, so
+ * that it is visible) at `viewport` and goes to `url` (waiting for its load event). Errors the
+ * page throws, console errors (a blocked resource, a CSP violation: Firefox reports those as
+ * page errors), and any request to another origin than `url`'s (the page must fetch nothing
+ * from elsewhere) are collected in `problems`, so that a test can check there were none.
  */
 export async function openPage(
   browser: Browser | BrowserContext,
