@@ -8,6 +8,14 @@
 import type { ClientEvent } from "./events.ts";
 import type { SeenMail } from "./options.ts";
 
+/**
+ * True if `key` is a key of `SeenMail`: `m` (a message) or `r` (a receipt), its mail id, and
+ * when it was stored (milliseconds since the epoch).
+ */
+export function isSeenKey(key: string): boolean {
+  return /^[mr] \d{1,15} \d{0,16}$/.test(key);
+}
+
 /** Most ids remembered of each kind; the oldest are forgotten past it. */
 const REMEMBERED = 100_000;
 

@@ -10,13 +10,11 @@
  *
  * @module
  */
+import { isSeenKey } from "./mail.ts";
 import type { SeenMail } from "./options.ts";
 
 /** How many keys the file keeps (the newest); it is rewritten once it holds twice as many. */
 export const SEEN_KEPT = 1000;
-
-/** A key as {@link SeenMail} takes it: `m` or `r`, a mail id, a time in milliseconds. */
-const KEY = /^[mr] \d{1,15} \d{0,16}$/;
 
 /**
  * The mail shown to one user, in the file at `path` (made with mode 0600 in a folder made with
@@ -25,7 +23,9 @@ const KEY = /^[mr] \d{1,15} \d{0,16}$/;
 export function seenMailFile(path: string): SeenMail {
   const keys: string[] = [];
   try {
-    for (const line of Deno.readTextFileSync(path).split("\n")) if (KEY.test(line)) keys.push(line);
+    for (const line of Deno.readTextFileSync(path).split("\n")) {
+      if (isSeenKey(line)) keys.push(line);
+    }
   } catch {
     // Missing (a first run) or unreadable: nothing was shown before, as far as we can tell.
   }
@@ -35,7 +35,7 @@ export function seenMailFile(path: string): SeenMail {
   return {
     has: (key) => set.has(key),
     add(key) {
-      if (!KEY.test(key) || set.has(key)) return;
+      if (!isSeenKey(key) || set.has(key)) return;
       set.add(key);
       keys.push(key);
       if (!writable) return;

@@ -10,11 +10,13 @@
  */
 import { ChatSession, DEFAULT_EXTENSIONS } from "../../client/engine.ts";
 import type { ClientEvent } from "../../client/events.ts";
+import type { SeenMail } from "../../client/options.ts";
 import { formatAddress } from "../../net/address.ts";
 import { ErrorCode } from "../../protocol/mod.ts";
 import { decodeHistory, encodeHistory, HISTORY, historyKey, rejoinName } from "../history.ts";
 import { PageView } from "./dom.ts";
 import { browserIdentityStore } from "../identity_store.ts";
+import { seenMailStorage } from "../seen_storage.ts";
 import { indexedDbBackend } from "./indexeddb.ts";
 import { PageState } from "../state.ts";
 import { chatSocketUrl, pageServer, webSocketConnect } from "../ws_conn.ts";
@@ -53,6 +55,19 @@ function draw(): void {
     view.draw(state);
   }, 0);
   saveSoon();
+}
+
+/**
+ * The mail shown to `name` on `server`, in the browser's localStorage (every tab, across
+ * restarts), so mail delivered again after a server crash is shown once; in memory where the
+ * browser blocks that storage.
+ */
+function pageSeenMail(server: string, name: string): SeenMail {
+  let storage: Storage | null = null;
+  try {
+    storage = globalThis.localStorage; // the getter throws where storage is blocked
+  } catch { /* blocked */ }
+  return seenMailStorage(storage ?? { getItem: () => null, setItem: () => {} }, server, name);
 }
 
 /** The tab's storage, or null where the browser blocks it. */
@@ -187,7 +202,7 @@ async function join(name: string, tries = 1): Promise<void> {
     connect,
     reconnect: true,
     extensions: DEFAULT_EXTENSIONS,
-    ...(store === undefined ? {} : { identity: store }),
+    ...(store === undefined ? {} : { identity: { ...store, seenMail: pageSeenMail } }),
     onEvent: (event: ClientEvent) => {
       if (session !== s) return;
       state.apply(event);
