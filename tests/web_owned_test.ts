@@ -106,6 +106,14 @@ browserTests(
           await waitForMessage(page, "carol", "written while your browser was closed");
           await openConversation(page, "bob");
           await waitForMessage(page, "bob", "from bob's browser, while yours was closed");
+          // The mail ids shown are kept for this name (a redelivery after a crash is dropped).
+          const seen = await page.evaluate(() =>
+            Object.keys(localStorage).filter((k) => k.startsWith("chat.seen ")).map((k) =>
+              `${k}=${localStorage.getItem(k)}`
+            )
+          );
+          assert.equal(seen.length, 1, seen.join("\n"));
+          assert.match(seen[0]!, /^chat\.seen \S+ alice=m \d+ \d+\nm \d+ \d+$/);
           await carol.process.waitFor(/^Message delivered to alice \(stored at [^)]+\)$/, {
             timeoutMs: 15_000,
           });
