@@ -54,13 +54,6 @@ const READ_SIZE = 4 * 1024;
 const END_GRACE_MS = 10_000;
 
 /**
- * A node:net read at least this large means more of the peer's bytes are waiting: the
- * connection then lets the event loop turn before its next read (see NodeConn's `#yieldReads`).
- * Chat messages from people arrive in far smaller reads, which pay nothing.
- */
-const BACKLOG_READ = 8 * 1024;
-
-/**
  * The host that means every address of this machine: IPv4 and IPv6 where it has IPv6, IPv4
  * alone (the listener's hostname is then `0.0.0.0`) where it has not.
  */
@@ -396,7 +389,6 @@ class NodeConn implements Conn {
 
   #endGraceMs: number;
   #endTimer: ReturnType<typeof setTimeout> | undefined;
-  #resumeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(socket: net.Socket, endGraceMs = END_GRACE_MS) {
     this.#socket = socket;
@@ -432,9 +424,7 @@ class NodeConn implements Conn {
         // A bug in a handler is contained to its own connection.
         error = e instanceof Error ? e : new Error(String(e));
         this.#socket.destroy();
-        return;
       }
-      if (chunk.length >= BACKLOG_READ) this.#yieldReads();
     });
     this.#socket.on("error", (e: Error) => {
       error = e;
@@ -445,24 +435,6 @@ class NodeConn implements Conn {
     });
     // The peer finished sending: finish ours too (once: a second end() builds an error object).
     this.#socket.on("end", () => this.end());
-  }
-
-  /**
-   * Reads nothing more of this socket until a timer has run, so that the other connections'
-   * reads come first. Deno's node:net reads a socket again as soon as a read returns, and the
-   * read of a socket with bytes waiting completes without a turn of the event loop: a peer that
-   * sent faster than the server parses (a flood) had every other connection's reads wait until
-   * it stopped, and other users' messages took seconds. setImmediate does not let them in; a
-   * timer does. Only after large reads, as a timer before each read costs a closed-loop user
-   * about a third of its messages per second.
-   */
-  #yieldReads(): void {
-    if (this.#resumeTimer !== undefined || this.#closed) return;
-    this.#socket.pause();
-    this.#resumeTimer = setTimeout(() => {
-      this.#resumeTimer = undefined;
-      if (!this.#closed) this.#socket.resume();
-    }, 0);
   }
 
   write(bytes: Uint8Array): void {
@@ -490,8 +462,6 @@ class NodeConn implements Conn {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#endTimer);
-    clearTimeout(this.#resumeTimer);
-    this.#resumeTimer = undefined;
     this.#handler?.closed(error);
   }
 }
