@@ -16,6 +16,39 @@ export function isSeenKey(key: string): boolean {
   return /^[mr] \d{1,15} \d{0,16}$/.test(key);
 }
 
+/**
+ * A {@link SeenMail} over the keys read back from where a face keeps them (`earlier`; what is not
+ * a key, as in a damaged file, is skipped), keeping the newest `kept` to `2 * kept`. After each
+ * key added, `write(key, keys, cut)` stores it: `keys` is the list to keep, `cut` true when it was
+ * just cut back to `kept` (rewrite everything), else only `key` is new (append it). A write that
+ * throws stops the writing: the keys are then remembered for this run only.
+ */
+export function seenMailOver(
+  earlier: Iterable<string>,
+  kept: number,
+  write: (key: string, keys: readonly string[], cut: boolean) => void,
+): SeenMail {
+  const keys = [...earlier].filter(isSeenKey).slice(-2 * kept);
+  const set = new Set(keys);
+  let writable = true;
+  return {
+    has: (key) => set.has(key),
+    add(key) {
+      if (!isSeenKey(key) || set.has(key)) return;
+      set.add(key);
+      keys.push(key);
+      const cut = keys.length > 2 * kept;
+      if (cut) keys.splice(0, keys.length - kept);
+      if (!writable) return;
+      try {
+        write(key, keys, cut);
+      } catch {
+        writable = false;
+      }
+    },
+  };
+}
+
 /** Most ids remembered of each kind; the oldest are forgotten past it. */
 const REMEMBERED = 100_000;
 

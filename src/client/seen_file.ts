@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { isSeenKey } from "./mail.ts";
+import { seenMailOver } from "./mail.ts";
 import type { SeenMail } from "./options.ts";
 
 /** How many keys the file keeps (the newest); it is rewritten once it holds twice as many. */
@@ -21,41 +21,23 @@ export const SEEN_KEPT = 1000;
  * mode 0700 on the first key). Lines that are not keys (a damaged file) are ignored.
  */
 export function seenMailFile(path: string): SeenMail {
-  const keys: string[] = [];
+  let text = "";
   try {
-    for (const line of Deno.readTextFileSync(path).split("\n")) {
-      if (isSeenKey(line)) keys.push(line);
-    }
+    text = Deno.readTextFileSync(path);
   } catch {
     // Missing (a first run) or unreadable: nothing was shown before, as far as we can tell.
   }
-  const set = new Set(keys);
-  let lines = keys.length;
-  let writable = true;
-  return {
-    has: (key) => set.has(key),
-    add(key) {
-      if (!isSeenKey(key) || set.has(key)) return;
-      set.add(key);
-      keys.push(key);
-      if (!writable) return;
-      try {
-        if (++lines > 2 * SEEN_KEPT) {
-          keys.splice(0, keys.length - SEEN_KEPT);
-          const tmp = `${path}.tmp`;
-          Deno.writeTextFileSync(tmp, keys.join("\n") + "\n", { mode: 0o600 });
-          Deno.renameSync(tmp, path);
-          lines = keys.length;
-        } else {
-          const slash = path.lastIndexOf("/");
-          if (lines === 1 && slash > 0) {
-            Deno.mkdirSync(path.slice(0, slash), { recursive: true, mode: 0o700 });
-          }
-          Deno.writeTextFileSync(path, key + "\n", { append: true, mode: 0o600 });
-        }
-      } catch {
-        writable = false; // remembered in memory for this run only
-      }
-    },
-  };
+  return seenMailOver(text.split("\n"), SEEN_KEPT, (key, keys, cut) => {
+    if (cut) {
+      const tmp = `${path}.tmp`;
+      Deno.writeTextFileSync(tmp, keys.join("\n") + "\n", { mode: 0o600 });
+      Deno.renameSync(tmp, path);
+      return;
+    }
+    const slash = path.lastIndexOf("/");
+    if (keys.length === 1 && slash > 0) {
+      Deno.mkdirSync(path.slice(0, slash), { recursive: true, mode: 0o700 });
+    }
+    Deno.writeTextFileSync(path, key + "\n", { append: true, mode: 0o600 });
+  });
 }

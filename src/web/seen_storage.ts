@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { isSeenKey } from "../client/mail.ts";
+import { seenMailOver } from "../client/mail.ts";
 import type { SeenMail } from "../client/options.ts";
 
 /** How many keys are kept per server and name (a redelivery repeats the last few). */
@@ -46,27 +46,13 @@ export function seenMailStorage(
   name: string,
 ): SeenMail {
   const at = seenKeyOf(server, name);
-  let keys: string[] = [];
+  let value = "";
   try {
-    keys = (storage.getItem(at) ?? "").split("\n").filter(isSeenKey).slice(-SEEN_KEPT_WEB);
+    value = storage.getItem(at) ?? "";
   } catch {
     // Blocked: nothing known from before.
   }
-  const set = new Set(keys);
-  let writable = true;
-  return {
-    has: (key) => set.has(key),
-    add(key) {
-      if (!isSeenKey(key) || set.has(key)) return;
-      set.add(key);
-      keys.push(key);
-      if (keys.length > SEEN_KEPT_WEB) keys.shift();
-      if (!writable) return;
-      try {
-        storage.setItem(at, keys.join("\n"));
-      } catch {
-        writable = false; // full or blocked: this page still drops what it showed
-      }
-    },
-  };
+  return seenMailOver(value.split("\n"), SEEN_KEPT_WEB, (_key, keys) => {
+    storage.setItem(at, keys.slice(-SEEN_KEPT_WEB).join("\n"));
+  });
 }
