@@ -41,14 +41,18 @@ Deno.test("seenMailStorage reads only keys from a damaged value, and goes on whe
   storage.full = true;
   seen.add("m 5 9");
   assert.ok(seen.has("m 5 9"), "this page still knows it");
-  const blocked = seenMailStorage({
-    getItem: () => {
-      throw new DOMException("denied", "SecurityError");
+  const blocked = seenMailStorage(
+    {
+      getItem: () => {
+        throw new DOMException("denied", "SecurityError");
+      },
+      setItem: () => {
+        throw new DOMException("denied", "SecurityError");
+      },
     },
-    setItem: () => {
-      throw new DOMException("denied", "SecurityError");
-    },
-  }, "s:1", "alice");
+    "s:1",
+    "alice",
+  );
   blocked.add("m 6 9");
   assert.ok(blocked.has("m 6 9"));
 });
