@@ -26,14 +26,7 @@ export type {
   SavedItem,
   SavedPage,
 } from "./items.ts";
-import type {
-  Conversation,
-  Delivery,
-  Item,
-  MessageItem,
-  NoticeItem,
-  SavedPage,
-} from "./items.ts";
+import type { Conversation, Delivery, Item, MessageItem, NoticeItem, SavedPage } from "./items.ts";
 
 /** Why a message restored after a reload has the "?" mark: it had no answer yet. */
 export const RELOAD_UNCONFIRMED: string =
