@@ -64,7 +64,11 @@ export class ScriptConn {
 }
 
 /** What the script does with each frame: answers through `c.write`, or closes `c`. */
-export type Script = (c: ScriptConn, f: Frame, server: ScriptServer) => void;
+export type Script = (
+  c: ScriptConn,
+  f: Frame,
+  server: ScriptServer,
+) => void | Promise<unknown>;
 
 /** Reads the whole frames in `buf`; returns them and the bytes left over. */
 function readFrames(buf: Uint8Array): { frames: Frame[]; rest: Uint8Array } {
@@ -92,6 +96,8 @@ function readFrames(buf: Uint8Array): { frames: Frame[]; rest: Uint8Array } {
 export class ScriptServer {
   readonly #listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   readonly #loops: Promise<void>[] = [];
+  /** Answers the script is still making (a proof being verified): close() waits for them. */
+  readonly #answering = new Set<Promise<unknown>>();
   readonly #accepting: Promise<void>;
   /** Every connection accepted, in order. */
   readonly conns: ScriptConn[] = [];
@@ -131,7 +137,13 @@ export class ScriptServer {
         buf = rest;
         for (const f of frames) {
           c.frames.push(f);
-          this.script(c, f, this);
+          const answering = this.script(c, f, this);
+          if (answering instanceof Promise) {
+            const settled = answering.catch(() => {}).finally(() => {
+              this.#answering.delete(settled);
+            });
+            this.#answering.add(settled);
+          }
         }
       }
     } catch { /* closed */ }
@@ -144,6 +156,7 @@ export class ScriptServer {
     await this.#accepting;
     for (const c of this.conns) c.close();
     await Promise.all(this.#loops);
+    await Promise.all(this.#answering);
   }
 }
 
@@ -168,15 +181,16 @@ export interface Plan {
 export function identityScript(plan: Plan = {}): Script {
   let challenges = 0;
   const queues = new Map<ScriptConn, Promise<void>>();
-  const answer = (c: ScriptConn, make: () => string | Promise<string>) => {
+  const answer = (c: ScriptConn, make: () => string | Promise<string>): Promise<void> => {
     const next = (queues.get(c) ?? Promise.resolve()).then(async () => {
       const text = await make();
       if (text === "close") c.close();
       else c.write(text);
     });
     queues.set(c, next);
+    return next;
   };
-  return (c: ScriptConn, f: Frame) => {
+  return (c: ScriptConn, f: Frame): Promise<void> | undefined => {
     const [verb = "", a = "", b = ""] = f.line.split(" ");
     if (verb === "REGISTER") {
       c.half = a;
@@ -187,7 +201,7 @@ export function identityScript(plan: Plan = {}): Script {
       answer(c, () => `UNREGISTERED ${a}\n\n`);
       return answer(c, () => "close");
     }
-    if (verb !== "SEND") return;
+    if (verb !== "SEND") return undefined;
     if (a !== "server") {
       if (c.half === undefined) return answer(c, () => "ERROR 101 No user registered\n\n");
       return answer(c, () => plan.send?.(c, a, f.body) ?? `SENT ${a}\n\n`);
@@ -220,7 +234,7 @@ export function identityScript(plan: Plan = {}): Script {
         return `SENT server\nExtensions: ${plan.agree ?? asked}\n\n`;
       });
     }
-    answer(c, () => "SENT server\n\n");
+    return answer(c, () => "SENT server\n\n");
   };
 }
 
